@@ -1,0 +1,285 @@
+"""Flags in ``bot_config``: names, defaults, allowed ranges, and reads/writes per environment.
+
+Storage follows the runbook so its SQL works verbatim: one row per (environment, config_key),
+``feature_flags`` = {learning_engine_v2} and ``learning_config`` = every other flag, as jsonb.
+
+Every write path xbot offers validates first and writes nothing when a value is out of range
+(:class:`ValidationError` names the flag and its range). Values written by hand in SQL are not
+trusted: :func:`load_flags` falls back to the default for a bad value and reports it in
+``Flags.problems`` (health turns DEGRADED). Code calls :func:`load_flags` fresh every cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from xbot import audit
+from xbot.errors import ValidationError
+from xbot.settings import APP_ENVS
+
+FEATURE_FLAGS = "feature_flags"
+LEARNING_CONFIG = "learning_config"
+CONFIG_KEYS = (FEATURE_FLAGS, LEARNING_CONFIG)
+
+
+# -- validators: return the normalised value or raise ValueError ------------------------------
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError
+
+
+def _number(lo: float, hi: float, *, lo_open: bool = False) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError
+        v = float(value)
+        if not math.isfinite(v) or v > hi or v < lo or (lo_open and v == lo):
+            raise ValueError
+        return v
+
+    return check
+
+
+def _integer(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError
+        return value
+
+    return check
+
+
+def _hours(value: Any) -> list[int]:
+    if not isinstance(value, list):
+        raise ValueError
+    hours = [_integer(0, 23)(v) for v in value]
+    if len(set(hours)) != len(hours):
+        raise ValueError
+    return sorted(hours)
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError from exc
+    return value
+
+
+# -- parsers for CLI text ---------------------------------------------------------------------
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_hours(text: str) -> Any:
+    stripped = text.strip()
+    if stripped.startswith("["):
+        return _parse_json(stripped)
+    if not stripped:
+        return []
+    parts = [p.strip() for p in stripped.split(",")]
+    return [int(p) if p.lstrip("-").isdigit() else p for p in parts]
+
+
+@dataclass(frozen=True)
+class FlagSpec:
+    name: str
+    config_key: str
+    default: Any
+    allowed: str
+    check: Callable[[Any], Any]
+    help: str
+    parse: Callable[[str], Any] = _parse_json
+
+    def validate(self, value: Any) -> Any:
+        try:
+            return self.check(value)
+        except (ValueError, TypeError):
+            raise ValidationError(self.name, value, self.allowed) from None
+
+
+SPECS: dict[str, FlagSpec] = {
+    s.name: s
+    for s in (
+        FlagSpec("learning_engine_v2", FEATURE_FLAGS, False, "true or false", _boolean,
+                 "V2 bandit engine picks candidates (false: V1, highest priority first)"),
+        FlagSpec("post_fraction", LEARNING_CONFIG, 0.0, "a number from 0.0 to 1.0",
+                 _number(0.0, 1.0), "probability that a cycle's pick is posted live"),
+        FlagSpec("epsilon", LEARNING_CONFIG, 0.2, "a number from 0.0 to 1.0",
+                 _number(0.0, 1.0), "exploration floor: chance of a uniform pick"),
+        FlagSpec("post_interval_min", LEARNING_CONFIG, 60, "an integer from 15 to 180",
+                 _integer(15, 180), "minimum minutes between live posts"),
+        FlagSpec("max_hashtags", LEARNING_CONFIG, 3, "an integer from 1 to 5",
+                 _integer(1, 5), "most hashtags a post may carry"),
+        FlagSpec("quiet_hours", LEARNING_CONFIG, [2, 3, 4, 5],
+                 "a list of distinct integers from 0 to 23", _hours,
+                 "hours (in `timezone`) with no posting", _parse_hours),
+        FlagSpec("timezone", LEARNING_CONFIG, "UTC", "an IANA time zone name, e.g. Europe/Berlin",
+                 _timezone, "time zone of quiet hours and hour arms", str),
+        FlagSpec("daily_cap", LEARNING_CONFIG, 17, "an integer from 1 to 100",
+                 _integer(1, 100), "most live posts per day (17 fits the smallest X API plan)"),
+        FlagSpec("decay", LEARNING_CONFIG, 1.0, "a number greater than 0.0 and at most 1.0",
+                 _number(0.0, 1.0, lo_open=True),
+                 "bandit count discount per learning cycle (1.0 = no forgetting)"),
+        FlagSpec("model_priors", LEARNING_CONFIG, False, "true or false", _boolean,
+                 "seed bandit priors from the PyMC model (empirical Bayes)"),
+        FlagSpec("near_duplicate_threshold", LEARNING_CONFIG, 0.85,
+                 "a number from 0.5 to 1.0", _number(0.5, 1.0),
+                 "similarity at or above which a candidate is a near duplicate"),
+    )
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Flags:
+    """The validated flags of one environment, read fresh per cycle."""
+
+    learning_engine_v2: bool = False
+    post_fraction: float = 0.0
+    epsilon: float = 0.2
+    post_interval_min: int = 60
+    max_hashtags: int = 3
+    quiet_hours: list[int] = field(default_factory=lambda: [2, 3, 4, 5])
+    timezone: str = "UTC"
+    daily_cap: int = 17
+    decay: float = 1.0
+    model_priors: bool = False
+    near_duplicate_threshold: float = 0.85
+    problems: tuple[str, ...] = ()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The flag values (no problems) as plain JSON, for decision rows."""
+        out = asdict(self)
+        out.pop("problems")
+        return out
+
+
+assert {f.name for f in fields(Flags)} - {"problems"} == set(SPECS), "Flags and SPECS disagree"
+
+
+def check_environment(environment: str) -> str:
+    if environment not in APP_ENVS:
+        raise ValidationError("environment", environment, "one of " + ", ".join(APP_ENVS))
+    return environment
+
+
+def default_config() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {k: {} for k in CONFIG_KEYS}
+    for spec in SPECS.values():
+        out[spec.config_key][spec.name] = spec.default
+    return out
+
+
+def seed_defaults(conn: Connection, environment: str) -> None:
+    """Create the environment's rows, or add flags they lack; existing values are kept."""
+    check_environment(environment)
+    for key, values in default_config().items():
+        conn.execute(
+            sa.text(
+                "insert into bot_config (environment, config_key, config_value) "
+                "values (:e, :k, cast(:v as jsonb)) "
+                "on conflict (environment, config_key) do update "
+                "set config_value = excluded.config_value || bot_config.config_value "
+                "where not (bot_config.config_value ?& array(select jsonb_object_keys(excluded.config_value)))"
+            ),
+            {"e": environment, "k": key, "v": json.dumps(values)},
+        )
+
+
+def read_raw(conn: Connection, environment: str) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(
+        sa.text("select config_key, config_value from bot_config where environment = :e"),
+        {"e": environment},
+    )
+    return {r.config_key: dict(r.config_value) for r in rows}
+
+
+def load_flags(conn: Connection, environment: str) -> Flags:
+    """Read and validate the environment's flags. Bad or missing values fall back to defaults."""
+    raw = read_raw(conn, check_environment(environment))
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    if not raw:
+        problems.append(f"no bot_config rows for {environment}: run `xbot db migrate`")
+    for spec in SPECS.values():
+        section = raw.get(spec.config_key, {})
+        if spec.name not in section:
+            values[spec.name] = spec.default
+            if raw:
+                problems.append(f"{spec.name} missing from {spec.config_key}; using default")
+            continue
+        try:
+            values[spec.name] = spec.validate(section[spec.name])
+        except ValidationError as exc:
+            values[spec.name] = spec.default
+            problems.append(f"{exc.message}; using default {json.dumps(spec.default)}")
+    for key, section in raw.items():
+        for name in section:
+            if name not in SPECS or SPECS[name].config_key != key:
+                problems.append(f"unknown flag {name!r} in {key}")
+    return Flags(**values, problems=tuple(problems))
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Parse CLI text for flag ``name`` into a validated value (raises ValidationError)."""
+    spec = _spec(name)
+    return spec.validate(spec.parse(text))
+
+
+def _spec(name: str) -> FlagSpec:
+    if name not in SPECS:
+        raise ValidationError("flag", name, "one of " + ", ".join(SPECS))
+    return SPECS[name]
+
+
+def set_flag(conn: Connection, environment: str, name: str, value: Any, *, actor: str = "cli") -> Any:
+    """Validate then write one flag in the caller's transaction; audit it. Returns the value."""
+    check_environment(environment)
+    spec = _spec(name)
+    clean = spec.validate(value)
+    seed_defaults(conn, environment)
+    old = read_raw(conn, environment).get(spec.config_key, {}).get(name)
+    conn.execute(
+        sa.text(
+            "update bot_config set config_value = jsonb_set(config_value, :path, cast(:v as jsonb)), "
+            "updated_at = now() where environment = :e and config_key = :k"
+        ),
+        {"path": [name], "v": json.dumps(clean), "e": environment, "k": spec.config_key},
+    )
+    audit.record(
+        conn, "CONFIG_CHANGED", "flags", environment,
+        {"flag": name, "old": old, "new": clean}, {"actor": actor},
+    )  # fmt: skip
+    return clean
+
+
+def reset_flags(
+    conn: Connection, environment: str, name: str | None = None, *, actor: str = "cli"
+) -> list[str]:
+    """Reset one flag (or all) to defaults; returns the names reset."""
+    names = [name] if name else list(SPECS)
+    for n in names:
+        set_flag(conn, environment, n, _spec(n).default, actor=actor)
+    return names
