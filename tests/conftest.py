@@ -1,0 +1,179 @@
+"""Shared fixtures: every test gets real Postgres and Redis, isolated.
+
+Servers: ``XBOT_TEST_DATABASE_URL`` / ``XBOT_TEST_REDIS_URL`` (CI points them at the machine's
+services), else ``DATABASE_URL`` / ``REDIS_URL``, else the embedded servers started in a
+temporary XBOT_HOME. Isolation: the schema is migrated once into a template database; each test
+that asks for ``settings`` gets its own database copied from it (dropped afterwards) and its own
+REDIS_PREFIX (its keys are deleted afterwards by SCAN, never FLUSHDB).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from xbot import flags, migrate
+from xbot.cli import main
+from xbot.services import Services, sqlalchemy_url, start_embedded_postgres, start_embedded_redis
+from xbot.settings import APP_ENVS, Settings, load_settings
+
+RUN_ID = os.environ.get("XBOT_TEST_RUN_ID") or uuid.uuid4().hex[:8]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("XBOT_SLOW") == "1" or "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow test: set XBOT_SLOW=1 or run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def embedded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xbot-home")
+
+
+@pytest.fixture(scope="session")
+def base_database_url(embedded_home: Path) -> str:
+    url = os.environ.get("XBOT_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return url or start_embedded_postgres(embedded_home)
+
+
+@pytest.fixture(scope="session")
+def redis_url(embedded_home: Path) -> str:
+    url = os.environ.get("XBOT_TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    return url or start_embedded_redis(embedded_home)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = sa.engine.make_url(sqlalchemy_url(url)).set(database=name)
+    return parts.render_as_string(hide_password=False).replace(
+        "postgresql+psycopg://", "postgresql://", 1
+    )
+
+
+@pytest.fixture(scope="session")
+def admin_engine(base_database_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(sqlalchemy_url(base_database_url), isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(admin_engine: sa.Engine, base_database_url: str) -> Iterator[str]:
+    """A database migrated once per session, with default flags for every environment."""
+    name = f"xbot_tpl_{RUN_ID}"
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'drop database if exists "{name}"')
+        conn.exec_driver_sql(f'create database "{name}"')
+    engine = sa.create_engine(sqlalchemy_url(_with_database(base_database_url, name)))
+    migrate.migrate(engine)
+    with engine.begin() as conn:
+        for env in APP_ENVS:
+            flags.seed_defaults(conn, env)
+    engine.dispose()
+    yield name
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def database_url(admin_engine: sa.Engine, template_database: str, base_database_url: str) -> Iterator[str]:
+    """A fresh, migrated database for this test only."""
+    name = f"xbot_t_{RUN_ID}_{uuid.uuid4().hex[:10]}"
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'create database "{name}" template "{template_database}"')
+    yield _with_database(base_database_url, name)
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def empty_database_url(admin_engine: sa.Engine, base_database_url: str) -> Iterator[str]:
+    """A fresh database with no schema at all (for migration tests)."""
+    name = f"xbot_e_{RUN_ID}_{uuid.uuid4().hex[:10]}"
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'create database "{name}"')
+    yield _with_database(base_database_url, name)
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A REDIS_PREFIX unique to this test; its keys are deleted afterwards (SCAN, not FLUSHDB)."""
+    prefix = f"t{RUN_ID}{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    client = redis_lib.Redis.from_url(redis_url)
+    try:
+        batch = list(client.scan_iter(match=prefix + "*", count=1000))
+        if batch:
+            client.delete(*batch)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def env_vars(database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for running xbot (in-process CLI or subprocess) against this test's servers."""
+    return {
+        "APP_ENV": "development",
+        "LIVE_POSTS": "false",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": redis_prefix,
+        "XBOT_HOME": str(tmp_path / "home"),
+        "XBOT_ENV_FILE": "",
+        "PYTENSOR_FLAGS": f"compiledir={tmp_path / 'pytensor'}",
+    }
+
+
+@pytest.fixture
+def settings(env_vars: dict[str, str]) -> Settings:
+    return load_settings(env_vars, env_file="")
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    with Services(settings) as svc:
+        yield svc
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def xbot(env_vars: dict[str, str]):
+    """Run the real ``xbot`` command in-process: ``xbot("config", "show", env={...})``."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
+        runner = CliRunner()
+        full_env = {**env_vars, **(env or {})}
+        with runner.isolation(env=full_env) as streams:
+            code = 0
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            stdout = streams[0].getvalue().decode()
+            stderr = streams[1].getvalue().decode()
+        return CliResult(code, stdout, stderr)
+
+    return run

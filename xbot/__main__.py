@@ -1,0 +1,3 @@
+from xbot.cli import main
+
+main()
