@@ -38,6 +38,9 @@ class Keys:
         """String holding the token of the current claim of a candidate."""
         return self._k("claim", candidate_id)
 
+    def claim_pattern(self) -> str:
+        return self._k("claim", "*")
+
     def payload(self, candidate_id: str) -> str:
         """Hash holding one candidate's payload (text, topic, format, tags, source, ...)."""
         return self._k("candidate", candidate_id)
@@ -71,6 +74,14 @@ class Keys:
     def bandit_pattern(self, family: str = "*") -> str:
         return self._k("bandit", family, "*")
 
+    def bandit_arms(self) -> str:
+        """Set of every ``bandit:<family>:<arm>`` key: what a learning cycle decays, atomically."""
+        return self._k("bandit_meta", "arms")
+
+    def bandit_cycle(self) -> str:
+        """Id of the last learning cycle applied to the bandit hashes (learn-once, idempotent)."""
+        return self._k("bandit_meta", "cycle")
+
     # -- scheduler and poster state -------------------------------------------------------------
     def last_post_at(self) -> str:
         return self._k("state", "last_post_at")
@@ -82,6 +93,14 @@ class Keys:
     def rate_limit(self, endpoint: str) -> str:
         """Hash {reset_at, remaining, limit} learned from X's rate-limit headers."""
         return self._k("rate", endpoint)
+
+    def sim_posts(self) -> str:
+        """Hash tweet id -> JSON {id, text, created_at}: the timeline of the simulated X (demo)."""
+        return self._k("sim", "posts")
+
+    def sim_post_seq(self) -> str:
+        """Counter giving the simulated X its tweet ids."""
+        return self._k("sim", "post_seq")
 
     def lock(self, name: str) -> str:
         """Lock string (value = owner token) with a lease (PX)."""

@@ -97,7 +97,8 @@ def migrate(engine: Engine, directory: Path | None = None) -> list[str]:
                     continue
                 try:
                     with conn.begin():
-                        conn.exec_driver_sql(mig.sql)
+                        # Straight to the driver without parameters, so a '%' in SQL is literal.
+                        conn.connection.dbapi_connection.cursor().execute(mig.sql)
                         conn.execute(
                             sa.text(
                                 "insert into schema_migrations (version, name, checksum) "

@@ -14,11 +14,13 @@ survives restarts. ``xbot services stop`` stops them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,18 +64,21 @@ def _file_lock(path: Path) -> Any:
 
 def start_embedded_postgres(home: Path) -> str:
     """Start (or attach to) the embedded Postgres under ``home``; return its libpq URI."""
-    try:
-        import pgserver
-    except ImportError as exc:  # pragma: no cover - pgserver is a hard dependency
-        raise ServiceUnavailable("postgres", f"pgserver is not installed: {exc}") from exc
     pgdata = home / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
     try:
-        # cleanup_mode=None: the server outlives this process and is shared by the next one.
-        server = pgserver.get_server(pgdata, cleanup_mode=None)
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (cron, CI); its fallback is fine.
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            # cleanup_mode=None: the server outlives this process and is shared by the next one.
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
         return server.get_uri()
     except Exception as exc:
-        raise ServiceUnavailable("postgres", f"embedded server under {pgdata} failed: {exc}") from exc
+        raise ServiceUnavailable(
+            "postgres", f"embedded server under {pgdata} failed: {exc}"
+        ) from exc
 
 
 def _redis_socket_path(home: Path) -> Path:
@@ -141,7 +146,9 @@ def start_embedded_redis(home: Path) -> str:
             if _redis_pings(socket_path):
                 return url
             time.sleep(0.05)
-        raise ServiceUnavailable("redis", f"embedded redis did not answer; see {data_dir}/redis.log")
+        raise ServiceUnavailable(
+            "redis", f"embedded redis did not answer; see {data_dir}/redis.log"
+        )
 
 
 def stop_embedded(home: Path) -> dict[str, str]:
@@ -150,16 +157,16 @@ def stop_embedded(home: Path) -> dict[str, str]:
     socket_path = _redis_socket_path(home)
     if _redis_pings(socket_path):
         client = redis_lib.Redis(unix_socket_path=str(socket_path))
-        try:
+        with contextlib.suppress(redis_lib.ConnectionError):  # shutdown drops the connection
             client.shutdown(nosave=False)
-        except redis_lib.ConnectionError:
-            pass  # shutdown closes the connection: that is success
         done["redis"] = "stopped"
     else:
         done["redis"] = "not running"
     pgdata = home / "pgdata"
     if (pgdata / "postmaster.pid").exists():
-        import pgserver
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
 
         user = "pgserver" if os.geteuid() == 0 else None
         try:

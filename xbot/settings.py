@@ -54,7 +54,7 @@ def mask_url(url: str | None) -> str:
     if not url:
         return ""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     user = parts.username or ""
     host = parts.hostname or ""
@@ -169,7 +169,9 @@ def load_settings(
 
     redis_url = get("REDIS_URL")
     if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise SettingsError("REDIS_URL", mask_url(redis_url), "a redis://, rediss:// or unix:// URL")
+        raise SettingsError(
+            "REDIS_URL", mask_url(redis_url), "a redis://, rediss:// or unix:// URL"
+        )
 
     database_url = get("DATABASE_URL")
     if database_url is not None:
