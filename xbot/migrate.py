@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -106,8 +107,10 @@ def migrate(engine: Engine, directory: Path | None = None) -> list[str]:
                             ),
                             {"v": mig.version, "n": mig.name, "c": mig.checksum},
                         )
-                except sa.exc.DBAPIError as exc:
-                    detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                except (sa.exc.DBAPIError, psycopg.Error) as exc:
+                    # The file runs on the raw psycopg cursor, so its errors arrive unwrapped.
+                    orig = getattr(exc, "orig", None) or exc
+                    detail = str(orig).strip().splitlines()[0]
                     raise MigrationError(f"{mig.version}_{mig.name}", detail) from exc
                 applied_now.append(mig.version)
         finally:
