@@ -1,0 +1,453 @@
+"""The bandit's live state in Redis, kept equal to the replay of Postgres' learning cycles.
+
+Postgres is the source of truth: each learning cycle is a ``learning_cycles`` row (with the decay
+it applied) and each post it taught carries ``tweets.learned_cycle_id`` and its reward. The Redis
+hashes ``bandit:<family>:<arm>`` {alpha, beta, pulls} hold the *evidence* (discounted successes,
+discounted failures, raw update count) without any prior, so the prior (pooled, (1, 1), or seeded
+from the PyMC model) can change without rewriting state. The state after cycle k is::
+
+    alpha_k = decay_k * alpha_{k-1} + sum of rewards taught in cycle k
+    beta_k  = decay_k * beta_{k-1}  + sum of (1 - reward) taught in cycle k
+
+for every arm known so far (decay first, then the cycle's increments; a new arm starts at 0).
+
+Applying a cycle is one Lua script: it runs only when Redis' last applied cycle
+(``bandit_meta:cycle``) is the cycle just before it, so a replay is idempotent and in order, and a
+crash between the Postgres commit and Redis only delays the update until the next :meth:`sync`.
+:meth:`BanditStore.rebuild` recomputes the same numbers in Python (same operations, same order,
+so the doubles are bit-identical) and swaps them in with one MULTI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+import numpy as np
+import sqlalchemy as sa
+from scipy import stats
+
+from xbot import audit
+from xbot.bandit import DEFAULT_FAMILIES, FeatureBandit, pooled_prior
+from xbot.errors import LockBusy, ValidationError
+from xbot.flags import check_environment
+from xbot.services import Services
+
+FAMILIES: tuple[str, ...] = DEFAULT_FAMILIES
+# FeatureBandit's prior argument: "pooled", one (a, b) pair, or {family: {arm: (a, b)}}.
+Prior: TypeAlias = str | tuple[float, float] | Mapping[str, Mapping[str, tuple[float, float]]]
+CI_MASS = 0.94
+
+# Applies one learning cycle. KEYS[1] = last applied cycle, KEYS[2] = set of arm keys,
+# KEYS[3..] = arm keys updated by this cycle. ARGV = cycle id, previous cycle id (0 = none),
+# decay, then (successes, failures, pulls) per updated key. Returns 1 if applied, 0 if this
+# cycle was already applied, -1 if Redis is not at the previous cycle (caller rebuilds).
+_APPLY_LUA = """
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local cycle = tonumber(ARGV[1])
+if last >= cycle then return 0 end
+if last ~= tonumber(ARGV[2]) then return -1 end
+local decay = tonumber(ARGV[3])
+local function fmt(x) return string.format('%.17g', x) end
+if decay ~= 1 then
+  for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    local v = redis.call('HMGET', key, 'alpha', 'beta')
+    redis.call('HSET', key, 'alpha', fmt(tonumber(v[1] or '0') * decay),
+               'beta', fmt(tonumber(v[2] or '0') * decay))
+  end
+end
+for i = 3, #KEYS do
+  local key = KEYS[i]
+  local j = 4 + (i - 3) * 3
+  local v = redis.call('HMGET', key, 'alpha', 'beta', 'pulls')
+  redis.call('HSET', key,
+             'alpha', fmt(tonumber(v[1] or '0') + tonumber(ARGV[j])),
+             'beta', fmt(tonumber(v[2] or '0') + tonumber(ARGV[j + 1])),
+             'pulls', string.format('%d', tonumber(v[3] or '0') + tonumber(ARGV[j + 2])))
+  redis.call('SADD', KEYS[2], key)
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+# An atomic snapshot of every arm: KEYS[1] = set of arm keys. Returns {key, alpha, beta, pulls}*.
+_SNAPSHOT_LUA = """
+local out = {}
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local v = redis.call('HMGET', key, 'alpha', 'beta', 'pulls')
+  table.insert(out, key)
+  table.insert(out, v[1] or '0')
+  table.insert(out, v[2] or '0')
+  table.insert(out, v[3] or '0')
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class ArmUpdate:
+    """What one learning cycle adds to one arm: discounted-evidence increments."""
+
+    successes: float
+    failures: float
+    pulls: int
+
+
+@dataclass(frozen=True)
+class ArmRow:
+    """One line of ``xbot bandit report``: posterior Beta(alpha, beta) = prior + evidence."""
+
+    family: str
+    arm: str
+    alpha: float
+    beta: float
+    mean: float
+    ci_low: float
+    ci_high: float
+    pulls: int
+
+
+def features_of(metadata: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The bandit arms a post (or a candidate) belongs to, one list per feature family.
+
+    This is the single mapping from ``tweets.metadata`` (topic, hour, format, tags) to arm names,
+    so what the scheduler scores and what learning updates are the same arms: the hour arm is
+    the decimal local hour ("14"), tags are lower-cased without a leading '#'. Missing or
+    malformed features give no arm (the post still counts as learned).
+    """
+    out: dict[str, list[str]] = {}
+    topic = metadata.get("topic")
+    if isinstance(topic, str) and topic.strip():
+        out["topic"] = [topic.strip()]
+    hour = metadata.get("hour")
+    if isinstance(hour, int) and not isinstance(hour, bool) and 0 <= hour <= 23:
+        out["hour"] = [str(hour)]
+    fmt = metadata.get("format")
+    if isinstance(fmt, str) and fmt.strip():
+        out["format"] = [fmt.strip()]
+    tags = metadata.get("tags")
+    if isinstance(tags, list):
+        clean = {t.strip().lstrip("#").lower() for t in tags if isinstance(t, str)}
+        clean.discard("")
+        if clean:
+            out["tag"] = sorted(clean)
+    return out
+
+
+def aggregate(posts: Iterable[tuple[Mapping[str, Any], float]]) -> dict[tuple[str, str], ArmUpdate]:
+    """Sum (metadata, reward) pairs into per-arm increments, in the order given.
+
+    Both the incremental path and the rebuild call this on the same rows in the same order (by
+    tweet id), so the float sums are identical.
+    """
+    succ: dict[tuple[str, str], float] = {}
+    fail: dict[tuple[str, str], float] = {}
+    pulls: dict[tuple[str, str], int] = {}
+    for metadata, reward in posts:
+        for family, arms in features_of(metadata).items():
+            for arm in arms:
+                key = (family, arm)
+                succ[key] = succ.get(key, 0.0) + reward
+                fail[key] = fail.get(key, 0.0) + (1.0 - reward)
+                pulls[key] = pulls.get(key, 0) + 1
+    return {k: ArmUpdate(succ[k], fail[k], pulls[k]) for k in sorted(succ)}
+
+
+def _check_decay(decay: float) -> float:
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)):
+        raise ValidationError("decay", decay, "a number greater than 0.0 and at most 1.0")
+    if not (math.isfinite(decay) and 0.0 < decay <= 1.0):
+        raise ValidationError("decay", decay, "a number greater than 0.0 and at most 1.0")
+    return float(decay)
+
+
+def _check_update(family: str, arm: str, update: ArmUpdate) -> None:
+    if family not in FAMILIES:
+        raise ValidationError("family", family, "one of " + ", ".join(FAMILIES))
+    if not isinstance(arm, str) or not arm:
+        raise ValidationError("arm", arm, "a non-empty string")
+    for name in ("successes", "failures"):
+        value = getattr(update, name)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise ValidationError(name, value, "a finite number >= 0")
+    if not (isinstance(update.pulls, int) and update.pulls >= 0):
+        raise ValidationError("pulls", update.pulls, "an integer >= 0")
+
+
+class BanditStore:
+    """Read, update and rebuild one environment's bandit state (Redis under REDIS_PREFIX)."""
+
+    def __init__(self, services: Services, environment: str) -> None:
+        self.services = services
+        self.environment = check_environment(environment)
+        self.keys = services.keys
+        self._apply_script = services.redis.register_script(_APPLY_LUA)
+        self._snapshot_script = services.redis.register_script(_SNAPSHOT_LUA)
+
+    # -- locking ------------------------------------------------------------------------------
+    @contextmanager
+    def cycle_lock(self) -> Iterator[None]:
+        """Hold the environment's learning lock (a Postgres session advisory lock).
+
+        Learning cycles and rebuilds of one environment never overlap; a second one fails fast
+        with :class:`LockBusy` instead of waiting behind a slow metrics fetch.
+        """
+        digest = hashlib.sha256(f"xbot.learning:{self.environment}".encode()).hexdigest()
+        key = int(digest[:15], 16)
+        with self.services.engine.connect() as conn:
+            got = conn.execute(sa.text("select pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            conn.commit()
+            if not got:
+                raise LockBusy(f"learning:{self.environment}")
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+    # -- reading ------------------------------------------------------------------------------
+    def _parse_key(self, key: str) -> tuple[str, str]:
+        base = self.keys.bandit_pattern().removesuffix("*:*")
+        family, arm = key[len(base) :].split(":", 1)
+        return family, arm
+
+    def state(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Evidence per arm, read atomically: {family: {arm: {alpha, beta, pulls}}}."""
+        flat = self._snapshot_script(keys=[self.keys.bandit_arms()])
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for i in range(0, len(flat), 4):
+            family, arm = self._parse_key(flat[i])
+            out.setdefault(family, {})[arm] = {
+                "alpha": float(flat[i + 1]),
+                "beta": float(flat[i + 2]),
+                "pulls": int(flat[i + 3]),
+            }
+        return out
+
+    def arm_count(self) -> int:
+        """How many arms have evidence (health prints it; 0 before the first learning cycle)."""
+        return int(self.services.redis.scard(self.keys.bandit_arms()))
+
+    def last_applied_cycle(self) -> int:
+        raw = self.services.redis.get(self.keys.bandit_cycle())
+        return int(raw) if raw else 0
+
+    # -- writing ------------------------------------------------------------------------------
+    def _run_apply(
+        self,
+        cycle_id: int,
+        previous: int,
+        decay: float,
+        updates: Mapping[tuple[str, str], ArmUpdate],
+    ) -> int:
+        keys = [self.keys.bandit_cycle(), self.keys.bandit_arms()]
+        args: list[Any] = [cycle_id, previous, decay]
+        for (family, arm), update in updates.items():
+            keys.append(self.keys.bandit(family, arm))
+            args.extend((float(update.successes), float(update.failures), int(update.pulls)))
+        return int(self._apply_script(keys=keys, args=args))
+
+    def apply(
+        self, updates: Mapping[tuple[str, str], ArmUpdate], *, decay: float, cycle_id: int
+    ) -> bool:
+        """Apply learning cycle ``cycle_id`` (decay, then ``updates``) atomically, exactly once.
+
+        ``updates`` must be what Postgres records for that cycle (see :func:`aggregate`); the
+        learning loop calls :meth:`sync`, which derives them. Returns False when the cycle was
+        already applied. If Redis is not at the cycle just before this one, the state is
+        rebuilt from Postgres instead (which includes this cycle once it is committed).
+        """
+        decay = _check_decay(decay)
+        for (family, arm), update in updates.items():
+            _check_update(family, arm, update)
+        with self.services.engine.connect() as conn:
+            previous = conn.execute(
+                sa.text(
+                    "select coalesce(max(id), 0) from learning_cycles "
+                    "where environment = :e and id < :c"
+                ),
+                {"e": self.environment, "c": cycle_id},
+            ).scalar_one()
+        result = self._run_apply(cycle_id, previous, decay, updates)
+        if result == -1:
+            self.rebuild()
+            return True
+        return result == 1
+
+    def _cycle_updates(
+        self, conn: sa.Connection, cycle_id: int
+    ) -> dict[tuple[str, str], ArmUpdate]:
+        rows = conn.execute(
+            sa.text(
+                "select metadata, reward from tweets where environment = :e "
+                "and learned_cycle_id = :c and reward is not null order by id"
+            ),
+            {"e": self.environment, "c": cycle_id},
+        )
+        return aggregate((r.metadata, r.reward) for r in rows)
+
+    def sync(self) -> int:
+        """Bring Redis up to Postgres: apply committed cycles it has not seen, in order.
+
+        Returns how many cycles were applied. Rebuilds when Redis is ahead of or unrelated to
+        Postgres (e.g. restored from another backup), or when its arms were lost.
+        """
+        last = self.last_applied_cycle()
+        with self.services.engine.connect() as conn:
+            known = last == 0 or bool(
+                conn.execute(
+                    sa.text("select 1 from learning_cycles where id = :c and environment = :e"),
+                    {"c": last, "e": self.environment},
+                ).first()
+            )
+            if not known or (last and self.arm_count() == 0):
+                return int(self.rebuild()["cycles"])
+            pending = conn.execute(
+                sa.text(
+                    "select id, decay, prev from (select id, decay, "
+                    "coalesce(lag(id) over (order by id), 0) as prev from learning_cycles "
+                    "where environment = :e) c where id > :last order by id"
+                ),
+                {"e": self.environment, "last": last},
+            ).all()
+            for cycle in pending:
+                updates = self._cycle_updates(conn, cycle.id)
+                if self._run_apply(cycle.id, cycle.prev, cycle.decay, updates) == -1:
+                    return int(self.rebuild()["cycles"])
+        return len(pending)
+
+    def rebuild(self, *, now: datetime | None = None) -> dict[str, Any]:
+        """Recompute the whole state from Postgres only and swap it into Redis atomically.
+
+        Replays every learning cycle in id order with the decay it recorded, using the same
+        arithmetic as the Lua script, so the result equals the incremental state exactly.
+        """
+        now = aware_now(now)
+        with self.services.engine.connect() as conn:
+            cycles = conn.execute(
+                sa.text("select id, decay from learning_cycles where environment = :e order by id"),
+                {"e": self.environment},
+            ).all()
+            rows = conn.execute(
+                sa.text(
+                    "select learned_cycle_id, metadata, reward from tweets where environment = :e "
+                    "and learned_cycle_id is not null and reward is not null "
+                    "order by learned_cycle_id, id"
+                ),
+                {"e": self.environment},
+            ).all()
+        by_cycle: dict[int, list[tuple[Mapping[str, Any], float]]] = {}
+        for r in rows:
+            by_cycle.setdefault(r.learned_cycle_id, []).append((r.metadata, r.reward))
+        state: dict[tuple[str, str], list[Any]] = {}
+        for cycle in cycles:
+            if cycle.decay != 1.0:
+                for v in state.values():
+                    v[0] = v[0] * cycle.decay
+                    v[1] = v[1] * cycle.decay
+            for key, update in aggregate(by_cycle.get(cycle.id, [])).items():
+                v = state.setdefault(key, [0.0, 0.0, 0])
+                v[0] = v[0] + update.successes
+                v[1] = v[1] + update.failures
+                v[2] = v[2] + update.pulls
+
+        redis = self.services.redis
+        stale = set(redis.smembers(self.keys.bandit_arms()))
+        stale.update(redis.scan_iter(match=self.keys.bandit_pattern(), count=1000))
+        pipe = redis.pipeline(transaction=True)
+        pipe.delete(self.keys.bandit_arms(), self.keys.bandit_cycle(), *stale)
+        for (family, arm), (a, b, p) in state.items():
+            key = self.keys.bandit(family, arm)
+            pipe.hset(key, mapping={"alpha": repr(a), "beta": repr(b), "pulls": str(p)})
+            pipe.sadd(self.keys.bandit_arms(), key)
+        if cycles:
+            pipe.set(self.keys.bandit_cycle(), str(cycles[-1].id))
+        pipe.execute()
+        result = {
+            "environment": self.environment,
+            "cycles": len(cycles),
+            "posts": len(rows),
+            "arms": len(state),
+            "last_cycle_id": cycles[-1].id if cycles else None,
+            "rebuilt_at": now.isoformat(),
+        }
+        with self.services.engine.begin() as conn:
+            audit.record(conn, "BANDIT_REBUILT", "learning", self.environment, result)
+        return result
+
+    # -- the policy and the report ------------------------------------------------------------
+    def load(
+        self,
+        *,
+        epsilon: float,
+        decay: float,
+        seed: int | None = None,
+        prior: Prior | None = None,
+    ) -> FeatureBandit:
+        """The scheduler's policy, built from the current evidence (after :meth:`sync`).
+
+        ``prior`` None means the bandit's default (pooled per family); pass
+        :func:`xbot.model.prior_from_model` when the ``model_priors`` flag is on.
+        """
+        self.sync()
+        hyper: dict[str, Any] = {"epsilon": epsilon, "decay": decay, "seed": seed}
+        if prior is not None:
+            hyper["prior"] = prior
+        return FeatureBandit.from_state(self.state(), **hyper)
+
+    def report(self, *, prior: Prior | None = None) -> list[ArmRow]:
+        """Per arm: posterior Beta(alpha, beta) = prior + evidence, mean, 94% interval, pulls.
+
+        The prior is the one :meth:`load` would use (pooled per family unless given), so the
+        means are the policy's own expectations; the interval is equal-tailed, as the bandit's.
+        """
+        state = self.state()
+        rows: list[ArmRow] = []
+        for family in sorted(state):
+            arms = sorted(state[family], key=lambda a: (len(a), a) if a.isdigit() else (99, a))
+            ev_a = np.array([state[family][a]["alpha"] for a in arms])
+            ev_b = np.array([state[family][a]["beta"] for a in arms])
+            pooled = pooled_prior(ev_a, ev_b)
+            for i, arm in enumerate(arms):
+                pa, pb = _prior_of(prior, family, arm, pooled)
+                a, b = pa + ev_a[i], pb + ev_b[i]
+                lo, hi = stats.beta.ppf([(1 - CI_MASS) / 2, (1 + CI_MASS) / 2], a, b)
+                rows.append(
+                    ArmRow(
+                        family=family,
+                        arm=arm,
+                        alpha=float(a),
+                        beta=float(b),
+                        mean=float(a / (a + b)),
+                        ci_low=float(lo),
+                        ci_high=float(hi),
+                        pulls=int(state[family][arm]["pulls"]),
+                    )
+                )
+        return rows
+
+
+def _prior_of(
+    prior: Prior | None, family: str, arm: str, pooled: tuple[float, float]
+) -> tuple[float, float]:
+    """The prior FeatureBandit gives ``arm``: a fixed pair, a per-arm pair, else pooled."""
+    if prior is None or isinstance(prior, str):
+        return pooled
+    if isinstance(prior, Mapping):
+        pair = prior.get(family, {}).get(arm)
+        return (float(pair[0]), float(pair[1])) if pair is not None else pooled
+    return float(prior[0]), float(prior[1])
+
+
+def aware_now(now: datetime | None) -> datetime:
+    """``now`` as aware UTC (None = the real clock); naive datetimes are refused."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValidationError("now", now, "a timezone-aware datetime")
+    return now.astimezone(UTC)
