@@ -1,0 +1,400 @@
+"""XPoster over real HTTP (tweepy -> local X API server), the outbox and the poster lock."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from x_server import USER_ID, XServer
+
+from xbot.errors import LockBusy, PosterError
+from xbot.poster import (
+    AuthFailed,
+    DuplicateContent,
+    Outbox,
+    PosterUnavailable,
+    RateLimited,
+    RedisLock,
+    XPoster,
+    poster_state,
+    rate_limit_reset,
+    rate_limited_until,
+)
+from xbot.services import Services
+from xbot.settings import Settings, load_settings
+
+CREDS = {
+    "X_API_KEY": "ck-secret-1",
+    "X_API_SECRET": "cs-secret-2",
+    "X_ACCESS_TOKEN": "at-secret-3",
+    "X_ACCESS_TOKEN_SECRET": "ats-secret-4",
+    "X_BEARER_TOKEN": "bearer-secret-5",
+}
+
+
+@pytest.fixture
+def xserver() -> Iterator[XServer]:
+    server = XServer(hang_s=0.6).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def x_settings(env_vars: dict[str, str], xserver: XServer) -> Settings:
+    env = {**env_vars, **CREDS, "X_USER_ID": USER_ID, "X_API_BASE_URL": xserver.url}
+    return load_settings(env, env_file="")
+
+
+@pytest.fixture
+def x_services(x_settings: Settings) -> Iterator[Services]:
+    with Services(x_settings) as svc:
+        yield svc
+
+
+def make_poster(settings: Settings, delays: list[float] | None = None, **kw: object) -> XPoster:
+    sink = delays if delays is not None else []
+    return XPoster(settings, backoff_s=0.01, timeout_s=0.3, sleep=sink.append, **kw)
+
+
+# -- XPoster ------------------------------------------------------------------------------------
+
+
+def test_create_post_goes_to_base_url_with_oauth1(x_settings: Settings, xserver: XServer) -> None:
+    poster = make_poster(x_settings)
+    tweet_id = poster.create_post("GG everyone, new patch notes are out")
+    assert xserver.texts() == ["GG everyone, new patch notes are out"]
+    assert tweet_id == xserver.tweets[0]["id"]
+    assert xserver.requests == [("POST", "/2/tweets", "OAuth")]
+    assert poster.last_rate_headers["x-user-limit-24hour-remaining"] == 16
+
+
+def test_duplicate_403_is_its_own_error_and_other_403_is_auth(
+    x_settings: Settings, xserver: XServer
+) -> None:
+    poster = make_poster(x_settings)
+    poster.create_post("same words")
+    with pytest.raises(DuplicateContent):
+        poster.create_post("same words")
+    xserver.script = ["403", "401"]
+    with pytest.raises(AuthFailed) as forbidden:
+        poster.create_post("other words")
+    assert forbidden.value.status == 403 and "not permitted" in str(forbidden.value)
+    with pytest.raises(AuthFailed) as unauthorized:
+        poster.create_post("other words")
+    assert unauthorized.value.status == 401
+    assert xserver.post_attempts == 4  # nothing retried
+
+
+def test_429_honours_the_later_window(x_settings: Settings, xserver: XServer) -> None:
+    poster = make_poster(x_settings)
+    xserver.script = ["429", "429day"]
+    with pytest.raises(RateLimited) as window:
+        poster.create_post("a")
+    assert window.value.reset_at == datetime.fromtimestamp(xserver.reset_epoch, UTC)
+    with pytest.raises(RateLimited) as day:
+        poster.create_post("a")
+    assert day.value.reset_at == datetime.fromtimestamp(xserver.day_reset_epoch, UTC)
+    assert day.value.headers["x-user-limit-24hour-remaining"] == 0
+    assert xserver.post_attempts == 2
+
+
+def test_rate_limit_reset_without_headers_waits_a_window() -> None:
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert rate_limit_reset({}, now) == now + timedelta(minutes=15)
+    both = {
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": str(int(now.timestamp()) + 60),
+        "x-user-limit-24hour-remaining": "0",
+        "x-user-limit-24hour-reset": str(int(now.timestamp()) + 7200),
+    }
+    assert rate_limit_reset(both, now) == now + timedelta(hours=2)
+
+
+def test_create_post_is_never_retried_by_the_client(x_settings: Settings, xserver: XServer) -> None:
+    poster = make_poster(x_settings)
+    xserver.script = ["503"]
+    with pytest.raises(PosterUnavailable):
+        poster.create_post("a")
+    xserver.script = ["hang"]
+    with pytest.raises(PosterUnavailable, match="Timeout"):
+        poster.create_post("b")
+    assert xserver.post_attempts == 2
+
+
+def test_reads_retry_with_bounded_backoff(x_settings: Settings, xserver: XServer) -> None:
+    delays: list[float] = []
+    poster = make_poster(x_settings, delays)
+    xserver.add_tweet("hello")
+    xserver.get_script = ["503", "500"]
+    assert [p.text for p in poster.recent_posts()] == ["hello"]
+    assert delays == [0.01, 0.02]
+    xserver.get_script = ["503", "503", "503", "503"]
+    with pytest.raises(PosterUnavailable):
+        poster.recent_posts()
+    assert len(delays) == 4  # 3 attempts: two more sleeps, then give up
+    assert xserver.get_script == ["503"]
+
+
+def test_recent_posts_asks_for_the_user_id_once_and_reads_with_bearer(
+    env_vars: dict[str, str], xserver: XServer
+) -> None:
+    settings = load_settings({**env_vars, **CREDS, "X_API_BASE_URL": xserver.url}, env_file="")
+    poster = make_poster(settings)
+    for text in ("one", "two", "three"):
+        xserver.add_tweet(text)
+    posts = poster.recent_posts(limit=2)
+    assert [p.text for p in posts] == ["three", "two"]
+    assert posts[0].created_at is not None and posts[0].created_at.tzinfo is not None
+    poster.recent_posts()
+    paths = [(m, p, a) for m, p, a in xserver.requests]
+    assert paths[0] == ("GET", "/2/users/me", "OAuth")
+    assert paths[1:] == [("GET", f"/2/users/{USER_ID}/tweets", "Bearer")] * 2
+
+
+def test_fetch_metrics_batches_of_100_with_private_metrics(
+    x_settings: Settings, xserver: XServer
+) -> None:
+    ids = [xserver.add_tweet(f"post {i}") for i in range(250)]
+    xserver.metrics[ids[0]] = {"likes": 7, "retweets": 2, "impressions": 300}
+    xserver.metrics[ids[0]]["private_impressions"] = 310
+    xserver.metrics[ids[249]] = {"replies": 3, "bookmarks": 1, "quotes": 4, "impressions": 50}
+    out = make_poster(x_settings).fetch_metrics(ids)
+    assert len(out) == 250
+    assert out[ids[0]]["likes"] == 7 and out[ids[0]]["retweets"] == 2
+    assert out[ids[0]]["impressions"] == 310  # the owner's non-public count wins
+    assert out[ids[249]] == {
+        "likes": 0,
+        "retweets": 0,
+        "replies": 3,
+        "quotes": 4,
+        "bookmarks": 1,
+        "impressions": 50,
+        "non_public_impression_count": 0,
+        "non_public_url_link_clicks": 0,
+        "non_public_user_profile_clicks": 0,
+    }
+    gets = [r for r in xserver.requests if r[1] == "/2/tweets"]
+    assert len(gets) == 3 and {a for _, _, a in gets} == {"OAuth"}
+
+
+def test_bearer_only_reads_public_metrics(env_vars: dict[str, str], xserver: XServer) -> None:
+    env = {**env_vars, "X_BEARER_TOKEN": "b", "X_USER_ID": USER_ID, "X_API_BASE_URL": xserver.url}
+    poster = make_poster(load_settings(env, env_file=""))
+    tid = xserver.add_tweet("x")
+    xserver.metrics[tid] = {"likes": 1, "impressions": 10}
+    assert poster.fetch_metrics([tid])[tid]["impressions"] == 10
+    assert xserver.requests[-1][2] == "Bearer"
+    with pytest.raises(AuthFailed):
+        poster.create_post("cannot post with a bearer token")
+    assert xserver.post_attempts == 0
+
+
+def test_no_credentials_is_a_clear_error(settings: Settings) -> None:
+    with pytest.raises(PosterError, match="X_API_KEY"):
+        XPoster(settings)
+
+
+def test_secrets_never_reach_the_logs(
+    x_settings: Settings, xserver: XServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    poster = make_poster(x_settings)
+    poster.create_post("log me")
+    xserver.get_script = ["503"]
+    poster.recent_posts()
+    poster.fetch_metrics([xserver.tweets[0]["id"]])
+    assert caplog.records  # our retry warning at least
+    for secret in CREDS.values():
+        assert secret not in caplog.text
+
+
+# -- the outbox ---------------------------------------------------------------------------------
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def outbox(services: Services, settings: Settings, delays: list[float] | None = None) -> Outbox:
+    sink = delays if delays is not None else []
+    return Outbox(services, "development", make_poster(settings), backoff_s=0.01, sleep=sink.append)
+
+
+def claim(box: Outbox, text: str) -> int | None:
+    return box.claim(
+        text=text,
+        candidate_id=None,
+        metadata={"topic": "gaming_fps"},
+        learning_metadata={},
+        now=NOW,
+    )
+
+
+def rows(services: Services) -> list[sa.Row]:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text("select id, status, tweet_id, posted_at, metadata from tweets order by id")
+        ).all()
+
+
+def test_publish_records_the_tweet(x_services: Services, x_settings: Settings, xserver: XServer):
+    box = outbox(x_services, x_settings)
+    pk = claim(box, "Ranked grind tonight")
+    assert pk is not None
+    assert rows(x_services)[0].status == "claimed"  # committed before the HTTP call
+    result = box.publish(pk, "Ranked grind tonight", now=NOW)
+    assert (result.status, result.tweet_id) == ("posted", xserver.tweets[0]["id"])
+    row = rows(x_services)[0]
+    assert (row.status, row.tweet_id, row.posted_at) == ("posted", result.tweet_id, NOW)
+    assert row.metadata["topic"] == "gaming_fps"
+    assert claim(box, "Ranked  grind tonight") is None  # same normalised text: never again
+
+
+def test_orphaned_claim_not_on_timeline_is_returned_and_may_be_claimed_again(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    box = outbox(x_services, x_settings)
+    pk = claim(box, "crashed before the call")
+    assert box.unresolved() == 1
+    [res] = box.reconcile(now=NOW)
+    assert (res.tweet_pk, res.action) == (pk, "returned")
+    assert rows(x_services)[0].status == "failed" and xserver.post_attempts == 0
+    assert claim(box, "crashed before the call") == pk
+    assert box.publish(pk, "crashed before the call", now=NOW).status == "posted"
+    assert xserver.texts() == ["crashed before the call"]
+
+
+def test_orphaned_claim_found_on_timeline_is_posted_without_a_second_call(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    box = outbox(x_services, x_settings)
+    pk = claim(box, "crashed after the call")
+    remote_id = xserver.add_tweet("crashed after the call")
+    [res] = box.reconcile(now=NOW)
+    assert res.action == "posted"
+    row = rows(x_services)[0]
+    assert (row.id, row.status, row.tweet_id) == (pk, "posted", remote_id)
+    assert xserver.post_attempts == 0
+    assert box.blocked_hashes([res.content_hash]) == {res.content_hash: "posted"}
+
+
+def test_reconcile_fails_loudly_when_x_cannot_be_read(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    box = outbox(x_services, x_settings)
+    claim(box, "unknown fate")
+    xserver.get_script = ["503"] * 3
+    with pytest.raises(PosterUnavailable):
+        box.reconcile(now=NOW)
+    assert rows(x_services)[0].status == "in_doubt"  # still blocks posting
+    assert box.unresolved() == 1
+
+
+def test_duplicate_403_is_final_and_reconciled(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    box = outbox(x_services, x_settings)
+    remote_id = xserver.add_tweet("already out there")
+    pk = claim(box, "already out there")
+    result = box.publish(pk, "already out there", now=NOW)
+    assert (result.status, result.tweet_id, result.reason) == (
+        "posted",
+        remote_id,
+        "duplicate_content",
+    )
+    assert xserver.post_attempts == 1
+
+
+def test_timeout_after_create_is_found_not_resent(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    delays: list[float] = []
+    box = outbox(x_services, x_settings, delays)
+    xserver.script = ["create_then_hang"]
+    pk = claim(box, "slow network day")
+    result = box.publish(pk, "slow network day", now=NOW)
+    assert result.status == "posted" and result.tweet_id == xserver.tweets[0]["id"]
+    assert xserver.post_attempts == 1 and xserver.texts() == ["slow network day"]
+    assert delays == []
+
+
+def test_5xx_is_retried_with_backoff_then_left_in_doubt(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    delays: list[float] = []
+    box = outbox(x_services, x_settings, delays)
+    xserver.script = ["503", "500"]
+    pk = claim(box, "third time lucky")
+    assert box.publish(pk, "third time lucky", now=NOW).status == "posted"
+    assert xserver.post_attempts == 3 and delays == [0.01, 0.02]
+    xserver.script = ["503", "503", "503"]
+    pk2 = claim(box, "never lucky")
+    result = box.publish(pk2, "never lucky", now=NOW)
+    assert (result.status, result.reason) == ("in_doubt", "in_doubt")
+    assert xserver.post_attempts == 6  # bounded: 3 attempts, no storm
+    assert box.unresolved() == 1
+
+
+def test_429_records_the_window_and_fails_the_row(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    box = outbox(x_services, x_settings)
+    xserver.script = ["429day"]
+    pk = claim(box, "too many")
+    assert box.publish(pk, "too many", now=NOW).reason == "rate_limited"
+    assert rows(x_services)[0].status == "failed"
+    until = rate_limited_until(x_services, now=NOW)
+    assert until == datetime.fromtimestamp(xserver.day_reset_epoch, UTC)
+    assert rate_limited_until(x_services, now=until + timedelta(seconds=1)) is None
+    assert xserver.post_attempts == 1
+
+
+def test_auth_failure_stops_posting_with_a_reason(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    box = outbox(x_services, x_settings)
+    xserver.script = ["401"]
+    pk = claim(box, "who am i")
+    assert box.publish(pk, "who am i", now=NOW).reason == "auth_failed"
+    state = poster_state(x_services)
+    assert state["state"] == "auth_failed" and "401" in state["reason"]
+    assert rows(x_services)[0].status == "failed"
+
+
+# -- the lock -----------------------------------------------------------------------------------
+
+
+def test_lock_is_exclusive_and_only_its_owner_releases(services: Services) -> None:
+    first = RedisLock(services, "scheduler", lease_s=5)
+    second = RedisLock(services, "scheduler", lease_s=5)
+    assert first.acquire()
+    assert not second.acquire()
+    assert not second.release()  # not the owner: the lock stays
+    assert first.owner() == first.token
+    with pytest.raises(LockBusy), second:
+        pass
+    assert first.extend()
+    assert first.release()
+    assert second.acquire() and second.release()
+    assert not first.extend()
+
+
+def test_lock_of_a_dead_process_is_broken(services: Services) -> None:
+    key = services.keys.lock("scheduler")
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    dead_pid = int(proc.stdout)
+    host = socket.gethostname()
+    services.redis.set(key, f"{host}/{dead_pid}/abc", px=60_000)
+    lock = RedisLock(services, "scheduler")
+    assert lock.acquire() and lock.owner() == lock.token
+    lock.release()
+    services.redis.set(key, f"{host}/{os.getpid()}/live", px=60_000)
+    assert not RedisLock(services, "scheduler").acquire()
+    services.redis.set(key, f"other-host/{dead_pid}/abc", px=60_000)
+    assert not RedisLock(services, "scheduler").acquire()
