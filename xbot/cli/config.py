@@ -47,7 +47,9 @@ def show(app: App, environment: str | None, as_json: bool) -> None:
         click.echo(f"problem: {problem}", err=True)
 
 
-@config.command("set")
+# ignore_unknown_options: a negative VALUE such as -0.1 is a value (refused with the flag's
+# range), not an unknown option.
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("value")
 @env_option
