@@ -34,6 +34,10 @@ class Keys:
         """Sorted set of claimed candidate ids, scored by lease expiry (unix seconds)."""
         return self._k("queue", "inflight")
 
+    def queue_expiry(self) -> str:
+        """Sorted set of queued candidate ids scored by expiry (unix seconds), for pruning."""
+        return self._k("queue", "expiry")
+
     def claim_token(self, candidate_id: str) -> str:
         """String holding the token of the current claim of a candidate."""
         return self._k("claim", candidate_id)
