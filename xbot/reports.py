@@ -1,0 +1,439 @@
+"""Run the workbench notebooks through papermill into dated, self-contained artifacts.
+
+Every run writes ``runs/<YYYY-MM-DD>/<HHMMSS>-<notebook>.ipynb`` (the executed notebook, kept
+even when it fails, with papermill's error banner), an ``.html`` export with the code hidden and
+plotly.js embedded (so the report opens with no internet), and a ``.json`` record. The record
+files are the source of ``runs/index.html``: the index is rebuilt from them after each run, so
+it can never disagree with what is on disk.
+
+Secrets: the kernel needs the connection URLs, so they reach it through its environment, never
+through notebook parameters; notebooks never print settings; and as a last line of defence every
+artifact is scrubbed of ``settings.secrets()`` before it is written for good.
+
+The runbook's daily checklist is :func:`run_daily`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
+from nbconvert import HTMLExporter
+
+from xbot.errors import ReportError, ValidationError
+from xbot.services import Services
+from xbot.settings import Settings
+
+KERNEL_NAME = "python3"
+DEFAULT_TIMEOUT_S = 600
+_TEMPLATE_DIR = Path(__file__).resolve().parent / "report_template"
+
+# The runbook's daily checklist, in the order an operator reads it. Morning: health, overnight
+# posts and queue depth, bandit learning. Evening: refresh candidates, engagement by topic.
+DAILY: dict[str, tuple[str, ...]] = {
+    "morning": ("04_health_report", "03_learning", "05_performance_explorer"),
+    "evening": ("01_candidates_refresh", "04_health_report", "05_performance_explorer"),
+    "all": (
+        "04_health_report",
+        "01_candidates_refresh",
+        "02_shadow_scheduling",
+        "03_learning",
+        "05_performance_explorer",
+    ),
+}
+
+
+@dataclass
+class RunRecord:
+    """One notebook run: what ran, how it ended, and where its artifacts are."""
+
+    notebook: str
+    started_at: datetime
+    finished_at: datetime
+    status: str  # "ok" or "failed"
+    ipynb: Path
+    html: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+    cell_index: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def error(self) -> ReportError | None:
+        if self.ok:
+            return None
+        return ReportError(self.notebook, self.cell_index, self.ename or "", self.evalue or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(
+            started_at=self.started_at.isoformat(),
+            finished_at=self.finished_at.isoformat(),
+            ipynb=str(self.ipynb),
+            html=str(self.html),
+            duration_s=round(self.duration_s, 2),
+        )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        data = dict(data)
+        data.pop("duration_s", None)
+        return cls(
+            **{
+                **data,
+                "started_at": datetime.fromisoformat(data["started_at"]),
+                "finished_at": datetime.fromisoformat(data["finished_at"]),
+                "ipynb": Path(data["ipynb"]),
+                "html": Path(data["html"]),
+            }
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Locations
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_runs_dir(runs: Path | None = None) -> Path:
+    """``runs`` if given, else ``$XBOT_RUNS_DIR``, else ``./runs``."""
+    return Path(runs or os.environ.get("XBOT_RUNS_DIR") or "runs").resolve()
+
+
+def notebooks_dir() -> Path:
+    """``$XBOT_NOTEBOOKS_DIR`` or ``notebooks/`` of the source tree xbot was installed from."""
+    env = os.environ.get("XBOT_NOTEBOOKS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def available_notebooks() -> list[str]:
+    return sorted(p.stem for p in notebooks_dir().glob("[0-9]*.ipynb"))
+
+
+def resolve_notebook(name: str) -> Path:
+    """A path, a stem (``04_health_report``) or a unique part of one (``health``)."""
+    as_path = Path(name)
+    if as_path.suffix == ".ipynb" and as_path.is_file():
+        return as_path.resolve()
+    stem = as_path.stem if as_path.suffix == ".ipynb" else name
+    names = available_notebooks()
+    matches = [n for n in names if n == stem] or [n for n in names if stem in n]
+    if len(matches) != 1:
+        raise ValidationError("notebook", name, "one of " + ", ".join(names))
+    return notebooks_dir() / f"{matches[0]}.ipynb"
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The names and defaults of the notebook's ``parameters`` cell (papermill's reading)."""
+    return {k: v["default"] for k, v in pm.inspect_notebook(str(path)).items()}
+
+
+def parse_parameter(text: str) -> Any:
+    """CLI text -> value: JSON when it parses (numbers, true/false, lists), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets
+# --------------------------------------------------------------------------------------------
+
+
+def _kernel_environ(settings: Settings) -> dict[str, str]:
+    """The environment that makes ``load_settings()`` in the kernel equal ``settings``.
+
+    Connection details travel here (the kernel must connect) and never as parameters, which
+    papermill writes into the notebook.
+    """
+    env = dict(os.environ)
+    env.update(
+        APP_ENV=settings.app_env,
+        LIVE_POSTS="true" if settings.live_posts else "false",
+        REDIS_PREFIX=settings.redis_prefix,
+        XBOT_HOME=str(settings.xbot_home),
+        XBOT_ENV_FILE="",
+        X_USER_ID=settings.x_user_id,
+        X_API_BASE_URL=settings.x_api_base_url,
+    )
+    for name in ("redis_url", "database_url"):
+        value = getattr(settings, name)
+        if value is not None:
+            env[name.upper()] = value.reveal()
+        else:
+            env.pop(name.upper(), None)
+    for name in (
+        "x_api_key",
+        "x_api_secret",
+        "x_access_token",
+        "x_access_token_secret",
+        "x_bearer_token",
+    ):
+        env[name.upper()] = getattr(settings, name).reveal()
+    return env
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """Replace every secret value by ``***`` (longest first, so URLs go before passwords)."""
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Running one notebook
+# --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _kernel(settings: Settings, cwd: Path) -> Iterator[AsyncKernelManager]:
+    """A kernel started with the settings' environment; always shut down afterwards."""
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    asyncio.run(km.start_kernel(env=_kernel_environ(settings), cwd=str(cwd)))
+    try:
+        yield km
+    finally:
+        asyncio.run(km.shutdown_kernel(now=True))
+
+
+def _export_html(nb: nbformat.NotebookNode, title: str) -> str:
+    """HTML with inputs and prompts hidden and no CDN scripts (plotly.js is in the outputs)."""
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file=str(_TEMPLATE_DIR / "xbot_report.html.j2"),
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    nb = nbformat.from_dict(nb)
+    nb.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def _first_error(nb: nbformat.NotebookNode) -> tuple[int | None, str, str]:
+    """Where a kept notebook failed, for runs that raised before papermill could say so."""
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, output.get("ename", ""), output.get("evalue", "")
+        if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            return index, "CellExecutionError", "the cell did not finish"
+    return None, "CellExecutionError", "no error output was recorded"
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def run_notebook(
+    settings: Settings,
+    notebook: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    timeout: int = DEFAULT_TIMEOUT_S,
+    runs_dir: Path | None = None,
+) -> RunRecord:
+    """Execute ``notebook`` into the runs directory; raise :class:`ReportError` if it fails.
+
+    The failed notebook (with papermill's error banner), its HTML and its index entry are
+    written before the error is raised, so the operator can open what went wrong.
+    """
+    record = execute(settings, notebook, parameters, timeout=timeout, runs_dir=runs_dir)
+    if record.error is not None:
+        raise record.error
+    return record
+
+
+def execute(
+    settings: Settings,
+    notebook: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    timeout: int = DEFAULT_TIMEOUT_S,
+    runs_dir: Path | None = None,
+) -> RunRecord:
+    """Like :func:`run_notebook` but a failed run is returned (``status='failed'``), not raised.
+
+    ``timeout`` bounds the whole notebook (each cell gets what is left of it); a cell still
+    running at the deadline is interrupted and the run fails with ``ename='Timeout'``.
+    """
+    path = resolve_notebook(notebook)
+    allowed = notebook_parameters(path)
+    params = dict(parameters or {})
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValidationError("parameter", unknown[0], "one of " + ", ".join(allowed))
+    if "environment" in allowed:
+        params.setdefault("environment", settings.environment)
+
+    out_dir = resolve_runs_dir(runs_dir)
+    started = datetime.now(UTC)
+    day_dir = out_dir / started.strftime("%Y-%m-%d")
+    day_dir.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%H%M%S")
+    base = day_dir / f"{stamp}-{path.stem}"
+    n = 1
+    while base.with_suffix(".json").exists():  # the same notebook twice in one second
+        n += 1
+        base = day_dir / f"{stamp}-{path.stem}-{n}"
+    ipynb, html_path = base.with_suffix(".ipynb"), base.with_suffix(".html")
+
+    deadline = time.monotonic() + timeout
+    cell_index: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+    with _kernel(settings, Path.cwd()) as km:
+        try:
+            pm.execute_notebook(
+                str(path),
+                str(ipynb),
+                parameters=params,
+                kernel_name=KERNEL_NAME,
+                progress_bar=False,
+                log_output=False,
+                km=km,
+                timeout_func=lambda _cell: max(1, int(deadline - time.monotonic())),
+                interrupt_on_timeout=True,
+            )
+        except pm.PapermillExecutionError as exc:
+            cell_index, ename, evalue = exc.cell_index, exc.ename, exc.evalue
+        except Exception as exc:  # the kernel died, or a timeout papermill did not convert
+            if not ipynb.exists():
+                raise ReportError(path.stem, None, type(exc).__name__, str(exc)) from exc
+            cell_index, ename, evalue = _first_error(nbformat.read(ipynb, as_version=4))
+            evalue = evalue or str(exc)
+    if ename is not None and time.monotonic() >= deadline - 1:
+        ename, evalue = "Timeout", f"the notebook ran longer than its {timeout}s timeout"
+
+    secrets = settings.secrets()
+    clean = scrub(ipynb.read_text(encoding="utf-8"), secrets)
+    _write_text(ipynb, clean)
+    nb = nbformat.reads(clean, as_version=4)
+    title = f"{path.stem} · {started:%Y-%m-%d %H:%M} UTC · {settings.environment}"
+    _write_text(html_path, scrub(_export_html(nb, title), secrets))
+
+    record = RunRecord(
+        notebook=path.stem,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        status="ok" if ename is None else "failed",
+        ipynb=ipynb,
+        html=html_path,
+        parameters=params,
+        cell_index=cell_index,
+        ename=ename,
+        evalue=None if evalue is None else scrub(evalue, secrets),
+    )
+    _write_text(base.with_suffix(".json"), json.dumps(record.to_dict(), indent=2))
+    write_index(out_dir)
+    return record
+
+
+# --------------------------------------------------------------------------------------------
+# The index
+# --------------------------------------------------------------------------------------------
+
+
+def list_runs(runs_dir: Path | None = None) -> list[RunRecord]:
+    """Every recorded run, newest first (read from the ``.json`` records)."""
+    root = resolve_runs_dir(runs_dir)
+    records = []
+    for path in root.glob("*/*.json"):
+        try:
+            records.append(RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (ValueError, KeyError, TypeError):
+            continue  # a record being written right now, or not one of ours
+    return sorted(records, key=lambda r: (r.started_at, r.notebook), reverse=True)
+
+
+_INDEX_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222}
+h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
+th{background:#f4f4f4}.ok{color:#1a7f37;font-weight:600}.failed{color:#cf222e;font-weight:600}
+td.err{font-family:ui-monospace,monospace;font-size:12px;color:#cf222e}
+"""
+
+
+def write_index(runs_dir: Path | None = None) -> Path:
+    """Rewrite ``index.html``: every run, newest first, with its status and links."""
+    root = resolve_runs_dir(runs_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for r in list_runs(root):
+        rel_html = r.html.relative_to(root) if r.html.is_relative_to(root) else r.html
+        rel_nb = r.ipynb.relative_to(root) if r.ipynb.is_relative_to(root) else r.ipynb
+        error = "" if r.ok else f"cell {r.cell_index}: {r.ename}: {r.evalue}"
+        rows.append(
+            "<tr>"
+            f"<td>{r.started_at:%Y-%m-%d %H:%M:%S} UTC</td>"
+            f"<td>{html.escape(r.notebook)}</td>"
+            f'<td class="{r.status}">{r.status}</td>'
+            f"<td>{r.duration_s:.1f}s</td>"
+            f'<td><a href="{html.escape(str(rel_html))}">report</a> · '
+            f'<a href="{html.escape(str(rel_nb))}">notebook</a></td>'
+            f'<td class="err">{html.escape(error)}</td>'
+            "</tr>"
+        )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>xbot runs</title>"
+        f"<style>{_INDEX_CSS}</style></head><body><h1>xbot notebook runs</h1>"
+        f"<p>{len(rows)} runs, newest first. Each report opens offline.</p>"
+        "<table><thead><tr><th>started</th><th>notebook</th><th>status</th><th>took</th>"
+        "<th>artifacts</th><th>error</th></tr></thead><tbody>"
+        + "\n".join(rows)
+        + "</tbody></table></body></html>"
+    )
+    index = root / "index.html"
+    _write_text(index, page)
+    return index
+
+
+# --------------------------------------------------------------------------------------------
+# The daily checklist
+# --------------------------------------------------------------------------------------------
+
+
+def run_daily(
+    services: Services,
+    settings: Settings,
+    *,
+    slot: str = "all",
+    timeout: int = DEFAULT_TIMEOUT_S,
+    runs_dir: Path | None = None,
+) -> list[RunRecord]:
+    """Run the runbook's checklist for ``slot`` (morning, evening or all), every notebook even
+    when one fails; the failures are in the returned records and in the index.
+
+    ``services`` is checked first so a dead database fails fast here, not five kernels later.
+    """
+    if slot not in DAILY:
+        raise ValidationError("slot", slot, "one of " + ", ".join(DAILY))
+    services.redis.ping()
+    with services.engine.connect() as conn:
+        conn.exec_driver_sql("select 1")
+    return [execute(settings, name, timeout=timeout, runs_dir=runs_dir) for name in DAILY[slot]]
