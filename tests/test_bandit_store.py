@@ -1,0 +1,140 @@
+"""BanditStore against real Redis and Postgres: idempotent apply, crash recovery, report, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from test_learning import NOW, TableMetrics, add_posts, metrics
+
+from xbot.bandit import FeatureBandit
+from xbot.bandit_store import ArmUpdate, BanditStore, aggregate, features_of
+from xbot.errors import ValidationError
+from xbot.learning import run_learning_cycle
+
+ENV = "development"
+
+
+def learn_day(services, day: int, topic: str, n: int = 6) -> None:
+    ids = add_posts(services, n, posted_at=NOW + timedelta(days=day), topic=topic, hour=day)
+    table = {t: metrics(2 + 3 * k, 150) for k, t in enumerate(ids)}
+    run_learning_cycle(services, ENV, TableMetrics(table), now=NOW + timedelta(days=day, hours=30))
+
+
+def dump(services) -> dict[str, bytes]:
+    """Raw Redis copy of the bandit keys (what a crash would leave behind)."""
+    raw = services.redis
+    keys = list(raw.scan_iter(match=services.keys.prefix + "bandit*", count=500))
+    return {k: raw.dump(k) for k in keys}
+
+
+def restore(services, saved: dict[str, bytes]) -> None:
+    raw = services.redis
+    keys = list(raw.scan_iter(match=services.keys.prefix + "bandit*", count=500))
+    if keys:
+        raw.delete(*keys)
+    for k, v in saved.items():
+        raw.restore(k, 0, v)
+
+
+def test_features_of_normalises_arm_names():
+    meta = {"topic": " fps ", "hour": 7, "format": "thread", "tags": ["#FPS", "fps", "Esports", 3]}
+    assert features_of(meta) == {
+        "topic": ["fps"], "hour": ["7"], "format": ["thread"], "tag": ["esports", "fps"],
+    }  # fmt: skip
+    assert features_of({"hour": True, "topic": "", "tags": "x"}) == {}
+    updates = aggregate([(meta, 1.0), ({"topic": "fps"}, 0.0)])
+    assert updates[("topic", "fps")] == ArmUpdate(1.0, 1.0, 2)
+
+
+def test_crash_between_postgres_and_redis_is_healed_once(services):
+    learn_day(services, 0, "fps")
+    store = BanditStore(services, ENV)
+    after_first = dump(services)
+    learn_day(services, 1, "rpg")
+    expected = store.state()
+    restore(services, after_first)  # Redis lost cycle 2: Postgres committed, Redis did not
+    assert store.state() != expected
+    assert store.sync() == 1
+    assert store.state() == expected
+    assert store.sync() == 0  # applying again changes nothing
+    assert store.state() == expected
+
+
+def test_apply_is_idempotent_and_validates(services):
+    learn_day(services, 0, "fps")
+    store = BanditStore(services, ENV)
+    with services.engine.connect() as conn:
+        cycle = conn.execute(sa.text("select id, decay from learning_cycles")).one()
+    before = store.state()
+    updates = {("topic", "fps"): ArmUpdate(1.0, 0.0, 1)}
+    assert store.apply(updates, decay=1.0, cycle_id=cycle.id) is False  # already applied
+    assert store.state() == before
+    for bad, match in (
+        ({("colour", "red"): ArmUpdate(1.0, 0.0, 1)}, "family"),
+        ({("topic", "fps"): ArmUpdate(float("nan"), 0.0, 1)}, "successes"),
+        ({("topic", "fps"): ArmUpdate(1.0, -1.0, 1)}, "failures"),
+    ):
+        with pytest.raises(ValidationError, match=match):
+            store.apply(bad, decay=1.0, cycle_id=cycle.id + 1)
+    with pytest.raises(ValidationError, match="decay"):
+        store.apply(updates, decay=0.0, cycle_id=cycle.id + 1)
+    assert store.state() == before and store.last_applied_cycle() == cycle.id
+
+
+def test_lost_or_foreign_redis_state_is_rebuilt(services):
+    learn_day(services, 0, "fps")
+    learn_day(services, 1, "moba")
+    store = BanditStore(services, ENV)
+    expected = store.state()
+    restore(services, {})  # Redis flushed
+    assert store.arm_count() == 0
+    bandit = store.load(epsilon=0.1, decay=1.0, seed=3)  # load syncs first
+    assert bandit.state() == {**{f: {} for f in ("topic", "hour", "format", "tag")}, **expected}
+    services.redis.set(services.keys.bandit_cycle(), "999999")  # another database's marker
+    store.sync()
+    assert store.state() == expected and store.arm_count() == sum(map(len, expected.values()))
+
+
+def test_report_matches_the_policy(services):
+    learn_day(services, 0, "fps")
+    learn_day(services, 1, "rpg")
+    store = BanditStore(services, ENV)
+    rows = store.report()
+    policy = FeatureBandit.from_state(store.state(), epsilon=0.0)
+    means = policy.expectations()
+    intervals = policy.credible_interval(0.94)
+    assert {(r.family, r.arm) for r in rows} == {(f, a) for f in means for a in means[f]}
+    for r in rows:
+        assert r.mean == pytest.approx(means[r.family][r.arm])
+        assert (r.ci_low, r.ci_high) == pytest.approx(intervals[r.family][r.arm])
+        assert r.ci_low < r.mean < r.ci_high
+    fps = next(r for r in rows if (r.family, r.arm) == ("topic", "fps"))
+    assert fps.pulls == 6
+    fixed = store.report(prior=(1.0, 1.0))
+    fps1 = next(r for r in fixed if (r.family, r.arm) == ("topic", "fps"))
+    ev = store.state()["topic"]["fps"]
+    assert (fps1.alpha, fps1.beta) == (1.0 + ev["alpha"], 1.0 + ev["beta"])
+
+
+def test_cli_run_rebuild_report(services, xbot):
+    learn_day(services, 0, "fps")
+    store = BanditStore(services, ENV)
+    state = store.state()
+    out = xbot("learn", "rebuild", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["cycles"] == 1
+    assert store.state() == state
+    out = xbot("bandit", "report", "--json")
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    assert {"family", "arm", "alpha", "beta", "mean", "ci_low", "ci_high", "pulls"} <= set(rows[0])
+    out = xbot("learn", "run", "--json")  # no X credentials: the simulated X answers
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["metrics_source"] == "simulated" and result["tweets_processed"] == 0
+    assert store.state() == state
+    out = xbot("learn", "fit-model", "--method", "gibbs")
+    assert out.exit_code == 2 and "gibbs" in out.output

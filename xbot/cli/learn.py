@@ -1,0 +1,148 @@
+"""``xbot learn run|rebuild|fit-model`` and ``xbot bandit report``: the learning loop's commands.
+
+``learn run`` reads metrics from X when X credentials are set, else from the SIMULATED X
+(:class:`xbot.poster.SimPoster` over :class:`xbot.sim.SimWorld`), and says which it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import click
+
+from xbot.cli import App
+from xbot.cli.output import echo_json, print_table
+
+
+@click.group()
+def learn() -> None:
+    """Learning loop: metrics -> rewards -> bandit; bandit rebuild; the PyMC model."""
+
+
+def _metrics_source(app: App):
+    """XPoster with X credentials, else the simulated X (clearly labelled)."""
+    from xbot.poster import SimPoster, XPoster
+
+    settings = app.settings
+    if settings.has_user_context or settings.x_bearer_token:
+        return XPoster(settings), "x"
+    from xbot.flags import load_flags
+    from xbot.sim import SimWorld
+
+    with app.services.engine.connect() as conn:
+        tz = load_flags(conn, settings.environment).timezone
+    return SimPoster(app.services, SimWorld(), lambda: datetime.now(UTC), timezone=tz), "simulated"
+
+
+@learn.command("run")
+@click.option("--json", "as_json", is_flag=True, help="Print the cycle report as JSON.")
+@click.pass_obj
+def run(app: App, as_json: bool) -> None:
+    """One learning cycle: fetch metrics, write analytics, teach the bandit each post once."""
+    from xbot.learning import run_learning_cycle
+
+    source, name = _metrics_source(app)
+    report = run_learning_cycle(app.services, app.settings.environment, source)
+    if as_json:
+        echo_json({**report.to_dict(), "metrics_source": name})
+        return
+    click.echo(
+        f"learning cycle ({name} metrics): processed {report.tweets_processed}, "
+        f"rewards {report.total_rewards:g}, bandit updates {report.bandit_updates}, "
+        f"avg engagement {report.average_engagement:.4f}, baseline {report.baseline_median:.4f}, "
+        f"pending {report.pending_age} young + {report.pending_impressions} low impressions, "
+        f"skipped {sum(report.skipped.values())} {report.skipped}"
+    )
+
+
+@learn.command("rebuild")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def rebuild(app: App, as_json: bool) -> None:
+    """Recompute the bandit state in Redis from Postgres alone (equals the incremental state)."""
+    from xbot.bandit_store import BanditStore
+
+    store = BanditStore(app.services, app.settings.environment)
+    with store.cycle_lock():
+        result = store.rebuild()
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(
+        f"bandit rebuilt from {result['cycles']} learning cycles and {result['posts']} posts: "
+        f"{result['arms']} arms (last cycle {result['last_cycle_id']})"
+    )
+
+
+@learn.command("fit-model")
+@click.option("--method", type=click.Choice(["advi", "nuts"]), default="advi", show_default=True)
+@click.option("--draws", type=click.IntRange(min=10), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def fit_model_cmd(app: App, method: str, draws: int, as_json: bool) -> None:
+    """Fit the hierarchical topic x hour engagement model and store its summaries."""
+    from xbot.model import fit_model
+
+    summary = fit_model(app.services, app.settings.environment, method=method, draws=draws)
+    effects = summary.effects
+    main = effects[effects["level"].isin(["global", "topic", "hour"])]
+    if as_json:
+        out = {k: v for k, v in asdict(summary).items() if k != "effects"}
+        echo_json({**out, "effects": main.to_dict(orient="records")})
+        return
+    click.echo(
+        f"fit {summary.fit_id}: {summary.method} on {summary.n_posts} posts "
+        f"in {summary.seconds:.1f}s"
+    )
+    print_table(
+        "Engagement rate (mean, 94% HDI)",
+        ["level", "topic", "hour", "mean", "hdi_low", "hdi_high", "posts"],
+        (
+            (r.level, r.topic or "", "" if r.hour != r.hour or r.hour is None else int(r.hour),
+             f"{r.mean:.4f}", f"{r.hdi_low:.4f}", f"{r.hdi_high:.4f}", r.posts)
+            for r in main.itertuples()
+        ),
+    )  # fmt: skip
+
+
+@click.group()
+def bandit() -> None:
+    """The bandit's live state (Redis, rebuildable from Postgres)."""
+
+
+@bandit.command("report")
+@click.option("--json", "as_json", is_flag=True, help="Print one object per arm as JSON.")
+@click.pass_obj
+def report(app: App, as_json: bool) -> None:
+    """Per arm: posterior alpha, beta, mean, 94% credible interval and pulls.
+
+    With the ``model_priors`` flag on, the priors come from the latest model fit, as the
+    scheduler's do.
+    """
+    from xbot.bandit_store import BanditStore
+    from xbot.flags import load_flags
+    from xbot.learning import RewardRule, baseline_median
+    from xbot.model import prior_from_model
+
+    env = app.settings.environment
+    prior = None
+    with app.services.engine.connect() as conn:
+        if load_flags(conn, env).model_priors:
+            base = baseline_median(conn, env, datetime.now(UTC), RewardRule())
+            prior = prior_from_model(app.services, env, baseline=base)
+    store = BanditStore(app.services, env)
+    store.sync()
+    rows = store.report(prior=prior)
+    if as_json:
+        echo_json([asdict(r) for r in rows])
+        return
+    print_table(
+        f"Bandit arms ({env}, 94% credible interval)",
+        ["family", "arm", "alpha", "beta", "mean", "ci_low", "ci_high", "pulls"],
+        (
+            (r.family, r.arm, f"{r.alpha:.2f}", f"{r.beta:.2f}", f"{r.mean:.3f}",
+             f"{r.ci_low:.3f}", f"{r.ci_high:.3f}", r.pulls)
+            for r in rows
+        ),
+    )  # fmt: skip
