@@ -205,9 +205,11 @@ class FeedSource:
         if body is None:
             return FetchResult([], not_modified=True)
         parsed = feedparser.parse(body)
-        if parsed.bozo and not parsed.entries:
-            detail = getattr(parsed, "bozo_exception", "unknown error")
-            raise SourceError(self.name, f"malformed feed: {detail}")
+        # A declared-vs-actual encoding mismatch is harmless; any other bozo flag means broken
+        # XML, whose salvaged entries are not trusted.
+        problem = getattr(parsed, "bozo_exception", None)
+        if parsed.bozo and not isinstance(problem, feedparser.CharacterEncodingOverride):
+            raise SourceError(self.name, f"malformed feed: {problem}")
         items: list[RawItem] = []
         errors: list[str] = []
         formats = sorted(ctx.catalogue.feed_formats)
