@@ -23,9 +23,11 @@ from xbot.poster import (
     RateLimited,
     RedisLock,
     XPoster,
+    blocked_hashes,
     poster_state,
     rate_limit_reset,
     rate_limited_until,
+    unresolved_count,
 )
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
@@ -260,7 +262,7 @@ def test_orphaned_claim_not_on_timeline_is_returned_and_may_be_claimed_again(
 ) -> None:
     box = outbox(x_services, x_settings)
     pk = claim(box, "crashed before the call")
-    assert box.unresolved() == 1
+    assert unresolved_count(x_services, "development") == 1
     [res] = box.reconcile(now=NOW)
     assert (res.tweet_pk, res.action) == (pk, "returned")
     assert rows(x_services)[0].status == "failed" and xserver.post_attempts == 0
@@ -280,7 +282,9 @@ def test_orphaned_claim_found_on_timeline_is_posted_without_a_second_call(
     row = rows(x_services)[0]
     assert (row.id, row.status, row.tweet_id) == (pk, "posted", remote_id)
     assert xserver.post_attempts == 0
-    assert box.blocked_hashes([res.content_hash]) == {res.content_hash: "posted"}
+    assert blocked_hashes(x_services, "development", [res.content_hash]) == {
+        res.content_hash: "posted"
+    }
 
 
 def test_reconcile_fails_loudly_when_x_cannot_be_read(
@@ -292,7 +296,7 @@ def test_reconcile_fails_loudly_when_x_cannot_be_read(
     with pytest.raises(PosterUnavailable):
         box.reconcile(now=NOW)
     assert rows(x_services)[0].status == "in_doubt"  # still blocks posting
-    assert box.unresolved() == 1
+    assert unresolved_count(x_services, "development") == 1
 
 
 def test_duplicate_403_is_final_and_reconciled(
@@ -337,7 +341,7 @@ def test_5xx_is_retried_with_backoff_then_left_in_doubt(
     result = box.publish(pk2, "never lucky", now=NOW)
     assert (result.status, result.reason) == ("in_doubt", "in_doubt")
     assert xserver.post_attempts == 6  # bounded: 3 attempts, no storm
-    assert box.unresolved() == 1
+    assert unresolved_count(x_services, "development") == 1
 
 
 def test_429_records_the_window_and_fails_the_row(

@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import requests
@@ -42,13 +42,11 @@ import tweepy
 
 from xbot import audit
 from xbot.candidates.prep import content_hash
+from xbot.candidates.queue import CandidateQueue
 from xbot.errors import LockBusy, PosterError
 from xbot.services import Services
 from xbot.settings import Settings
-
-if TYPE_CHECKING:  # annotations only: poster sits above candidates, the import is one-way
-    from xbot.candidates.queue import CandidateQueue
-    from xbot.sim import SimWorld
+from xbot.sim import SimWorld
 
 log = logging.getLogger("xbot.poster")
 
@@ -786,17 +784,6 @@ class Outbox:
         return None
 
     # -- reconciliation --------------------------------------------------------------------------
-    def unresolved(self) -> int:
-        """How many rows are claimed or in doubt (nothing may be posted while this is > 0)."""
-        with self.services.engine.connect() as conn:
-            return conn.execute(
-                sa.text(
-                    "select count(*) from tweets where environment = :e"
-                    " and status in ('claimed', 'in_doubt')"
-                ),
-                {"e": self.environment},
-            ).scalar_one()
-
     def reconcile(self, *, now: datetime | None = None) -> list[Resolution]:
         """Resolve every claimed/in-doubt row against the timeline. Raises if X can't be read.
 
@@ -844,28 +831,42 @@ class Outbox:
             if claim is not None:
                 queue.ack(claim, "posted" if res.action == "posted" else "rejected")
 
-    def blocked_hashes(self, hashes: list[str]) -> dict[str, str]:
-        """Of ``hashes``, those that must not be picked: hash -> 'posted' | 'rejected' | 'busy'.
 
-        A candidate whose text is already posted (or finally refused as a duplicate) must leave
-        the queue; one whose row is claimed or in doubt must wait for reconciliation.
-        """
-        if not hashes:
-            return {}
-        with self.services.engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "select idempotency_key, status, metadata -> 'outbox' ->> 'final' as final"
-                    " from tweets where environment = :e and idempotency_key = any(:h)"
-                ),
-                {"e": self.environment, "h": hashes},
-            ).all()
-        out = {}
-        for row in rows:
-            if row.status == "posted":
-                out[row.idempotency_key] = "posted"
-            elif row.status in ("claimed", "in_doubt"):
-                out[row.idempotency_key] = "busy"
-            elif row.final == "true":
-                out[row.idempotency_key] = "rejected"
-        return out
+def unresolved_count(services: Services, environment: str) -> int:
+    """Rows claimed or in doubt: while this is > 0 nothing may be posted (reconcile first)."""
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "select count(*) from tweets where environment = :e"
+                " and status in ('claimed', 'in_doubt')"
+            ),
+            {"e": environment},
+        ).scalar_one()
+
+
+def blocked_hashes(services: Services, environment: str, hashes: list[str]) -> dict[str, str]:
+    """Of ``hashes``, those that must not be picked: hash -> 'posted' | 'rejected' | 'busy'.
+
+    A candidate whose text is already posted (or finally refused as a duplicate) must leave
+    the queue; one whose row is claimed or in doubt must wait for reconciliation. This is
+    the Postgres-side guard: it holds even when Redis was rebuilt or a claim was lost.
+    """
+    if not hashes:
+        return {}
+    with services.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select idempotency_key, status, metadata -> 'outbox' ->> 'final' as final"
+                " from tweets where environment = :e and idempotency_key = any(:h)"
+            ),
+            {"e": environment, "h": hashes},
+        ).all()
+    out = {}
+    for row in rows:
+        if row.status == "posted":
+            out[row.idempotency_key] = "posted"
+        elif row.status in ("claimed", "in_doubt"):
+            out[row.idempotency_key] = "busy"
+        elif row.final == "true":
+            out[row.idempotency_key] = "rejected"
+    return out

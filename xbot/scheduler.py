@@ -1,0 +1,471 @@
+"""One scheduling cycle: gates -> pick -> guard -> post or shadow -> exactly one decision row.
+
+Semantics (DESIGN.md, "Cycle semantics"), in order, with flags read fresh every cycle:
+
+1. Take the scheduler lock (only one cycle at a time per REDIS_PREFIX; a second one is
+   recorded as ``skipped/locked``). Return expired queue claims, then reconcile the outbox:
+   nothing is posted while a post of ours is claimed or in doubt.
+2. Gates: ``quiet_hours`` (local hours in the ``timezone`` flag, DST-correct through
+   zoneinfo), ``post_interval_min`` since the last slot, ``daily_cap`` live posts per local day.
+3. A coin with probability ``post_fraction`` decides live vs shadow; live also needs
+   ``LIVE_POSTS=true``, a poster, and not ``never_post``. A live cycle stops early when X
+   refused our credentials (``auth_failed``), a rate-limit window is open (``rate_limited``)
+   or the outbox is unresolved (``in_doubt``): the candidate stays queued.
+4. The engine picks: V2 (FeatureBandit through BanditStore) when ``learning_engine_v2``, else
+   V1, the highest priority (propensity 1.0: deterministic under the logging policy). The pick
+   is claimed atomically; the guard checks it; a rejection acks *that* candidate ``rejected``
+   and the engine picks again among the rest, at most ``MAX_PICKS`` times.
+5. Live: the outbox posts it (see :mod:`xbot.poster`). Shadow: ``SHADOW MODE - Would post:``.
+
+Slots. ``post_interval_min`` spaces *slots* (posted or shadow decisions), not only live posts,
+so ``post_fraction`` is the share of slots that go out: at 0.1 the account posts about a tenth
+as often, which is what a gradual rollout means. A shadowed candidate is acked ``shadowed``
+(removed from the queue): shadow mode spends candidates as live mode would, so the next
+shadow cycle shows a different one and the decision log is the counterfactual of posting.
+``never_post`` cycles (``xbot schedule test``) are dry runs: they pass the same gates and show
+the pick, but return the candidate to the queue and do not count as a slot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import sqlalchemy as sa
+
+from xbot import flags as flags_mod
+from xbot.bandit_store import BanditStore
+from xbot.candidates.prep import NearDuplicateIndex
+from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
+from xbot.errors import PosterError
+from xbot.poster import (
+    Outbox,
+    Poster,
+    RedisLock,
+    blocked_hashes,
+    poster_state,
+    rate_limited_until,
+    unresolved_count,
+)
+from xbot.safety import SafetyGuard
+from xbot.services import Services
+from xbot.settings import Settings
+
+log = logging.getLogger("xbot.scheduler")
+
+LOCK_NAME = "scheduler"
+LOCK_LEASE_S = 120.0
+CLAIM_LEASE_S = 300.0
+MAX_PICKS = 5
+PEEK_LIMIT = 500
+RECENT_DAYS = 7
+
+
+@dataclass
+class DecisionRecord:
+    """The decision row of one cycle, as written (``id`` is its primary key)."""
+
+    id: int
+    environment: str
+    ts: datetime
+    engine: str
+    outcome: str  # posted | shadow | skipped
+    reason: str
+    content_hash: str | None = None
+    candidate_id: int | None = None
+    text: str | None = None
+    topic: str | None = None
+    format: str | None = None
+    hour: int | None = None
+    scores: dict[str, Any] = field(default_factory=dict)
+    propensity: float | None = None
+    tweet_pk: int | None = None
+    tweet_id: str | None = None
+    flags: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One human line: what the CLI prints."""
+        head = f"[{self.ts.isoformat(timespec='seconds')}] {self.engine} {self.outcome}"
+        if self.outcome == "shadow":
+            return f"{head}: SHADOW MODE - Would post: {self.text}"
+        if self.outcome == "posted":
+            return f"{head}: tweet {self.tweet_id}: {self.text}"
+        return f"{head} ({self.reason})"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ts"] = self.ts.isoformat()
+        return out
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """Midnight of ``now``'s local day in ``tz``, as UTC (23 or 25 hours long across DST)."""
+    local = now.astimezone(tz)
+    return datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
+
+
+def features(candidate: Candidate, hour: int) -> dict[str, str | list[str]]:
+    """The bandit's view of a candidate in this slot (the slot's local hour, not the best one)."""
+    return {
+        "topic": candidate.topic,
+        "hour": str(hour),
+        "format": candidate.format,
+        "tag": list(candidate.tags),
+    }
+
+
+class _Cycle:
+    """The state of one cycle; ``run`` returns the decision row's values."""
+
+    def __init__(
+        self,
+        services: Services,
+        settings: Settings,
+        poster: Poster | None,
+        now: datetime,
+        never_post: bool,
+        rng: np.random.Generator,
+        lock: RedisLock,
+    ) -> None:
+        self.lock = lock
+        self.services = services
+        self.settings = settings
+        self.env = settings.environment
+        self.poster = poster
+        self.now = now
+        self.never_post = never_post
+        self.rng = rng
+        self.queue = CandidateQueue(services, self.env)
+        self.context: dict[str, Any] = {"dry_run": never_post}
+        self.claim: Claim | None = None
+
+    def _last_slot(self, conn: sa.Connection) -> datetime | None:
+        return conn.execute(
+            sa.text(
+                "select greatest("
+                " (select max(ts) from decisions where environment = :e"
+                "   and outcome in ('posted', 'shadow')"
+                "   and not coalesce((context ->> 'dry_run')::boolean, false)),"
+                " (select max(coalesce(posted_at, created_at)) from tweets where environment = :e"
+                "   and status in ('posted', 'claimed', 'in_doubt')))"
+            ),
+            {"e": self.env},
+        ).scalar()
+
+    def _posts_since(self, conn: sa.Connection, since: datetime) -> int:
+        return conn.execute(
+            sa.text(
+                "select count(*) from tweets where environment = :e"
+                " and status in ('posted', 'claimed', 'in_doubt')"
+                " and coalesce(posted_at, created_at) >= :since"
+            ),
+            {"e": self.env, "since": since},
+        ).scalar_one()
+
+    def _recent_index(self, threshold: float) -> NearDuplicateIndex:
+        index = NearDuplicateIndex(threshold)
+        with self.services.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "select idempotency_key, text from tweets where environment = :e"
+                    " and status = 'posted' and posted_at >= :since"
+                ),
+                {"e": self.env, "since": self.now - timedelta(days=RECENT_DAYS)},
+            ).all()
+        for row in rows:
+            index.add(row.idempotency_key, row.text)
+        return index
+
+    def _settle(self, content_hash: str, outcome: Outcome) -> None:
+        claim = self.queue.claim(content_hash, CLAIM_LEASE_S, now=self.now)
+        if claim is not None:
+            self.queue.ack(claim, outcome)
+
+    def run(self, fl: flags_mod.Flags) -> dict[str, Any]:
+        tz = ZoneInfo(fl.timezone)
+        hour = self.now.astimezone(tz).hour
+        self.context["local_time"] = self.now.astimezone(tz).isoformat()
+        engine = "v2" if fl.learning_engine_v2 else "v1"
+        out: dict[str, Any] = {"engine": engine, "hour": hour}
+        self.queue.reclaim_expired(now=self.now)
+
+        outbox = Outbox(self.services, self.env, self.poster) if self.poster else None
+        if outbox is not None and unresolved_count(self.services, self.env):
+            try:
+                resolutions = outbox.reconcile(now=self.now)
+                outbox.settle(self.queue, resolutions, self.now)
+                self.context["reconciled"] = [r.action for r in resolutions]
+            except PosterError as exc:
+                self.context["reconcile_error"] = str(exc)
+                log.warning("outbox reconciliation failed: %s", exc)
+
+        if hour in fl.quiet_hours:
+            return {**out, "outcome": "skipped", "reason": "quiet_hours"}
+        with self.services.engine.connect() as conn:
+            last = self._last_slot(conn)
+            posts_today = self._posts_since(conn, local_day_start(self.now, tz))
+        if last is not None and self.now - last < timedelta(minutes=fl.post_interval_min):
+            self.context["last_slot"] = last.isoformat()
+            return {**out, "outcome": "skipped", "reason": "interval"}
+        if posts_today >= fl.daily_cap:
+            self.context["posts_today"] = posts_today
+            return {**out, "outcome": "skipped", "reason": "daily_cap"}
+
+        coin = bool(self.rng.random() < fl.post_fraction)
+        live = coin and self.settings.live_posts and not self.never_post and self.poster is not None
+        self.context["live"] = live
+        if live:
+            state = poster_state(self.services)
+            if state.get("state") == "auth_failed":
+                self.context["poster"] = state
+                return {**out, "outcome": "skipped", "reason": "auth_failed"}
+            until = rate_limited_until(self.services, now=self.now)
+            if until is not None:
+                self.context["rate_limited_until"] = until.isoformat()
+                return {**out, "outcome": "skipped", "reason": "rate_limited"}
+            if unresolved_count(self.services, self.env):
+                return {**out, "outcome": "skipped", "reason": "in_doubt"}
+
+        picked = self._pick(fl, engine, hour)
+        if "reason" in picked:
+            return {**out, "outcome": "skipped", **picked}
+        claim: Claim = picked.pop("claim")
+        candidate = claim.candidate
+        out.update(picked)
+        out.update(
+            content_hash=candidate.content_hash,
+            candidate_id=candidate.db_id,
+            text=candidate.text,
+            topic=candidate.topic,
+            format=candidate.format,
+        )
+        if not live:
+            log.info("SHADOW MODE - Would post: %s", candidate.text)
+            self.queue.ack(claim, "returned" if self.never_post else "shadowed")
+            self.claim = None
+            return {
+                **out,
+                "outcome": "shadow",
+                "reason": "dry_run" if self.never_post else "shadow",
+            }
+        return {**out, **self._post(outbox, claim, fl, engine, hour, out)}
+
+    def _pick(self, fl: flags_mod.Flags, engine: str, hour: int) -> dict[str, Any]:
+        pool = self.queue.peek(PEEK_LIMIT, now=self.now)
+        blocked = blocked_hashes(self.services, self.env, [c.content_hash for c in pool])
+        for content_hash, what in blocked.items():
+            if what != "busy":  # already posted, or finally refused by X: leaves the queue
+                self._settle(content_hash, "posted" if what == "posted" else "rejected")
+        pool = [c for c in pool if c.content_hash not in blocked]
+        self.context["eligible"] = len(pool)
+        self.context["v1_choice"] = pool[0].content_hash if pool else None
+        if not pool:
+            return {"reason": "queue_empty"}
+        guard = SafetyGuard.from_flags(fl)
+        recent = self._recent_index(fl.near_duplicate_threshold)
+        bandit = None
+        if engine == "v2":
+            seed = int(self.rng.integers(2**31))
+            bandit = BanditStore(self.services, self.env).load(
+                epsilon=fl.epsilon, decay=fl.decay, seed=seed
+            )
+        feats = [features(c, hour) for c in pool]
+        eligible = list(range(len(pool)))
+        rejected: list[dict[str, Any]] = []
+        self.context["rejected"] = rejected
+        last_codes: tuple[str, ...] = ()
+        for _ in range(MAX_PICKS):
+            if not eligible:
+                break
+            if bandit is None:
+                index, propensity = eligible[0], 1.0
+                scores: dict[str, Any] = {"priority": pool[index].priority}
+            else:
+                choice = bandit.choose(feats, eligible)
+                index, propensity = choice.index, choice.propensity
+                scores = {"score": choice.scores[index], "explored": choice.explored}
+            eligible.remove(index)
+            candidate = pool[index]
+            claim = self.queue.claim(candidate.content_hash, CLAIM_LEASE_S, now=self.now)
+            if claim is None:
+                continue  # taken or expired since the peek
+            self.claim = claim
+            verdict = guard.validate(candidate.text, candidate.tags, recent=recent)
+            if verdict.ok:
+                return {"claim": claim, "scores": scores, "propensity": propensity}
+            self.queue.ack(claim, "rejected")
+            self.claim = None
+            last_codes = verdict.codes
+            rejected.append({"content_hash": candidate.content_hash, "codes": list(verdict.codes)})
+            log.info("guard rejected %s: %s", candidate.content_hash[:12], verdict.codes)
+        if rejected:
+            return {"reason": "safety_rejected:" + ",".join(last_codes)}
+        return {"reason": "queue_empty"}
+
+    def _post(
+        self,
+        outbox: Outbox | None,
+        claim: Claim,
+        fl: flags_mod.Flags,
+        engine: str,
+        hour: int,
+        picked: dict[str, Any],
+    ) -> dict[str, Any]:
+        assert outbox is not None
+        candidate = claim.candidate
+        pk = outbox.claim(
+            text=candidate.text,
+            candidate_id=candidate.db_id,
+            metadata={
+                "topic": candidate.topic,
+                "source": candidate.source,
+                "tags": list(candidate.tags),
+                "format": candidate.format,
+                "engine": engine,
+                "environment": self.env,
+                "hour": hour,
+            },
+            learning_metadata={
+                "scores": picked["scores"],
+                "policy": "thompson" if engine == "v2" else "priority",
+                "propensity": picked["propensity"],
+                "epsilon": fl.epsilon,
+            },
+            now=self.now,
+        )
+        if pk is None:  # this text was claimed or posted by an earlier attempt
+            self.queue.ack(claim, "returned")
+            self.claim = None
+            return {"outcome": "skipped", "reason": "in_doubt"}
+        if not self.lock.extend():  # a slow cycle lost its lease: another may be posting
+            self.queue.ack(claim, "returned")
+            self.claim = None
+            return {"tweet_pk": pk, "outcome": "skipped", "reason": "locked"}
+        result = outbox.publish(pk, candidate.text, now=self.now)
+        out: dict[str, Any] = {"tweet_pk": pk, "tweet_id": result.tweet_id}
+        if result.status == "posted":
+            self.queue.ack(claim, "posted")
+            self.claim = None
+            if result.reason == "duplicate_content":
+                return {**out, "outcome": "skipped", "reason": "duplicate_content"}
+            return {**out, "outcome": "posted", "reason": "posted"}
+        # failed (X refused: may be queued again) or in doubt (blocked until reconciled)
+        self.queue.ack(claim, "returned")
+        self.claim = None
+        return {**out, "outcome": "skipped", "reason": result.reason}
+
+
+def _write(
+    services: Services,
+    environment: str,
+    now: datetime,
+    values: dict[str, Any],
+    fl: flags_mod.Flags | None,
+    context: dict[str, Any],
+) -> DecisionRecord:
+    record = DecisionRecord(
+        id=0,
+        environment=environment,
+        ts=now,
+        engine=values.get("engine", "v1"),
+        outcome=values["outcome"],
+        reason=values["reason"],
+        content_hash=values.get("content_hash"),
+        candidate_id=values.get("candidate_id"),
+        text=values.get("text"),
+        topic=values.get("topic"),
+        format=values.get("format"),
+        hour=values.get("hour"),
+        scores=values.get("scores") or {},
+        propensity=values.get("propensity"),
+        tweet_pk=values.get("tweet_pk"),
+        tweet_id=values.get("tweet_id"),
+        flags=fl.snapshot() if fl is not None else {},
+        context=context,
+    )
+    with services.engine.begin() as conn:
+        record.id = conn.execute(
+            sa.text(
+                "insert into decisions (environment, ts, slot_at, engine, outcome, reason,"
+                " candidate_id, content_hash, topic, format, hour, scores, propensity, flags,"
+                " tweet_pk, context) values (:e, :ts, :ts, :engine, :outcome, :reason, :cid,"
+                " :hash, :topic, :format, :hour, cast(:scores as jsonb), :p,"
+                " cast(:flags as jsonb), :tpk, cast(:ctx as jsonb)) returning id"
+            ),
+            {
+                "e": environment,
+                "ts": now,
+                "engine": record.engine,
+                "outcome": record.outcome,
+                "reason": record.reason,
+                "cid": record.candidate_id,
+                "hash": record.content_hash,
+                "topic": record.topic,
+                "format": record.format,
+                "hour": record.hour,
+                "scores": json.dumps(record.scores, default=float),
+                "p": record.propensity,
+                "flags": json.dumps(record.flags),
+                "tpk": record.tweet_pk,
+                "ctx": json.dumps(context, default=str),
+            },
+        ).scalar_one()
+    return record
+
+
+def run_cycle(
+    services: Services,
+    settings: Settings,
+    *,
+    poster: Poster | None,
+    now: datetime | None = None,
+    never_post: bool = False,
+    rng: np.random.Generator | None = None,
+) -> DecisionRecord:
+    """Run one scheduling cycle and write its one decision row (see the module docstring).
+
+    ``poster`` None is the shadow path (nothing can leave the machine). ``rng`` drives the
+    post_fraction coin and seeds the bandit draw, so a seeded demo is reproducible.
+    Errors are recorded as ``skipped/error:<Type>`` and then raised.
+    """
+    at = _utc(now)
+    env = settings.environment
+    generator = rng if rng is not None else np.random.default_rng()
+    with services.engine.connect() as conn:
+        fl = flags_mod.load_flags(conn, env)
+    engine = "v2" if fl.learning_engine_v2 else "v1"
+    lock = RedisLock(services, LOCK_NAME, LOCK_LEASE_S)
+    if not lock.acquire():
+        context = {"lock_owner": lock.owner(), "dry_run": never_post}
+        values = {"engine": engine, "outcome": "skipped", "reason": "locked"}
+        return _write(services, env, at, values, fl, context)
+    cycle = _Cycle(services, settings, poster, at, never_post, generator, lock)
+    try:
+        values = cycle.run(fl)
+    except Exception as exc:
+        values = {"engine": engine, "outcome": "skipped", "reason": f"error:{type(exc).__name__}"}
+        cycle.context["error"] = str(exc)
+        if cycle.claim is not None:
+            cycle.queue.ack(cycle.claim, "returned")
+        _write(services, env, at, values, fl, cycle.context)
+        raise
+    finally:
+        lock.release()
+    record = _write(services, env, at, values, fl, cycle.context)
+    if fl.problems:
+        log.warning("flag problems: %s", "; ".join(fl.problems))
+    return record
