@@ -170,7 +170,10 @@ def test_near_duplicate_of_recent_post(guard: SafetyGuard) -> None:
 
     recent = NearDuplicateIndex(0.85)
     recent.add("h1", "Hot take: Valorant has the best gunplay of any shooter right now")
-    assert "near_duplicate" in guard.validate(
-        "hot take - valorant has the best gunplay of any shooter, right now!", recent=recent
-    ).codes
+    assert (
+        "near_duplicate"
+        in guard.validate(
+            "hot take - valorant has the best gunplay of any shooter, right now!", recent=recent
+        ).codes
+    )
     assert guard.validate("Apex Legends zone timing feels great", recent=recent).ok
