@@ -99,6 +99,10 @@ def bar(
     missing = _missing(frame, title, [x, y, color or ""])
     if missing is not None:
         return missing
+    if pd.api.types.is_datetime64_any_dtype(frame[x]):
+        # time buckets as labels: plotly sizes bars on a date axis by the gaps between them,
+        # so a window with one or two buckets draws unreadable slivers or slabs
+        frame = frame.assign(**{x: frame[x].dt.strftime("%m-%d %H:%M")})
     if horizontal:
         fig = px.bar(frame, x=y, y=x, color=color, orientation="h")
     else:

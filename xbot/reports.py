@@ -425,15 +425,20 @@ def run_daily(
     slot: str = "all",
     timeout: int = DEFAULT_TIMEOUT_S,
     runs_dir: Path | None = None,
+    now: datetime | None = None,
 ) -> list[RunRecord]:
     """Run the runbook's checklist for ``slot`` (morning, evening or all), every notebook even
     when one fails; the failures are in the returned records and in the index.
 
-    ``services`` is checked first so a dead database fails fast here, not five kernels later.
+    ``now`` (a simulated clock) becomes the notebooks' ``run_date``. ``services`` is checked
+    first so a dead database fails fast here, not five kernels later.
     """
     if slot not in DAILY:
         raise ValidationError("slot", slot, "one of " + ", ".join(DAILY))
     services.redis.ping()
     with services.engine.connect() as conn:
         conn.exec_driver_sql("select 1")
-    return [execute(settings, name, timeout=timeout, runs_dir=runs_dir) for name in DAILY[slot]]
+    params = {} if now is None else {"run_date": now.date().isoformat()}
+    return [
+        execute(settings, name, params, timeout=timeout, runs_dir=runs_dir) for name in DAILY[slot]
+    ]

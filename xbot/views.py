@@ -226,16 +226,15 @@ def decision_logs(
     """Logged decisions with a learned outcome, in the shape :mod:`xbot.ope` reads.
 
     One row per live post that has a reward: the logged action (its content hash), reward,
-    propensity, the engine, and from the decision's context the number of eligible candidates
-    and whether the pick was the V1 pick; ``logged_epsilon`` is the flag snapshot's epsilon.
+    propensity, the engine, and from the scheduler's decision context the number of eligible
+    candidates (``eligible``) and whether the pick was the V1 pick (``v1_choice``);
+    ``logged_epsilon`` is the flag snapshot's epsilon.
     """
     return _frame(
         services,
         "select d.id, d.ts, d.engine, d.topic, d.content_hash as action, t.reward, "
-        "       d.propensity, (d.context ->> 'n_eligible')::int as n_eligible, "
-        "       (d.context ->> 'n_eligible_topic')::int as n_eligible_topic, "
-        "       case when d.context ? 'is_v1' then (d.context ->> 'is_v1')::boolean::int end "
-        "           as is_v1, "
+        "       d.propensity, (d.context ->> 'eligible')::int as n_eligible, "
+        "       (d.content_hash = d.context ->> 'v1_choice')::int as is_v1, "
         "       (d.flags ->> 'epsilon')::float as logged_epsilon "
         "from decisions d join tweets t on t.id = d.tweet_pk "
         "where d.environment = :env and d.outcome = 'posted' and t.reward is not null "

@@ -220,8 +220,8 @@ def queue_preview(ctx: Context, limit: int = 10) -> pd.DataFrame | Unavailable:
 def shadow_cycles(ctx: Context, cycles: int, step_minutes: float = 5) -> pd.DataFrame | Unavailable:
     """Run ``cycles`` scheduling cycles that never post, ``step_minutes`` apart on the clock.
 
-    The clock starts at the context's ``now``; each cycle writes its decision row like any
-    other, so the decision charts below include them.
+    The last cycle runs at the context's ``now`` (so every one of them falls in the report's
+    window); each writes its decision row like any other, so the charts below include them.
     """
     found = _optional("shadow scheduling", "xbot.scheduler", "run_cycle")
     if isinstance(found, Unavailable):
@@ -229,10 +229,12 @@ def shadow_cycles(ctx: Context, cycles: int, step_minutes: float = 5) -> pd.Data
     (run_cycle,) = found
     rows = []
     for i in range(int(cycles)):
-        at = ctx.now + timedelta(minutes=step_minutes * i)
-        record = run_cycle(ctx.services, ctx.settings, now=at, never_post=True)
+        at = ctx.now - timedelta(minutes=step_minutes * (int(cycles) - 1 - i))
+        record = run_cycle(ctx.services, ctx.settings, poster=None, now=at, never_post=True)
         rows.append(record.to_dict() if hasattr(record, "to_dict") else dataclasses.asdict(record))
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    keep = ["ts", "engine", "outcome", "reason", "topic", "format", "propensity", "text"]
+    return frame[[c for c in keep if c in frame.columns]]
 
 
 def decisions(ctx: Context, limit: int = 50) -> pd.DataFrame:
