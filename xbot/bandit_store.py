@@ -238,13 +238,14 @@ class BanditStore:
         return int(raw) if raw else 0
 
     # -- writing ------------------------------------------------------------------------------
-    def _run_apply(
+    def apply_cycle(
         self,
         cycle_id: int,
         previous: int,
         decay: float,
         updates: Mapping[tuple[str, str], ArmUpdate],
     ) -> int:
+        """Run the Lua apply: 1 applied, 0 already applied, -1 Redis is not at ``previous``."""
         keys = [self.keys.bandit_cycle(), self.keys.bandit_arms()]
         args: list[Any] = [cycle_id, previous, decay]
         for (family, arm), update in updates.items():
@@ -273,7 +274,7 @@ class BanditStore:
                 ),
                 {"e": self.environment, "c": cycle_id},
             ).scalar_one()
-        result = self._run_apply(cycle_id, previous, decay, updates)
+        result = self.apply_cycle(cycle_id, previous, decay, updates)
         if result == -1:
             self.rebuild()
             return True
@@ -317,7 +318,7 @@ class BanditStore:
             ).all()
             for cycle in pending:
                 updates = self._cycle_updates(conn, cycle.id)
-                if self._run_apply(cycle.id, cycle.prev, cycle.decay, updates) == -1:
+                if self.apply_cycle(cycle.id, cycle.prev, cycle.decay, updates) == -1:
                     return int(self.rebuild()["cycles"])
         return len(pending)
 

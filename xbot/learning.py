@@ -334,6 +334,10 @@ def run_learning_cycle(
         with services.engine.begin() as conn:
             decay = load_flags(conn, environment).decay
             cycle_id = None
+            previous = conn.execute(
+                sa.text("select coalesce(max(id), 0) from learning_cycles where environment = :e"),
+                {"e": environment},
+            ).scalar_one()
             if learned:
                 cycle_id = conn.execute(
                     sa.text(
@@ -366,5 +370,9 @@ def run_learning_cycle(
             data.pop("audit_id")
             data.pop("redis_cycles_applied")
             report.audit_id = audit.record(conn, EVENT, "learning", environment, data)
-        report.redis_cycles_applied = store.sync()
+        # The updates just committed are exactly what sync would re-read (same rows, same
+        # order), so apply them directly; sync covers the case where Redis is not at `previous`.
+        if cycle_id is not None and store.apply_cycle(cycle_id, previous, decay, updates) == 1:
+            report.redis_cycles_applied = 1
+        report.redis_cycles_applied += store.sync()
     return report
