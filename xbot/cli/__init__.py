@@ -12,9 +12,11 @@ import sys
 from dataclasses import dataclass, field
 
 import click
+import redis as redis_lib
+import sqlalchemy as sa
 
 from xbot import __version__
-from xbot.errors import XbotError
+from xbot.errors import ServiceUnavailable, XbotError
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
 
@@ -90,6 +92,16 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(app.close)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fail(exc: XbotError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: maps XbotError to its exit code with a one-line message."""
     try:
@@ -97,6 +109,11 @@ def main(argv: list[str] | None = None) -> None:
     except XbotError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        # A server that is down or refuses us: one line and exit 4, not a driver traceback.
+        _fail(ServiceUnavailable("postgres", _first_line(exc.orig or exc)))
+    except (redis_lib.ConnectionError, redis_lib.TimeoutError) as exc:
+        _fail(ServiceUnavailable("redis", _first_line(exc)))
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

