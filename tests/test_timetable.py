@@ -1,0 +1,92 @@
+"""The timetable: a day's fire times from the cron triggers, run in order on a fast clock."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from xbot import flags, reports, timetable
+from xbot.poster import RedisLock
+
+
+def _day(tz: str, y: int, m: int, d: int) -> tuple[datetime, datetime]:
+    """Local midnight to local midnight, in UTC (23 or 25 hours on DST days)."""
+    zone = ZoneInfo(tz)
+    day = date(y, m, d)
+    start = datetime.combine(day, time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def test_a_day_of_fire_times_in_the_flag_timezone():
+    start, end = _day("Europe/Berlin", 2026, 11, 30)
+    firings = timetable.fire_times(start, end, "Europe/Berlin")
+    counts = Counter(job.name for _, job in firings)
+    assert counts == {"schedule": 288, "learn": 96, "morning": 1, "evening": 1}
+    local = {job.name: at.astimezone(ZoneInfo("Europe/Berlin")) for at, job in firings}
+    assert (local["morning"].hour, local["morning"].minute) == (9, 0)
+    assert (local["evening"].hour, local["evening"].minute) == (18, 0)
+    assert [at for at, _ in firings] == sorted(at for at, _ in firings)
+    # jobs that fire together run in table order: the cycle before learning before reports
+    at_nine = [job.name for at, job in firings if at == local["morning"]]
+    assert at_nine == ["schedule", "learn", "morning"]
+
+
+def test_dst_day_has_23_hours_of_cycles():
+    start, end = _day("Europe/Berlin", 2026, 3, 29)
+    counts = Counter(job.name for _, job in timetable.fire_times(start, end, "Europe/Berlin"))
+    assert counts["schedule"] == 23 * 12 and counts["learn"] == 23 * 4
+    assert counts["morning"] == counts["evening"] == 1
+
+
+def test_a_held_lock_skips_the_job_instead_of_running_it_twice(services, settings):
+    runner = timetable.Runner(services, settings)
+    job = next(j for j in timetable.JOBS if j.name == "schedule")
+    other = RedisLock(services, "timetable:schedule", 60)
+    assert other.acquire()
+    try:
+        result = timetable.run_job(runner, job, datetime(2026, 11, 30, 12, tzinfo=UTC))
+    finally:
+        other.release()
+    assert result.status == "skipped" and "lock held" in result.detail
+    with services.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from decisions")).scalar() == 0
+
+
+@pytest.mark.slow
+def test_the_timetable_runs_a_whole_day_on_a_fast_clock(services, settings, tmp_path):
+    with services.engine.begin() as conn:
+        flags.set_flag(conn, settings.environment, "timezone", "Europe/Berlin", actor="test")
+        flags.set_flag(conn, settings.environment, "post_interval_min", 60, actor="test")
+    runs = tmp_path / "runs"
+    runner = timetable.Runner(services, settings, runs_dir=runs, report_timeout=300)
+    start, end = _day("Europe/Berlin", 2026, 11, 24)
+
+    results = timetable.simulate(runner, start, end)
+
+    by_job = Counter(r.job for r in results)
+    assert by_job == {"schedule": 288, "learn": 96, "morning": 1, "evening": 1}
+    failed = [r for r in results if r.status == "failed"]
+    assert failed == []
+    assert all(r.detail.startswith("skipped: no metrics") for r in results if r.job == "learn")
+    with services.engine.connect() as conn:
+        rows = conn.execute(sa.text("select ts, outcome, reason from decisions order by ts")).all()
+    assert len(rows) == 288  # one decision row per cycle, stamped with the fast clock
+    assert rows[0].ts == start and rows[-1].ts < end
+    outcomes = Counter(r.reason for r in rows)
+    assert outcomes["quiet_hours"] == 4 * 12  # quiet hours 2-5 local
+    assert Counter(r.outcome for r in rows)["shadow"] >= 15  # a slot an hour outside quiet hours
+    recorded = reports.list_runs(runs)
+    assert sorted(r.notebook for r in recorded) == sorted(
+        reports.DAILY["morning"] + reports.DAILY["evening"]
+    )
+    assert all(r.ok and r.parameters["run_date"] == "2026-11-24" for r in recorded)
+
+
+@pytest.mark.parametrize("job", timetable.JOBS, ids=lambda j: j.name)
+def test_every_job_has_a_cron_line_and_command(job):
+    assert len(job.cron.split()) == 5 and job.command.startswith("xbot ")
