@@ -49,7 +49,9 @@ class ValidationError(XbotError):
     exit_code = 2
 
     def __init__(self, field: str, value: Any, allowed: str) -> None:
-        super().__init__(f"{field}={value!r} is not allowed: {allowed}", field=field, allowed=allowed)
+        super().__init__(
+            f"{field}={value!r} is not allowed: {allowed}", field=field, allowed=allowed
+        )
         self.field = field
         self.value = value
         self.allowed = allowed

@@ -254,7 +254,9 @@ def _spec(name: str) -> FlagSpec:
     return SPECS[name]
 
 
-def set_flag(conn: Connection, environment: str, name: str, value: Any, *, actor: str = "cli") -> Any:
+def set_flag(
+    conn: Connection, environment: str, name: str, value: Any, *, actor: str = "cli"
+) -> Any:
     """Validate then write one flag in the caller's transaction; audit it. Returns the value."""
     check_environment(environment)
     spec = _spec(name)
