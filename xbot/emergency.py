@@ -55,7 +55,7 @@ def clear_queue(services: Services, environment: str) -> dict[str, int]:
     counts = {
         "queued": queued,
         "in_flight": inflight,
-        "queue_keys": _delete_keys(services, [keys.queue(), keys.inflight()]),
+        "queue_keys": _delete_keys(services, [keys.queue(), keys.inflight(), keys.queue_expiry()]),
         "claims": _delete_matching(services, keys.claim_pattern()),
         "payloads": _delete_matching(services, keys.payload_pattern()),
         "content_hashes": _delete_matching(services, keys.content_hash_pattern()),
