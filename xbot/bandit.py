@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from xbot.errors import ValidationError
 
@@ -50,6 +50,9 @@ __all__ = [
 
 Prior: TypeAlias = tuple[float, float] | Literal["pooled"] | Mapping[str, tuple[float, float]]
 DEFAULT_FAMILIES = ("topic", "hour", "format", "tag")
+# grid sizes of the pooled prior's maximum-likelihood search (concentration x mean)
+_KAPPA_GRID = 30
+_MEAN_GRID = 21
 
 
 # -- hyperparameters --------------------------------------------------------------------------
@@ -134,16 +137,16 @@ def pooled_prior(
 ) -> tuple[float, float]:
     """Beta prior shared by the arms of one family, estimated from their evidence.
 
-    Empirical Bayes by the method of moments on the beta-binomial model:
+    Empirical Bayes on the beta-binomial model (arm rates ~ Beta(m kappa, (1 - m) kappa)):
 
-    * mean ``m = (sum alpha + 1) / (sum alpha + sum beta + 2)`` (the pooled rate with a
-      Laplace pseudo-count, so it is 0.5 before any data);
-    * between-arm variance ``v = var(p_i) - m (1 - m) mean(1 / n_i)`` over arms with evidence
-      (the spread of the observed rates minus the binomial noise expected at their sizes);
-    * concentration ``kappa = m (1 - m) / v - 1``, clipped to ``[2, max(2, N / K)]`` where N is
-      the total evidence and K the number of arms: the prior never weighs more than the average
-      arm's own evidence, so an under-estimated spread cannot freeze exploration, and with no data
-      it is Beta(1, 1).
+    * mean ``m = (sum alpha + 1) / (sum alpha + sum beta + 2)``: the pooled rate with a
+      Laplace pseudo-count, so it is 0.5 before any data;
+    * concentration ``kappa`` maximises the beta-binomial marginal likelihood of every arm's
+      (successes, failures) over a log grid in ``[2, max(2, N / K)]`` (N total evidence, K arms).
+      The likelihood is the right tool under adaptive sampling (a bandit's own choices do not
+      bias it, unlike moment estimates from unevenly pulled arms), and the upper bound keeps the
+      prior from ever weighing more than the average arm's own evidence, so a family that looks
+      homogeneous early cannot freeze exploration. With no data the prior is Beta(1, 1).
 
     Returns ``(m * kappa, (1 - m) * kappa)``.
     """
@@ -154,16 +157,17 @@ def pooled_prior(
     total = total_a + float(b.sum())
     m = (total_a + 1.0) / (total + 2.0)
     cap = max(2.0, total / k)
-    n = a + b
-    seen = n >= 1.0
-    if seen.sum() >= 2:
-        rates = a[seen] / n[seen]
-        between = float(rates.var(ddof=1)) - m * (1.0 - m) * float(np.mean(1.0 / n[seen]))
-        kappa = m * (1.0 - m) / between - 1.0 if between > 0 else cap
-    else:
-        kappa = 2.0
-    kappa = min(max(kappa, 2.0), cap)
-    return m * kappa, (1.0 - m) * kappa
+    seen = (a + b) > 0
+    if cap <= 2.0 or seen.sum() < 2:
+        return 2.0 * m, 2.0 * (1.0 - m)
+    # joint grid: kappa (log scale) x mean (logit scale, around the pooled rate)
+    kappa = np.geomspace(2.0, cap, _KAPPA_GRID)[:, None, None]
+    centre = math.log(m / (1.0 - m))
+    means = 1.0 / (1.0 + np.exp(-(centre + np.linspace(-2.5, 2.5, _MEAN_GRID))))[None, :, None]
+    pa, pb = means * kappa, (1.0 - means) * kappa
+    loglik = (special.betaln(a[seen] + pa, b[seen] + pb) - special.betaln(pa, pb)).sum(axis=2)
+    i, j = np.unravel_index(int(np.argmax(loglik)), loglik.shape)
+    return float(pa[i, j, 0]), float(pb[i, j, 0])
 
 
 # -- shared sampling helpers ------------------------------------------------------------------
