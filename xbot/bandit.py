@@ -192,7 +192,14 @@ class _Evidence:
         self.alpha = np.zeros(0)
         self.beta = np.zeros(0)
         self.pulls = np.zeros(0, dtype=np.int64)
+        self._pooled: tuple[float, float] | None = None
         self.add(arms)
+
+    def pooled(self) -> tuple[float, float]:
+        """:func:`pooled_prior` of this family, cached until the evidence changes."""
+        if self._pooled is None:
+            self._pooled = pooled_prior(self.alpha, self.beta)
+        return self._pooled
 
     @property
     def arms(self) -> list[str]:
@@ -205,17 +212,20 @@ class _Evidence:
         for a in new:
             self.index[a] = len(self.index)
         pad = len(new)
+        self._pooled = None
         self.alpha = np.concatenate([self.alpha, np.zeros(pad)])
         self.beta = np.concatenate([self.beta, np.zeros(pad)])
         self.pulls = np.concatenate([self.pulls, np.zeros(pad, dtype=np.int64)])
 
     def learn(self, idx: np.ndarray, rewards: np.ndarray) -> None:
+        self._pooled = None
         np.add.at(self.alpha, idx, rewards)
         np.add.at(self.beta, idx, 1.0 - rewards)
         np.add.at(self.pulls, idx, 1)
 
     def decay(self, factor: float) -> None:
         if factor != 1.0:
+            self._pooled = None
             self.alpha *= factor
             self.beta *= factor
 
@@ -231,6 +241,7 @@ class _Evidence:
 
     def load(self, family: str, state: Mapping[str, Mapping[str, Any]]) -> None:
         self.add(_arm_name(family, a) for a in state)
+        self._pooled = None
         for arm, row in state.items():
             if not isinstance(row, Mapping) or not {"alpha", "beta"} <= set(row):
                 raise ValidationError(
@@ -317,7 +328,7 @@ class BetaBandit:
         a, b = self._fixed_a.copy(), self._fixed_b.copy()
         free = np.isnan(a)
         if free.any():
-            a[free], b[free] = pooled_prior(self._ev.alpha, self._ev.beta)
+            a[free], b[free] = self._ev.pooled()
         return a, b
 
     def posterior(self) -> dict[str, tuple[float, float]]:
@@ -550,8 +561,7 @@ class FeatureBandit:
         """The prior of an arm with no fixed prior in ``fam``."""
         if self._fixed_all is not None:
             return self._fixed_all
-        ev = self._ev[fam]
-        return pooled_prior(ev.alpha, ev.beta)
+        return self._ev[fam].pooled()
 
     def _params(self, fam: str, arms: Sequence[str]) -> tuple[np.ndarray, np.ndarray, float]:
         """Posterior (a, b) for ``arms`` of ``fam`` (unseen arms: prior only) and the centre."""
@@ -637,8 +647,11 @@ class FeatureBandit:
                     wts.append(1.0)
                     sig.append((fam, col))
                     continue
-                arms = self._arms_of({fam: value}, f"candidates[{i}]").get(fam, ())
-                mine = sorted(cols.setdefault(arm, len(cols)) for arm in arms)
+                if type(value) in (list, tuple) and all(type(v) is str and v for v in value):
+                    arms = value
+                else:
+                    arms = self._arms_of({fam: value}, f"candidates[{i}]").get(fam, ())
+                mine = sorted({cols.setdefault(arm, len(cols)) for arm in arms})
                 rows_.extend([i] * len(mine))
                 cols_.extend(mine)
                 wts.extend([1.0 / len(mine)] * len(mine))
@@ -660,7 +673,8 @@ class FeatureBandit:
             if g == len(members):
                 members.append([])
             members[g].append(i)
-        reps = np.array([m[0] for m in members])
+        rep_of = np.full(n, -1)
+        rep_of[[m[0] for m in members]] = np.arange(len(members))
 
         eps = self.hyper.epsilon
         explore = bool(self._rng.random() < eps)
@@ -671,10 +685,13 @@ class FeatureBandit:
             a, b, centre = self._params(fam, arms)
             logit = self._sample_logit(a, b, centre, draws)
             scores += np.bincount(r_idx, weights=w * logit[0, c_idx], minlength=n)
-            weights = np.zeros((n, len(arms)), dtype=np.float32)
-            weights[r_idx, c_idx] = w
-            gw = weights[reps]
-            if len(members) > 1 and np.ptp(gw, axis=0).any():
+            if len(members) == 1:
+                continue
+            g_idx = rep_of[r_idx]
+            mask = g_idx >= 0
+            gw = np.zeros((len(members), len(arms)), dtype=np.float32)
+            gw[g_idx[mask], c_idx[mask]] = w[mask]
+            if np.ptp(gw, axis=0).any():
                 group_scores += logit @ gw.T
         winners = _argmax_random(group_scores, self._rng)
         if explore:
