@@ -1,0 +1,60 @@
+"""The demo end to end on a short run: real code paths, simulated X, re-runnable."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from xbot.services import Services
+
+
+def _totals(stdout: str) -> tuple[int, int, int]:
+    m = re.search(r"posted (\d+), shadow (\d+), skipped (\d+);", stdout.split("simulated 2")[1])
+    assert m, stdout
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def test_two_day_demo_runs_the_rollout_and_is_rerunnable(
+    xbot: Any, services: Services, env_vars: dict[str, str]
+) -> None:
+    first = xbot("demo", "--days", "2", "--seed", "3", "--no-report", "--no-model")
+    assert first.exit_code == 0, first.output
+    assert "day  1" in first.stdout and "day  2" in first.stdout
+    assert "X is simulated" in first.stdout
+    assert "xBOT Health:" in first.stdout
+    posted, shadow, skipped = _totals(first.stdout)
+    assert posted > 0 and shadow > 0 and posted + shadow + skipped == 2 * 96
+    with services.engine.connect() as conn:
+        n_decisions = conn.execute(sa.text("select count(*) from decisions")).scalar_one()
+        engines = dict(
+            conn.execute(
+                sa.text("select engine, count(*) from tweets where status = 'posted' group by 1")
+            ).all()
+        )
+        phases = conn.execute(
+            sa.text(
+                "select count(*) from audit_log where event_type = 'CONFIG_CHANGED'"
+                " and context ->> 'actor' = 'demo' and event_data ->> 'flag' = 'post_fraction'"
+            )
+        ).scalar_one()
+        learned = conn.execute(
+            sa.text("select count(*) from tweets where analytics ->> 'impressions' is not null")
+        ).scalar_one()
+    assert n_decisions == 2 * 96
+    assert sum(engines.values()) == posted and set(engines) <= {"v2"}
+    assert phases >= 6  # reset + shadow, learning, 10%, 30%, 70%, 100%
+    assert learned > 0  # the learning loop read the simulated X's metrics
+    second = xbot("demo", "--days", "2", "--seed", "3", "--no-report", "--no-model")
+    assert second.exit_code == 0, second.output
+    assert _totals(second.stdout) == (posted, shadow, skipped)
+    with services.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from decisions")).scalar_one() == 2 * 96
+
+
+def test_demo_refuses_other_environments(xbot: Any, services: Services) -> None:
+    result = xbot("demo", "--days", "1", env={"APP_ENV": "staging"})
+    assert result.exit_code == 2 and "development" in result.stderr
+    with services.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from decisions")).scalar_one() == 0

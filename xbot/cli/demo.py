@@ -1,0 +1,101 @@
+"""``xbot demo``: simulated days of the whole system (see :mod:`xbot.demo`), then the daily
+report and the health line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from xbot import health
+from xbot.cli import App
+from xbot.cli.output import print_table
+from xbot.demo import DayStats, DemoResult, run_demo
+
+
+def _run(app: App, days: int, seed: int, model_fits: bool) -> DemoResult:
+    if not sys.stdout.isatty():
+
+        def line(done: int, total: int, day: DayStats | None) -> None:
+            if day is not None:
+                click.echo(day.line())
+
+        return run_demo(app.services, app.settings, days=days, seed=seed,
+                        model_fits=model_fits, on_progress=line)  # fmt: skip
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(f"simulating {days} days", total=1)
+
+        def tick(done: int, total: int, day: DayStats | None) -> None:
+            bar.update(task, completed=done, total=total)
+            if day is not None:
+                bar.console.print(day.line())
+
+        return run_demo(app.services, app.settings, days=days, seed=seed,
+                        model_fits=model_fits, on_progress=tick)  # fmt: skip
+
+
+@click.command()
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 60),
+              help="Simulated days to run.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0),
+              help="Seed of the simulated world and of every random draw.")  # fmt: skip
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write the daily report (papermill notebooks) at the end.")  # fmt: skip
+@click.option("--model/--no-model", "model_fits", default=True, show_default=True,
+              help="Refit the PyMC model every simulated night.")  # fmt: skip
+@click.pass_obj
+def demo(app: App, days: int, seed: int, report: bool, model_fits: bool) -> None:
+    """Run DAYS simulated days through the real code: refreshes, a scheduling cycle every
+    15 minutes, hourly learning, nightly model refits and the runbook's rollout phases, with a
+    SIMULATED X. Resets the development environment and this REDIS_PREFIX first."""
+    click.echo(
+        f"xbot demo: {days} simulated days, seed {seed}, APP_ENV={app.settings.environment}, "
+        f"REDIS_PREFIX={app.settings.redis_prefix} (reset first); X is simulated"
+    )
+    result = _run(app, days, seed, model_fits)
+    totals = result.totals()
+    click.echo(
+        f"simulated {days} days in {result.elapsed_s:.0f}s: posted {totals['posted']}, "
+        f"shadow {totals['shadow']}, skipped {totals['skipped']}; "
+        f"{result.learning_cycles} learning cycles; {result.model_fits} model fits"
+    )
+    print_table("decisions by reason", ["reason", "cycles"], sorted(result.reasons.items()))
+    if report:
+        from xbot.reports import run_daily  # papermill and nbconvert: only when asked
+
+        records = run_daily(app.services, app.settings, now=result.end - timedelta(seconds=1))
+        for rec in records:
+            where = f"{rec.html}" if rec.ok else f"{rec.ipynb} (failed: {rec.ename})"
+            click.echo(f"report {rec.notebook}: {rec.status}: {where}")
+        if records:
+            click.echo(f"daily report: {records[0].html.parent}")
+    else:
+        _summary(app)
+    click.echo(health.check(app.services, app.settings).line())
+
+
+def _summary(app: App) -> None:
+    """Without the notebooks: the runbook's views as tables."""
+    env = app.settings.environment
+    with app.services.engine.connect() as conn:
+        topics = conn.execute(
+            sa.text(
+                "select topic, posts, measured_posts, round(avg_engagement_rate::numeric, 4)"
+                " from vw_topics_perf_7d where environment = :e"
+                " order by avg_engagement_rate desc nulls last"
+            ),
+            {"e": env},
+        ).all()
+        days = conn.execute(
+            sa.text(
+                "select day, posts, v1_posts, v2_posts, round(avg_engagement_rate::numeric, 4)"
+                " from vw_learning_performance where environment = :e order by day"
+            ),
+            {"e": env},
+        ).all()
+    print_table("vw_topics_perf_7d", ["topic", "posts", "measured", "avg rate"], topics)
+    print_table("vw_learning_performance", ["day", "posts", "v1", "v2", "avg rate"], days)
