@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,4 +34,6 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
         table.add_column(col)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    # Piped output (grep, logs, CI) gets a wide console so rows never wrap mid-word.
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(table)
