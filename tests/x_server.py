@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +45,7 @@ class XServer:
         self.next_id = 1_800_000_000_000_000_000
         self.reset_epoch = int(time.time()) + 900
         self.day_reset_epoch = int(time.time()) + 86_400
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # stamps created_at
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -68,7 +70,7 @@ class XServer:
             tweet = {
                 "id": str(self.next_id),
                 "text": text,
-                "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "created_at": self.clock().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             }
             self.tweets.append(tweet)
             return tweet["id"]

@@ -48,6 +48,7 @@ from xbot.poster import (
     Poster,
     RedisLock,
     blocked_hashes,
+    crash_point,
     poster_state,
     rate_limited_until,
     unresolved_count,
@@ -327,6 +328,7 @@ class _Cycle:
     ) -> dict[str, Any]:
         assert outbox is not None
         candidate = claim.candidate
+        crash_point("queue_claimed")
         pk = outbox.claim(
             text=candidate.text,
             candidate_id=candidate.db_id,
