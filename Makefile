@@ -30,7 +30,8 @@ test: $(STAMP) ## Lint, then every test (unit, integration, notebooks) against r
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
+	$(BIN)/python tests/nbval_expected.py build build/nbval
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-sanitize-with build/nbval/nbval_sanitize.cfg build/nbval/
 
 lint: $(STAMP) ## ruff check + format check
 	$(BIN)/ruff check .

@@ -1,7 +1,8 @@
 """Committed notebooks carry no outputs and exactly one ``parameters`` cell each.
 
-The one exception: cells marked ``# NBVAL_CHECK_OUTPUT`` keep their *expected* output (text
-only), because that is what nbval compares the fresh run against in CI.
+Cells marked ``# NBVAL_CHECK_OUTPUT`` have their expected output (text only) in
+``notebooks/expected/<notebook>.json``; ``tests/nbval_expected.py`` merges it into a scratch
+copy for nbval, so the committed notebooks stay output-free.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import nbval_expected
 import pytest
 
 from xbot import reports
@@ -34,17 +36,24 @@ def test_notebook_is_committed_clean(path: Path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code, "a notebook without code cells"
     for cell in code:
-        if cell.source.startswith(CHECKED):
-            # nbval's expected output: it only compares cells that carry one (and a count)
-            kinds = {k for o in cell.outputs for k in o.get("data", {"text/plain": ""})}
-            assert cell.outputs and kinds <= {"text/plain", "text/markdown"}, cell.source
-            continue
         assert cell.outputs == [], f"outputs committed in {path.name}: {cell.source[:60]!r}"
         assert cell.execution_count is None, f"execution count committed in {path.name}"
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
     assert "environment" in reports.notebook_parameters(path)
     assert "run_date" in reports.notebook_parameters(path)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_checked_cell_has_a_text_expectation(path: Path):
+    """nbval compares these cells; their expected output lives in notebooks/expected/."""
+    expected = nbval_expected.expectations_for(path)
+    nb = nbformat.read(path, as_version=4)
+    for cell in nbval_expected.checked_cells(nb):
+        outputs = expected.get(cell.id)
+        assert outputs, f"{path.name}: checked cell {cell.id} has no expected output"
+        kinds = {k for o in outputs for k in o.get("data", {"text/plain": ""})}
+        assert kinds <= {"text/plain", "text/markdown"}, f"{path.name}: {kinds}"
 
 
 def test_some_cells_are_checked_by_nbval():
