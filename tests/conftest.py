@@ -87,7 +87,9 @@ def template_database(admin_engine: sa.Engine, base_database_url: str) -> Iterat
 
 
 @pytest.fixture
-def database_url(admin_engine: sa.Engine, template_database: str, base_database_url: str) -> Iterator[str]:
+def database_url(
+    admin_engine: sa.Engine, template_database: str, base_database_url: str
+) -> Iterator[str]:
     """A fresh, migrated database for this test only."""
     name = f"xbot_t_{RUN_ID}_{uuid.uuid4().hex[:10]}"
     with admin_engine.connect() as conn:
@@ -123,7 +125,9 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def env_vars(database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> dict[str, str]:
+def env_vars(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> dict[str, str]:
     """Environment for running xbot (in-process CLI or subprocess) against this test's servers."""
     return {
         "APP_ENV": "development",
