@@ -266,3 +266,42 @@ def test_invalid_arguments_write_nothing(services):
     assert snapshot(services) == before
     with services.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from audit_log")).scalar() == 0
+
+
+def test_stored_json_is_what_the_per_post_rules_write(services):
+    """The vectorised path stores the same JSON as the per-post rules: extra (non-public)
+    fields kept, whole-number floats accepted, 0.0 rates and rewards stay floats, one bad
+    value only skips its own post."""
+    ids = add_posts(services, 4, posted_at=NOW - timedelta(hours=30))
+    extra = {"url_link_clicks": 7, "user_profile_clicks": 2}
+    table = {
+        ids[0]: {**metrics(0, 500), **extra},
+        ids[1]: {**metrics(30, 500), **extra},
+        ids[2]: {**metrics(30, 500), "likes": 30.0},  # a whole-number float is a count
+        ids[3]: {**metrics(30, 500), **extra, "url_link_clicks": True},  # a bool is not
+    }
+    report = run_learning_cycle(services, ENV, TableMetrics(table), now=NOW)
+    assert report.tweets_processed == 3 and report.skipped["invalid"] == 1
+    with services.engine.connect() as conn:
+        rows = {
+            r.tweet_id: r
+            for r in conn.execute(
+                sa.text(
+                    "select tweet_id, analytics, learning_metadata, analytics::text as a_text, "
+                    "learning_metadata::text as lm_text from tweets"
+                )
+            )
+        }
+    zero, good, floaty = rows[ids[0]], rows[ids[1]], rows[ids[2]]
+    assert zero.analytics["url_link_clicks"] == 7 and zero.analytics["impressions"] == 500
+    assert zero.analytics["performance_tier"] == "low"
+    assert zero.learning_metadata["reward"] == 0.0 and '"reward": 0.0' in zero.lm_text
+    assert '"engagement_rate": 0.0' in zero.a_text and '"engagement_rate": 0.0' in zero.lm_text
+    assert good.learning_metadata["engagement_rate"] == 30 / 500
+    assert good.learning_metadata["reward"] == 1.0 and '"reward": 1.0' in good.lm_text
+    assert good.learning_metadata["propensity"] == 0.5  # the scheduler's fields are kept
+    assert good.learning_metadata["reward_rule"] == {"window_days": 7.0, "fallback": 0.03,
+                                                     "min_history": 10}  # fmt: skip
+    assert good.analytics["performance_tier"] == "top" and good.analytics["quotes"] == 0
+    assert floaty.analytics["likes"] == 30 and "url_link_clicks" not in floaty.analytics
+    assert rows[ids[3]].analytics == {}

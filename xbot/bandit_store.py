@@ -21,6 +21,7 @@ so the doubles are bit-identical) and swaps them in with one MULTI.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from scipy import stats
 
@@ -139,23 +141,76 @@ def features_of(metadata: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-def aggregate(posts: Iterable[tuple[Mapping[str, Any], float]]) -> dict[tuple[str, str], ArmUpdate]:
-    """Sum (metadata, reward) pairs into per-arm increments, in the order given.
+# The metadata fields ``features_of`` reads, projected in SQL so that a scan of many posts sends
+# (and Python decodes) only these, as JSON text: few distinct values, each decoded once.
+FEATURES_SQL = (
+    "jsonb_build_object('topic', metadata -> 'topic', 'hour', metadata -> 'hour', "
+    "'format', metadata -> 'format', 'tags', metadata -> 'tags')::text"
+)
 
-    Both the incremental path and the rebuild call this on the same rows in the same order (by
-    tweet id), so the float sums are identical.
+
+def _arm_set(features: Mapping[str, list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((family, arm) for family, arms in features.items() for arm in arms)
+
+
+def _sum_groups(
+    arm_sets: list[tuple[tuple[str, str], ...]], groups: np.ndarray, rewards: np.ndarray
+) -> dict[tuple[str, str], ArmUpdate]:
+    """Per-arm increments from posts grouped by their arm set (groups numbered by first post).
+
+    np.bincount adds each group's rewards in post order, then each arm adds its groups in group
+    order: a fixed order given the posts, so every caller gets the same doubles for the same
+    rows (and 0/1 rewards sum exactly in any order).
     """
-    succ: dict[tuple[str, str], float] = {}
-    fail: dict[tuple[str, str], float] = {}
-    pulls: dict[tuple[str, str], int] = {}
+    k = len(arm_sets)
+    succ = np.bincount(groups, weights=rewards, minlength=k)
+    fail = np.bincount(groups, weights=1.0 - rewards, minlength=k)
+    pulls = np.bincount(groups, minlength=k)
+    totals: dict[tuple[str, str], list[Any]] = {}
+    for g, arms in enumerate(arm_sets):
+        for key in arms:
+            v = totals.setdefault(key, [0.0, 0.0, 0])
+            v[0] = v[0] + float(succ[g])
+            v[1] = v[1] + float(fail[g])
+            v[2] = v[2] + int(pulls[g])
+    return {k: ArmUpdate(*totals[k]) for k in sorted(totals)}
+
+
+def _grouped(
+    arm_sets_by_item: list[tuple[tuple[str, str], ...]], item_codes: np.ndarray
+) -> tuple[list[tuple[tuple[str, str], ...]], np.ndarray]:
+    """Number distinct arm sets by first appearance (items are in first-appearance order)."""
+    index: dict[tuple[tuple[str, str], ...], int] = {}
+    mapping = np.empty(len(arm_sets_by_item), dtype=np.int64)
+    for i, arms in enumerate(arm_sets_by_item):
+        mapping[i] = index.setdefault(arms, len(index))
+    return list(index), mapping[item_codes] if len(item_codes) else item_codes
+
+
+def aggregate(posts: Iterable[tuple[Mapping[str, Any], float]]) -> dict[tuple[str, str], ArmUpdate]:
+    """Sum (metadata, reward) pairs into per-arm increments (see :func:`aggregate_features`)."""
+    metas, rewards = [], []
     for metadata, reward in posts:
-        for family, arms in features_of(metadata).items():
-            for arm in arms:
-                key = (family, arm)
-                succ[key] = succ.get(key, 0.0) + reward
-                fail[key] = fail.get(key, 0.0) + (1.0 - reward)
-                pulls[key] = pulls.get(key, 0) + 1
-    return {k: ArmUpdate(succ[k], fail[k], pulls[k]) for k in sorted(succ)}
+        metas.append(_arm_set(features_of(metadata)))
+        rewards.append(reward)
+    arm_sets, groups = _grouped(metas, np.arange(len(metas), dtype=np.int64))
+    return _sum_groups(arm_sets, groups, np.asarray(rewards, dtype=float))
+
+
+def aggregate_features(feature_json: Any, rewards: np.ndarray) -> dict[tuple[str, str], ArmUpdate]:
+    """Per-arm increments of posts given as ``FEATURES_SQL`` texts (in id order) and rewards.
+
+    Vectorised: each distinct text is decoded and mapped to arms once, the sums are bincounts.
+    Equal to :func:`aggregate` on the same posts in the same order; the incremental path and
+    the rebuild both call it on the rows ordered by tweet id, so their doubles are identical.
+    """
+    rewards = np.asarray(rewards, dtype=float)
+    if rewards.size == 0:
+        return {}
+    codes, uniques = pd.factorize(np.asarray(feature_json, dtype=object), sort=False)
+    arm_sets_by_text = [_arm_set(features_of(json.loads(u))) for u in uniques]
+    arm_sets, groups = _grouped(arm_sets_by_text, codes.astype(np.int64))
+    return _sum_groups(arm_sets, groups, rewards)
 
 
 def _check_decay(decay: float) -> float:
@@ -285,12 +340,12 @@ class BanditStore:
     ) -> dict[tuple[str, str], ArmUpdate]:
         rows = conn.execute(
             sa.text(
-                "select metadata, reward from tweets where environment = :e "
+                f"select {FEATURES_SQL} as features, reward from tweets where environment = :e "
                 "and learned_cycle_id = :c and reward is not null order by id"
             ),
             {"e": self.environment, "c": cycle_id},
-        )
-        return aggregate((r.metadata, r.reward) for r in rows)
+        ).all()
+        return aggregate_features([r[0] for r in rows], np.array([r[1] for r in rows]))
 
     def sync(self) -> int:
         """Bring Redis up to Postgres: apply committed cycles it has not seen, in order.
@@ -336,22 +391,24 @@ class BanditStore:
             ).all()
             rows = conn.execute(
                 sa.text(
-                    "select learned_cycle_id, metadata, reward from tweets where environment = :e "
-                    "and learned_cycle_id is not null and reward is not null "
-                    "order by learned_cycle_id, id"
+                    f"select learned_cycle_id, {FEATURES_SQL}, reward from tweets "
+                    "where environment = :e and learned_cycle_id is not null "
+                    "and reward is not null order by learned_cycle_id, id"
                 ),
                 {"e": self.environment},
             ).all()
-        by_cycle: dict[int, list[tuple[Mapping[str, Any], float]]] = {}
-        for r in rows:
-            by_cycle.setdefault(r.learned_cycle_id, []).append((r.metadata, r.reward))
+        cycle_of = np.array([r[0] for r in rows], dtype=np.int64)
+        features = np.array([r[1] for r in rows], dtype=object)
+        rewards = np.array([r[2] for r in rows], dtype=float)
+        starts = np.searchsorted(cycle_of, [c.id for c in cycles], side="left")
+        ends = np.searchsorted(cycle_of, [c.id for c in cycles], side="right")
         state: dict[tuple[str, str], list[Any]] = {}
-        for cycle in cycles:
+        for cycle, lo, hi in zip(cycles, starts, ends, strict=True):
             if cycle.decay != 1.0:
                 for v in state.values():
                     v[0] = v[0] * cycle.decay
                     v[1] = v[1] * cycle.decay
-            for key, update in aggregate(by_cycle.get(cycle.id, [])).items():
+            for key, update in aggregate_features(features[lo:hi], rewards[lo:hi]).items():
                 v = state.setdefault(key, [0.0, 0.0, 0])
                 v[0] = v[0] + update.successes
                 v[1] = v[1] + update.failures

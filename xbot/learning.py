@@ -34,10 +34,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import numpy as np
 import sqlalchemy as sa
 
 from xbot import audit
-from xbot.bandit_store import BanditStore, aggregate, aware_now
+from xbot.bandit_store import FEATURES_SQL, BanditStore, aggregate_features, aware_now
 from xbot.errors import PosterError, ValidationError, XbotError
 from xbot.flags import check_environment, load_flags
 from xbot.services import Services
@@ -153,11 +154,16 @@ def performance_tier(rate: float, baseline: float) -> str:
 def baseline_median(
     conn: sa.Connection, environment: str, now: datetime, rule: RewardRule
 ) -> float:
-    """Median engagement rate of posts learned from in the rule's window before ``now``."""
+    """Median engagement rate of posts learned from in the rule's window before ``now``.
+
+    Read from the generated ``engagements`` and ``impressions`` columns, not the jsonb: a
+    learned post's counts are written with its rate in one UPDATE and never again, and the
+    float8 division is the same correctly rounded double as Python's.
+    """
     rates = conn.execute(
         sa.text(
-            "select (learning_metadata ->> 'engagement_rate')::double precision from tweets "
-            "where environment = :e and learned_cycle_id is not null "
+            "select engagements::double precision / impressions from tweets "
+            "where environment = :e and status = 'posted' and learned_cycle_id is not null "
             "and posted_at > :since and posted_at <= :now"
         ),
         {"e": environment, "since": now - timedelta(days=rule.window_days), "now": now},
@@ -186,53 +192,194 @@ def _fetch(source: MetricsSource, tweet_ids: list[str]) -> tuple[dict[str, Any],
     return got, failed
 
 
+@dataclass
+class _Clean:
+    """Validated metrics of many posts, as arrays (row i is post ``index[i]`` of the batch)."""
+
+    index: np.ndarray  # positions in the fetched batch
+    counts: np.ndarray  # int64 (n, 6): COUNTS then impressions
+    extra: list[str | None]  # other metric fields (e.g. non-public ones) as JSON, or None
+
+
+def _clean_all(raws: list[Any], skipped: dict[str, int]) -> _Clean:
+    """:func:`clean_metrics` for a whole batch, vectorised.
+
+    Posts are grouped by their field names (an API answer has one shape for every post); a
+    group whose values are all plain ints is checked with numpy, any other group goes through
+    :func:`clean_metrics` post by post, so the verdicts are exactly the per-post ones.
+    """
+    columns = (*COUNTS, "impressions")
+    by_shape: dict[tuple[str, ...] | None, list[int]] = {}
+    for i, raw in enumerate(raws):
+        shape = tuple(raw) if type(raw) is dict else None
+        by_shape.setdefault(shape, []).append(i)
+    index: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
+    extra: list[str | None] = []
+
+    def slow(rows: list[int]) -> None:
+        kept, values, extras = [], [], []
+        for i in rows:
+            metrics, reason = clean_metrics(raws[i])
+            if metrics is None:
+                skipped[reason] += 1
+                continue
+            kept.append(i)
+            values.append([metrics[k] for k in columns])
+            others = {k: v for k, v in metrics.items() if k not in columns}
+            extras.append(json.dumps(others) if others else None)
+        if kept:
+            index.append(np.asarray(kept, dtype=np.int64))
+            counts.append(np.asarray(values, dtype=np.int64).reshape(-1, len(columns)))
+            extra.extend(extras)
+
+    for shape, rows in by_shape.items():
+        if shape is None or not all(isinstance(k, str) for k in shape):
+            slow(rows)
+            continue
+        if any(k not in shape for k in REQUIRED):
+            skipped["invalid"] += len(rows)
+            continue
+        flat = [raws[i][k] for i in rows for k in shape]
+        if set(map(type, flat)) - {int}:
+            slow(rows)  # floats, bools, strings, None, NaN: the per-post rules decide
+            continue
+        try:
+            matrix = np.array(flat, dtype=np.int64).reshape(len(rows), len(shape))
+        except OverflowError:
+            slow(rows)
+            continue
+        position = {k: j for j, k in enumerate(shape)}
+        zero = np.zeros(len(rows), dtype=np.int64)
+        table = np.column_stack([matrix[:, position[k]] if k in position else zero
+                                 for k in columns])  # fmt: skip
+        negative = (matrix < 0).any(axis=1)
+        no_impressions = ~negative & (table[:, -1] == 0)
+        too_many = ~negative & ~no_impressions & (table[:, :-1].sum(axis=1) > table[:, -1])
+        ok = ~(negative | no_impressions | too_many)
+        skipped["invalid"] += int(negative.sum() + too_many.sum())
+        skipped["zero_impressions"] += int(no_impressions.sum())
+        if not ok.any():
+            continue
+        index.append(np.asarray(rows, dtype=np.int64)[ok])
+        counts.append(table[ok])
+        others = [k for k in shape if k not in columns]
+        if others:
+            template = "{" + ", ".join(f"{json.dumps(k)}: %d" for k in others) + "}"
+            picked = matrix[ok][:, [position[k] for k in others]].tolist()
+            extra.extend(template % tuple(v) for v in picked)
+        else:
+            extra.extend([None] * int(ok.sum()))
+    if not index:
+        return _Clean(np.zeros(0, np.int64), np.zeros((0, len(columns)), np.int64), [])
+    order = np.argsort(np.concatenate(index), kind="stable")
+    extra_sorted = [extra[j] for j in order.tolist()] if any(extra) else [None] * len(order)
+    return _Clean(np.concatenate(index)[order], np.concatenate(counts)[order], extra_sorted)
+
+
+def _tiers(rate: np.ndarray, baseline: float) -> np.ndarray:
+    """:func:`performance_tier` for an array of rates."""
+    above = rate > baseline
+    return np.select(
+        [above & (rate >= 2 * baseline), above, rate >= 0.5 * baseline],
+        ["top", "above", "below"],
+        default="low",
+    )
+
+
+def _copy_text(value: Any) -> str:
+    return "\\N" if value is None else str(value)
+
+
 def _write(
-    conn: sa.Connection, rows: list[tuple[int, dict[str, Any], dict[str, Any] | None]],
-    cycle_id: int | None, now: datetime,
+    conn: sa.Connection, ids: list[int], clean: _Clean, rate: np.ndarray, tiers: np.ndarray,
+    learned: np.ndarray, cycle_id: int | None, now: datetime, constant_lm: dict[str, Any],
 ) -> None:  # fmt: skip
-    """COPY (id, analytics, learning metadata or None) into a temp table, update in one go."""
-    if not rows:
+    """COPY typed columns into a temp table, then one set-based UPDATE ... FROM builds the
+    jsonb. Rates and rewards travel as their Python repr into numeric columns, so the stored
+    JSON numbers are the ones ``json.dumps`` would have written (0.0 stays 0.0)."""
+    if not ids:
         return
+    counts = clean.counts.tolist()
+    rates = rate.tolist()
+    tiers_l = tiers.tolist()
+    learned_l = learned.tolist()
+    rewards = (rate > constant_lm["baseline_median"]).tolist()
+    lines = []
+    for j, pk in enumerate(ids):
+        c = counts[j]
+        reward = ("1.0" if rewards[j] else "0.0") if learned_l[j] else "\\N"
+        extra = clean.extra[j]
+        lines.append(
+            f"{pk}\t{c[0]}\t{c[1]}\t{c[2]}\t{c[3]}\t{c[4]}\t{c[5]}\t{rates[j]!r}\t{tiers_l[j]}\t"
+            f"{reward}\t{_copy_text(None if extra is None else _escape_copy(extra))}\n"
+        )
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(
-            "create temp table learn_batch (id bigint primary key, analytics jsonb not null, "
-            "lm jsonb) on commit drop"
+            "create temp table learn_batch (id bigint not null, likes bigint, "
+            "retweets bigint, replies bigint, quotes bigint, bookmarks bigint, "
+            "impressions bigint, rate numeric, tier text, reward numeric, extra jsonb) "
+            "on commit drop"
         )
-        with cur.copy("copy learn_batch (id, analytics, lm) from stdin") as copy:
-            for pk, analytics, lm in rows:
-                copy.write_row((pk, json.dumps(analytics), None if lm is None else json.dumps(lm)))
+        with cur.copy("copy learn_batch from stdin") as copy:
+            copy.write("".join(lines))
         cur.execute(
-            "update tweets t set analytics = t.analytics || b.analytics, "
-            "learning_metadata = case when b.lm is null then t.learning_metadata "
-            "  else t.learning_metadata || b.lm end, "
-            "learned_cycle_id = case when b.lm is null then null else %s::bigint end, "
-            "updated_at = %s "
+            "update tweets t set analytics = t.analytics || coalesce(b.extra, '{}'::jsonb) "
+            "  || jsonb_build_object('likes', b.likes, 'retweets', b.retweets, "
+            "  'replies', b.replies, 'quotes', b.quotes, 'bookmarks', b.bookmarks, "
+            "  'impressions', b.impressions, 'engagement_rate', b.rate, "
+            "  'performance_tier', b.tier, 'last_updated', %(stamp)s::text), "
+            "learning_metadata = case when b.reward is null then t.learning_metadata "
+            "  else t.learning_metadata || jsonb_build_object('reward', b.reward, "
+            "  'engagement_rate', b.rate) || %(lm)s::jsonb end, "
+            "learned_cycle_id = case when b.reward is null then null else %(cycle)s::bigint end, "
+            "updated_at = %(now)s "
             "from learn_batch b where t.id = b.id and t.learned_cycle_id is null",
-            (cycle_id, now),
-        )
-        if cur.rowcount != len(rows):
+            {"stamp": now.isoformat(), "lm": json.dumps(constant_lm), "cycle": cycle_id,
+             "now": now},
+        )  # fmt: skip
+        if cur.rowcount != len(ids):
             raise XbotError(
-                f"learning: {len(rows) - cur.rowcount} posts were learned by another writer "
+                f"learning: {len(ids) - cur.rowcount} posts were learned by another writer "
                 "during this cycle; nothing was written",
             )
 
 
-def _leaders(conn: sa.Connection, environment: str, now: datetime, column: str) -> list[dict]:
-    """Top 3 topics or hours by mean engagement rate of posts learned in the last 7 days."""
+def _escape_copy(text: str) -> str:
+    """Text for COPY's text format (backslash, tab, newline and carriage return escaped)."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _leaders(conn: sa.Connection, environment: str, now: datetime) -> tuple[list, list]:
+    """Top 3 topics and top 3 hours by mean engagement rate of posts learned in the last 7 days.
+
+    One scan with grouping sets instead of one per family; ``status = 'posted'`` (true of every
+    learned post) lets it use the posted-by-time index.
+    """
     rows = conn.execute(
         sa.text(
-            f"select {column} as key, "
-            "avg((learning_metadata ->> 'engagement_rate')::double precision) as rate, "
+            "select topic, hour, grouping(topic) as by_hour, "
+            "avg(engagements::double precision / impressions) as rate, "
             "count(*) as posts from tweets "
-            "where environment = :e and learned_cycle_id is not null "
-            f"and {column} is not null and posted_at > :since and posted_at <= :now "
-            f"group by {column} order by rate desc, posts desc, {column} limit 3"
+            "where environment = :e and status = 'posted' and learned_cycle_id is not null "
+            "and posted_at > :since and posted_at <= :now "
+            "group by grouping sets ((topic), (hour))"
         ),
         {"e": environment, "since": now - timedelta(days=7), "now": now},
+    ).all()
+    topics = sorted(
+        (r for r in rows if not r.by_hour and r.topic is not None),
+        key=lambda r: (-r.rate, -r.posts, r.topic),
+    )[:3]
+    hours = sorted(
+        (r for r in rows if r.by_hour and r.hour is not None),
+        key=lambda r: (-r.rate, -r.posts, r.hour),
+    )[:3]
+    return (
+        [{"topic": r.topic, "engagement_rate": r.rate, "posts": r.posts} for r in topics],
+        [{"hour": r.hour, "engagement_rate": r.rate, "posts": r.posts} for r in hours],
     )
-    name = "topic" if column == "topic" else "hour"
-    return [{name: r.key, "engagement_rate": r.rate, "posts": r.posts} for r in rows]
 
 
 def run_learning_cycle(
@@ -250,6 +397,8 @@ def run_learning_cycle(
 
     ``max_age_hours``: posts still unlearned after this long (e.g. never reached
     ``min_impressions``) are no longer fetched, so a dead post does not cost API reads forever.
+    Per-post work is vectorised (numpy) and the writes are one COPY and one UPDATE ... FROM:
+    100,000 posts learn in a few seconds (benchmarks/bench_learning.py).
     """
     environment = check_environment(environment)
     now = aware_now(now)
@@ -269,68 +418,38 @@ def run_learning_cycle(
     skipped = {"missing": 0, "invalid": 0, "zero_impressions": 0, "fetch_errors": 0}
     with store.cycle_lock():
         store.sync()
-        mature_before = now - timedelta(hours=min_age_hours)
         with services.engine.connect() as conn:
             posts = conn.execute(
                 sa.text(
-                    "select id, tweet_id, metadata, posted_at from tweets "
-                    "where environment = :e and status = 'posted' and learned_cycle_id is null "
-                    "and tweet_id is not null and posted_at > :oldest and posted_at <= :now "
-                    "order by id"
+                    f"select id, tweet_id, posted_at <= :mature as mature, {FEATURES_SQL} "
+                    "from tweets where environment = :e and status = 'posted' "
+                    "and learned_cycle_id is null and tweet_id is not null "
+                    "and posted_at > :oldest and posted_at <= :now order by id"
                 ),
-                {"e": environment, "oldest": now - timedelta(hours=max_age_hours), "now": now},
-            ).all()
+                {"e": environment, "oldest": now - timedelta(hours=max_age_hours), "now": now,
+                 "mature": now - timedelta(hours=min_age_hours)},
+            ).all()  # fmt: skip
             baseline = baseline_median(conn, environment, now, rule)
-        mature = [p for p in posts if p.posted_at <= mature_before]
+        mature = [p for p in posts if p[2]]
         pending_age = len(posts) - len(mature)
-        fetched, failed = _fetch(metrics_source, [p.tweet_id for p in mature])
+        fetched, failed = _fetch(metrics_source, [p[1] for p in mature])
         skipped["fetch_errors"] = len(failed)
-
-        stamp = now.isoformat()
-        rows: list[tuple[int, dict[str, Any], dict[str, Any] | None]] = []
-        learned: list[tuple[Mapping[str, Any], float]] = []
-        rates: list[float] = []
-        pending_impressions = 0
-        for post in mature:
-            if post.tweet_id in failed:
-                continue
-            if post.tweet_id not in fetched:
-                skipped["missing"] += 1
-                continue
-            metrics, reason = clean_metrics(fetched[post.tweet_id])
-            if metrics is None:
-                skipped[reason] += 1
-                continue
-            rate = engagement_rate(metrics)
-            analytics = {
-                **metrics,
-                "engagement_rate": rate,
-                "performance_tier": performance_tier(rate, baseline),
-                "last_updated": stamp,
-            }
-            if metrics["impressions"] < min_impressions:
-                pending_impressions += 1
-                rows.append((post.id, analytics, None))
-                continue
-            reward = 1.0 if rate > baseline else 0.0
-            rows.append(
-                (
-                    post.id,
-                    analytics,
-                    {
-                        "reward": reward,
-                        "engagement_rate": rate,
-                        "baseline_median": baseline,
-                        "reward_rule": asdict(rule),
-                        "learned_at": stamp,
-                    },
-                )
-            )
-            learned.append((post.metadata, reward))
-            rates.append(rate)
-
-        updates = aggregate(learned)
-        total_rewards = float(sum(r for _, r in learned))
+        answered = [p for p in mature if p[1] not in failed]
+        present = [p for p in answered if p[1] in fetched]
+        skipped["missing"] = len(answered) - len(present)
+        clean = _clean_all([fetched[p[1]] for p in present], skipped)
+        kept = [present[i] for i in clean.index.tolist()]
+        counts = clean.counts
+        rate = counts[:, :-1].sum(axis=1) / counts[:, -1] if len(kept) else np.zeros(0)
+        learned = counts[:, -1] >= min_impressions
+        pending_impressions = int((~learned).sum())
+        rewards = (rate[learned] > baseline).astype(float)
+        learned_rates = rate[learned].tolist()
+        updates = aggregate_features([p[3] for p, ok in zip(kept, learned, strict=True) if ok],
+                                     rewards)  # fmt: skip
+        total_rewards = float(rewards.sum())
+        constant_lm = {"baseline_median": baseline, "reward_rule": asdict(rule),
+                       "learned_at": now.isoformat()}  # fmt: skip
         with services.engine.begin() as conn:
             decay = load_flags(conn, environment).decay
             cycle_id = None
@@ -338,7 +457,7 @@ def run_learning_cycle(
                 sa.text("select coalesce(max(id), 0) from learning_cycles where environment = :e"),
                 {"e": environment},
             ).scalar_one()
-            if learned:
+            if learned_rates:
                 cycle_id = conn.execute(
                     sa.text(
                         "insert into learning_cycles (environment, ran_at, decay, "
@@ -346,30 +465,34 @@ def run_learning_cycle(
                         "values (:e, :t, :d, :b, :n, :r) returning id"
                     ),
                     {"e": environment, "t": now, "d": decay, "b": baseline,
-                     "n": len(learned), "r": total_rewards},
+                     "n": len(learned_rates), "r": total_rewards},
                 ).scalar_one()  # fmt: skip
-            _write(conn, rows, cycle_id, now)
+            _write(conn, [p[0] for p in kept], clean, rate, _tiers(rate, baseline), learned,
+                   cycle_id, now, constant_lm)  # fmt: skip
+            top_topics, best_hours = _leaders(conn, environment, now)
             report = CycleReport(
                 environment=environment,
                 ran_at=now,
                 cycle_id=cycle_id,
-                tweets_processed=len(learned),
-                average_engagement=float(sum(rates) / len(rates)) if rates else 0.0,
+                tweets_processed=len(learned_rates),
+                average_engagement=(
+                    float(sum(learned_rates) / len(learned_rates)) if learned_rates else 0.0
+                ),
                 total_rewards=total_rewards,
                 bandit_updates=sum(u.pulls for u in updates.values()),
                 baseline_median=baseline,
                 decay=decay,
-                analytics_updated=len(rows),
+                analytics_updated=len(kept),
                 pending_age=pending_age,
                 pending_impressions=pending_impressions,
                 skipped=skipped,
-                top_topics=_leaders(conn, environment, now, "topic"),
-                best_hours=_leaders(conn, environment, now, "hour"),
+                top_topics=top_topics,
+                best_hours=best_hours,
             )
             data = report.to_dict()
             data.pop("audit_id")
             data.pop("redis_cycles_applied")
-            report.audit_id = audit.record(conn, EVENT, "learning", environment, data)
+            report.audit_id = audit.record(conn, EVENT, "learning", environment, data, ts=now)
         # The updates just committed are exactly what sync would re-read (same rows, same
         # order), so apply them directly; sync covers the case where Redis is not at `previous`.
         if cycle_id is not None and store.apply_cycle(cycle_id, previous, decay, updates) == 1:
