@@ -12,8 +12,8 @@ State: the demo owns the ``development`` environment of the database it is given
 REDIS_PREFIX it runs under. It refuses any other APP_ENV, and starts by deleting that
 environment's rows (every table with an ``environment`` column, and its audit rows), resetting
 its flags and deleting every Redis key under the prefix, so each run starts clean and is
-re-runnable. The simulated days end at the current real day, so the 7-day views (which use
-``now()``) show the demo's last week.
+re-runnable. The simulated days end at the current hour, so the 7-day views (which use
+``now()``) show the demo's last week and no post lies in the future.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def run_demo(
     end: datetime | None = None,
     on_progress: Callable[[int, int, DayStats | None], None] | None = None,
 ) -> DemoResult:
-    """Simulate ``days`` days ending at midnight (UTC) after ``end`` (default: today).
+    """Simulate the ``days`` days before ``end`` (default: now, floored to the hour).
 
     ``on_progress(done_slots, total_slots, finished_day)`` is called after every simulated
     hour (``finished_day`` set when a day completes). Measured on 2 shared cores, a cycle costs
@@ -182,7 +182,7 @@ def run_demo(
     reset_environment(services, environment)
     started = time.monotonic()
     last = (end or datetime.now(UTC)).astimezone(UTC)
-    stop = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    stop = last.replace(minute=0, second=0, microsecond=0)  # the last simulated slot is past
     start = stop - timedelta(days=days)
     clock = {"now": start}
     world = SimWorld(seed, start=start, horizon_days=float(days))
@@ -203,7 +203,7 @@ def run_demo(
         now = start + timedelta(minutes=slot * slot_minutes)
         clock["now"] = now
         day_index = slot * slot_minutes // (24 * 60)
-        if now.hour == 0 and now.minute == 0:
+        if slot * slot_minutes % (24 * 60) == 0:
             stats.append(DayStats(day_index, now.date().isoformat(), phase))
         day = stats[-1]
         name, values = _phase_at(slot / total_slots)
@@ -234,7 +234,7 @@ def run_demo(
         day.outcomes[record.outcome] += 1
         reasons[record.reason] += 1
         if on_progress is not None and (now.minute + slot_minutes) % 60 == 0:
-            finished = now.hour == 23
+            finished = (slot + 1) * slot_minutes % (24 * 60) == 0
             on_progress(slot + 1, total_slots, day if finished else None)
     if fitter is not None:
         fitter.join(FIT_WAIT_S)
