@@ -1,4 +1,4 @@
-"""``xbot learn run|rebuild|fit-model`` and ``xbot bandit report``: the learning loop's commands.
+"""``xbot learn run|rebuild|fit-model|ope`` and ``xbot bandit report``: the learning loop's commands.
 
 ``learn run`` reads metrics from X when X credentials are set, else from the SIMULATED X
 (:class:`xbot.poster.SimPoster` over :class:`xbot.sim.SimWorld`), and says which it used.
@@ -103,6 +103,79 @@ def fit_model_cmd(app: App, method: str, draws: int, as_json: bool) -> None:
              f"{r.mean:.4f}", f"{r.hdi_low:.4f}", f"{r.hdi_high:.4f}", r.posts)
             for r in main.itertuples()
         ),
+    )  # fmt: skip
+
+
+def ope_estimates(
+    logs, *, topics: list[str] | None = None, n_boot: int = 1000, seed: int = 0
+) -> list[dict]:
+    """SNIPS, IPS and DR estimates (bootstrap 95% intervals) of the target policies on the
+    decisions that have a reward: the logged policy itself (reference), "epsilon 0.1" (the
+    bandit with a 0.1 floor; V2 decisions only), "V1" and "topic X only" for each topic."""
+    from xbot.errors import ValidationError
+    from xbot.ope import estimate, target_probabilities
+
+    done = logs[logs["reward"].notna()].reset_index(drop=True)
+    policies: list[tuple[str, object, object]] = [
+        ("logged", done, "propensity"),
+        ("epsilon 0.1", done[done["engine"] == "v2"],
+         lambda d: target_probabilities(d, "epsilon", epsilon=0.1)),
+        ("V1", done[done["is_v1"].notna()], lambda d: target_probabilities(d, "v1")),
+    ]  # fmt: skip
+    known = done[done["n_eligible_topic"].notna()]
+    for topic in topics if topics is not None else sorted(done["topic"].dropna().unique()):
+        policies.append(
+            (f"topic {topic} only", known,
+             lambda d, t=topic: target_probabilities(d, "topic", topic=t))
+        )  # fmt: skip
+    out = []
+    for name, rows, target in policies:
+        rows = rows.reset_index(drop=True)
+        for method in ("snips", "ips", "dr"):
+            entry = {"policy": name, "method": method, "decisions": len(rows)}
+            try:
+                est = estimate(rows, method=method, target=target, n_boot=n_boot, seed=seed)
+            except ValidationError as exc:
+                out.append({**entry, "value": None, "low": None, "high": None,
+                            "note": str(exc)})  # fmt: skip
+                continue
+            out.append({**entry, "value": est.value, "low": est.low, "high": est.high,
+                        "note": ""})  # fmt: skip
+    return out
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+@learn.command("ope")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Decisions of the last N days.")  # fmt: skip
+@click.option("--topic", "topics", multiple=True, help="Topic for 'topic X only' (repeatable; "
+              "default: every logged topic).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the estimates as JSON.")
+@click.pass_obj
+def ope(app: App, days: float, topics: tuple[str, ...], as_json: bool) -> None:
+    """Off-policy estimates of other policies' engagement from the decision log."""
+    from xbot.decision_log import decision_log
+
+    env = app.settings.environment
+    logs = decision_log(app.services, env, days=days)
+    rows = ope_estimates(logs, topics=list(topics) or None)
+    summary = {"environment": env, "days": days, "decisions": len(logs),
+               "with_reward": int(logs["reward"].notna().sum())}  # fmt: skip
+    if as_json:
+        echo_json({**summary, "estimates": rows})
+        return
+    click.echo(
+        f"{summary['decisions']} decisions in the last {days:g} days, "
+        f"{summary['with_reward']} with a learned reward (95% bootstrap intervals)"
+    )
+    print_table(
+        f"Off-policy estimates ({env})",
+        ["policy", "method", "value", "low", "high", "decisions", "note"],
+        ((r["policy"], r["method"], _num(r["value"]), _num(r["low"]), _num(r["high"]),
+          r["decisions"], r["note"]) for r in rows),
     )  # fmt: skip
 
 

@@ -1,0 +1,78 @@
+"""The decision log as one table for off-policy evaluation: decisions joined with rewards.
+
+One row per scheduling decision that picked a candidate (posted or shadowed; dry runs of
+``xbot schedule test`` and skipped cycles picked nothing to evaluate), with what
+:func:`xbot.ope.target_probabilities` needs, read from what the scheduler records:
+
+* ``propensity``: the logged policy's probability of the pick (1.0 for V1, deterministic);
+* ``n_eligible``: ``context.eligible`` minus the guard's rejections (``context.rejected``): the
+  final pick was drawn among the rest, which is what its propensity refers to;
+* ``logged_epsilon``: the flag snapshot's epsilon for V2 decisions, 0 for V1 (deterministic);
+* ``is_v1``: the pick is ``context.v1_choice`` (the highest priority). NaN when the guard
+  rejected the V1 choice itself: V1 would then have taken a candidate the log does not name;
+* ``n_eligible_topic``: eligible candidates sharing the pick's topic, from
+  ``context.eligible_topics`` ({topic: count}) when the scheduler records it, else NaN (then
+  "topic X only" cannot be estimated for that decision);
+* ``reward``: the post's learned reward (``tweets.reward``); NaN while pending and for shadowed
+  decisions, which never reach X.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from xbot.bandit_store import aware_now
+from xbot.errors import ValidationError
+from xbot.flags import check_environment
+from xbot.services import Services
+
+COLUMNS = ["decision_id", "ts", "engine", "outcome", "action", "topic", "format", "hour",
+           "propensity", "logged_epsilon", "n_eligible", "is_v1", "n_eligible_topic",
+           "tweet_pk", "reward"]  # fmt: skip
+
+_SQL = """
+select d.id as decision_id, d.ts, d.engine, d.outcome, d.content_hash as action, d.topic,
+       d.format, d.hour, d.propensity,
+       case when d.engine = 'v2' then (d.flags ->> 'epsilon')::float8 else 0.0 end
+           as logged_epsilon,
+       (d.context ->> 'eligible')::int
+           - coalesce(jsonb_array_length(d.context -> 'rejected'), 0) as n_eligible,
+       case when d.context -> 'rejected' @> jsonb_build_array(
+                 jsonb_build_object('content_hash', d.context -> 'v1_choice')) then null
+            when d.content_hash = d.context ->> 'v1_choice' then 1.0 else 0.0 end as is_v1,
+       (d.context -> 'eligible_topics' ->> d.topic)::float8 as n_eligible_topic,
+       d.tweet_pk, t.reward
+from decisions d
+left join tweets t on t.id = d.tweet_pk
+where d.environment = :e and d.ts > :since and d.ts <= :now
+  and d.outcome in ('posted', 'shadow') and d.content_hash is not null
+  and d.propensity is not null and d.context ? 'eligible'
+  and not coalesce((d.context ->> 'dry_run')::boolean, false)
+order by d.id
+"""
+
+
+def decision_log(
+    services: Services, environment: str, *, days: float = 30.0, now: datetime | None = None
+) -> pd.DataFrame:
+    """Decisions of the last ``days`` days before ``now`` with their rewards (columns
+    ``COLUMNS``; see the module docstring). Uses ``decisions_env_ts_idx``."""
+    environment = check_environment(environment)
+    now = aware_now(now)
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days <= 36_500:
+        raise ValidationError("days", days, "a number of days > 0 and at most 36500")
+    with services.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(_SQL),
+            {"e": environment, "since": now - timedelta(days=float(days)), "now": now},
+        ).all()
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    for name in ("propensity", "logged_epsilon", "n_eligible", "is_v1", "n_eligible_topic",
+                 "reward"):  # fmt: skip
+        frame[name] = pd.to_numeric(frame[name]).astype(float)
+    frame["n_eligible"] = np.maximum(frame["n_eligible"], 1.0)
+    return frame
