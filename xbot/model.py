@@ -1,21 +1,23 @@
 """A hierarchical Bayesian model of engagement by topic and hour, for reports and bandit priors.
 
-For post i with topic t and local hour h::
+Posts are aggregated into (topic, hour) cells c (docs/model.md)::
 
-    engagements_i ~ BetaBinomial(impressions_i, p_i * kappa, (1 - p_i) * kappa)
-    logit p_i     = mu + sigma_t z_t[t] + sigma_h z_h[h] + sigma_c z_c[t, h]
+    E_c / phi ~ Binomial(I_c / phi, p_c)        E, I: the cell's summed engagements, impressions
+    logit p_c = mu + sigma_t z_t[t] + sigma_h z_h[h] + sigma_c z_c[t, h]
     z_* ~ Normal(0, 1),  sigma_t, sigma_h ~ HalfNormal(1),  sigma_c ~ HalfNormal(0.5)
 
-Partial pooling: a topic (or hour, or topic x hour cell) with few posts is pulled toward the
-overall rate by as much as the data say topics differ (sigma), instead of trusting 3 posts. The
-beta-binomial ``kappa`` absorbs post-to-post overdispersion (virality), without which the
-binomial likelihood on thousands of impressions would make every interval far too narrow.
-Non-centred effects (sigma * z) keep the geometry easy for both ADVI and NUTS.
+For a binomial likelihood the cell sums are sufficient statistics, so 5,000 posts (or 5
+million) become at most topics x 24 cells and the fit costs the same whatever the post count.
+Post-to-post overdispersion (virality) would make a plain binomial on thousands of impressions
+far too sure of itself: ``phi`` (Pearson's chi-square per degree of freedom of the posts around
+their cell's rate, :func:`dispersion`) scales the counts down to the evidence they really hold
+(quasi-binomial), and the cell effect absorbs what differs between cells. Partial pooling: a
+topic, hour or cell with few posts is pulled toward the overall rate by as much as the data say
+they differ (sigma). Non-centred effects (sigma * z) keep the geometry easy for NUTS and ADVI.
 
-The default fit is mean-field ADVI (docs/learning.md, "Model"): 5,000 posts fit in seconds on
-2 cores where NUTS takes minutes, and the summaries we store (means and 94% HDIs of rates that
-are well identified by thousands of impressions) are where ADVI is accurate; NUTS stays
-available (``method="nuts"``) to check it. PyTensor's compile cache lives under XBOT_HOME.
+The fit method is chosen in docs/model.md with measured numbers; both are available
+(``method=``). PyTensor's compile cache lives under XBOT_HOME, so only the first fit on a
+machine pays the C compilation.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from xbot.services import Services
 HDI_PROB = 0.94
 METHODS = ("advi", "nuts")
 MIN_POSTS = 20
+ADVI_TOLERANCE = 0.01  # largest change of any variational parameter per 200 steps
 HOURS = list(range(24))
 SUMMARY_COLUMNS = ["fit_id", "fitted_at", "method", "level", "topic", "hour", "mean",
                    "hdi_low", "hdi_high", "posts"]  # fmt: skip
@@ -88,32 +91,63 @@ def _configure_pytensor(home: os.PathLike[str] | str) -> None:
         os.environ["PYTENSOR_FLAGS"] = f"{flags},{extra}" if flags else extra
 
 
-def _load_posts(services: Services, environment: str) -> pd.DataFrame:
+def _load_cells(services: Services, environment: str) -> pd.DataFrame:
+    """Per (topic, hour) cell: posts, engagements, impressions and sum(engagements^2 /
+    impressions), aggregated in Postgres (the sufficient statistics of the model below, plus
+    what the overdispersion estimate needs)."""
     with services.engine.connect() as conn:
-        return pd.DataFrame(
-            conn.execute(
-                sa.text(
-                    "select topic, hour, impressions, engagements from tweets "
-                    "where environment = :e and status = 'posted' and topic is not null "
-                    "and hour between 0 and 23 and impressions > 0 "
-                    "and engagements <= impressions order by id"
-                ),
-                {"e": environment},
-            ).all(),
-            columns=["topic", "hour", "impressions", "engagements"],
-        )
+        rows = conn.execute(
+            sa.text(
+                "select topic, hour, count(*) as posts, sum(engagements) as engagements, "
+                "sum(impressions) as impressions, "
+                "sum(engagements::float8 * engagements / impressions) as sq "
+                "from tweets where environment = :e and status = 'posted' "
+                "and topic is not null and hour between 0 and 23 and impressions > 0 "
+                "and engagements <= impressions group by topic, hour order by topic, hour"
+            ),
+            {"e": environment},
+        ).all()
+    cells = pd.DataFrame(rows, columns=["topic", "hour", "posts", "engagements", "impressions",
+                                        "sq"])  # fmt: skip
+    cells["hour"] = cells["hour"].astype("int64")
+    for name in ("posts", "engagements", "impressions"):
+        cells[name] = cells[name].astype("int64")
+    cells["sq"] = cells["sq"].astype(float)
+    return cells
+
+
+def dispersion(cells: pd.DataFrame) -> tuple[float, float]:
+    """Moment estimates of post-to-post overdispersion: (phi, kappa).
+
+    ``phi`` is Pearson's chi-square over posts around their cell's pooled rate, divided by its
+    degrees of freedom (posts - cells), at least 1: how much more engagements vary between
+    posts of one cell than binomial noise allows (virality). For a beta-binomial with mean
+    impressions n, ``phi = 1 + (n - 1) / (kappa + 1)``, which gives ``kappa`` (the Beta
+    concentration of a post's rate around its cell's, used by :func:`prior_from_model`).
+    """
+    y = cells["engagements"].to_numpy(float)
+    n = cells["impressions"].to_numpy(float)
+    p = np.clip(y / n, 1e-9, 1 - 1e-9)
+    chi2 = (cells["sq"].to_numpy(float) - 2 * p * y + p * p * n) / (p * (1 - p))
+    df = int(cells["posts"].sum() - len(cells))
+    phi = max(float(chi2.sum()) / df, 1.0) if df > 0 else 1.0
+    mean_n = float(n.sum() / cells["posts"].sum())
+    kappa = (mean_n - 1.0) / (phi - 1.0) - 1.0 if phi > 1.0 + 1e-9 else 1e6
+    return phi, float(min(max(kappa, 1.0), 1e6))
 
 
 def _posterior(
-    posts: pd.DataFrame, topics: list[str], method: str, draws: int, seed: int,
-    iterations: int,
+    cells: pd.DataFrame, topics: list[str], method: str, draws: int, seed: int,
+    iterations: int, phi: float,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
     import pymc as pm  # heavy: imported only when a fit is asked for
 
-    t_idx = pd.Categorical(posts["topic"], categories=topics).codes.astype("int64")
-    h_idx = posts["hour"].to_numpy(dtype="int64")
-    n = posts["impressions"].to_numpy(dtype="int64")
-    y = posts["engagements"].to_numpy(dtype="int64")
+    t_idx = pd.Categorical(cells["topic"], categories=topics).codes.astype("int64")
+    h_idx = cells["hour"].to_numpy(dtype="int64")
+    # Quasi-binomial: the counts are divided by phi, so a cell's 30 posts weigh like the
+    # independent evidence they hold, not like 30,000 independent impressions.
+    n = cells["impressions"].to_numpy(dtype=float) / phi
+    y = cells["engagements"].to_numpy(dtype=float) / phi
     pooled = (y.sum() + 1.0) / (n.sum() + 2.0)
     coords = {"topic": topics, "hour": HOURS}
     with pm.Model(coords=coords):
@@ -124,18 +158,20 @@ def _posterior(
         z_t = pm.Normal("z_topic", 0.0, 1.0, dims="topic")
         z_h = pm.Normal("z_hour", 0.0, 1.0, dims="hour")
         z_c = pm.Normal("z_cell", 0.0, 1.0, dims=("topic", "hour"))
-        kappa = pm.LogNormal("kappa", mu=math.log(300.0), sigma=1.5)
         eta = mu + sigma_t * z_t[t_idx] + sigma_h * z_h[h_idx] + sigma_c * z_c[t_idx, h_idx]
-        p = pm.math.invlogit(eta)
-        pm.BetaBinomial("y", alpha=p * kappa, beta=(1.0 - p) * kappa, n=n, observed=y)
+        # binomial log-likelihood kernel: y log p + (n - y) log(1 - p), stable on the logit
+        pm.Potential("y", -(y * pm.math.log1pexp(-eta) + (n - y) * pm.math.log1pexp(eta)).sum())
         if method == "advi":
             approx = pm.fit(
                 n=iterations,
                 method="advi",
                 random_seed=seed,
                 progressbar=False,
+                obj_optimizer=pm.adam(learning_rate=0.02),
                 callbacks=[
-                    pm.callbacks.CheckParametersConvergence(diff="absolute", tolerance=1e-3)
+                    pm.callbacks.CheckParametersConvergence(
+                        every=200, diff="absolute", tolerance=ADVI_TOLERANCE
+                    )
                 ],
             )
             idata = approx.sample(draws, random_seed=seed)
@@ -145,7 +181,7 @@ def _posterior(
         else:
             idata = pm.sample(
                 draws=draws, tune=draws, chains=2, cores=1, random_seed=seed,
-                progressbar=False, compute_convergence_checks=False,
+                progressbar=False, compute_convergence_checks=False, target_accept=0.9,
             )  # fmt: skip
             import arviz as az
 
@@ -155,31 +191,19 @@ def _posterior(
                 "max_rhat": float(max(float(rhat[v].max()) for v in rhat.data_vars)),
             }
     post = idata.posterior
-    out = {
-        name: post[name].values.reshape(-1, *post[name].shape[2:])
-        for name in (
-            "mu",
-            "sigma_topic",
-            "sigma_hour",
-            "sigma_cell",
-            "z_topic",
-            "z_hour",
-            "z_cell",
-            "kappa",
-        )
-    }
-    diagnostics["kappa_mean"] = float(out["kappa"].mean())
+    names = ("mu", "sigma_topic", "sigma_hour", "sigma_cell", "z_topic", "z_hour", "z_cell")
+    out = {name: post[name].values.reshape(-1, *post[name].shape[2:]) for name in names}
     return out, diagnostics
 
 
-def _effects(draws: Mapping[str, np.ndarray], posts: pd.DataFrame, topics: list[str]) -> list:
+def _effects(draws: Mapping[str, np.ndarray], cells: pd.DataFrame, topics: list[str]) -> list:
     mu = draws["mu"][:, None]
     a = draws["sigma_topic"][:, None] * draws["z_topic"]
     b = draws["sigma_hour"][:, None] * draws["z_hour"]
     c = draws["sigma_cell"][:, None, None] * draws["z_cell"]
-    topic_n = posts.groupby("topic").size()
-    hour_n = posts.groupby("hour").size()
-    cell_n = posts.groupby(["topic", "hour"]).size()
+    topic_n = cells.groupby("topic")["posts"].sum()
+    hour_n = cells.groupby("hour")["posts"].sum()
+    cell_n = cells.set_index(["topic", "hour"])["posts"]
     rows: list[tuple] = []
 
     def add(level: str, samples: np.ndarray, keys: list[tuple[str | None, int | None]], counts):
@@ -189,13 +213,13 @@ def _effects(draws: Mapping[str, np.ndarray], posts: pd.DataFrame, topics: list[
             rows.append((level, topic, hour, float(mean[j]), float(low[j]), float(high[j]),
                          int(counts[j])))  # fmt: skip
 
-    add("global", expit(mu), [(None, None)], [len(posts)])
+    add("global", expit(mu), [(None, None)], [int(cells["posts"].sum())])
     add("topic", expit(mu + a), [(t, None) for t in topics],
         [int(topic_n.get(t, 0)) for t in topics])  # fmt: skip
     add("hour", expit(mu + b), [(None, h) for h in HOURS], [int(hour_n.get(h, 0)) for h in HOURS])
-    cells = expit(mu[:, :, None] + a[:, :, None] + b[:, None, :] + c)
+    cell_draws = expit(mu[:, :, None] + a[:, :, None] + b[:, None, :] + c)
     keys = [(t, h) for t in topics for h in HOURS]
-    add("cell", cells.reshape(cells.shape[0], -1), keys,
+    add("cell", cell_draws.reshape(cell_draws.shape[0], -1), keys,
         [int(cell_n.get((t, h), 0)) for t, h in keys])  # fmt: skip
     return rows
 
@@ -223,17 +247,20 @@ def fit_model(
             raise ValidationError(name, value, f"an integer >= {lo}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValidationError("seed", seed, "a non-negative integer")
-    posts = _load_posts(services, environment)
-    if len(posts) < MIN_POSTS:
+    cells = _load_cells(services, environment)
+    n_posts = int(cells["posts"].sum())
+    if n_posts < MIN_POSTS:
         raise XbotError(
-            f"model: {len(posts)} measured posts in {environment}; a fit needs at least "
+            f"model: {n_posts} measured posts in {environment}; a fit needs at least "
             f"{MIN_POSTS} posted tweets with impressions (run `xbot learn run` first)"
         )
     _configure_pytensor(services.settings.xbot_home)
-    topics = sorted(posts["topic"].unique())
+    topics = sorted(cells["topic"].unique())
     started = time.perf_counter()
-    samples, diagnostics = _posterior(posts, topics, method, draws, seed, iterations)
-    rows = _effects(samples, posts, topics)
+    phi, kappa = dispersion(cells)
+    samples, diagnostics = _posterior(cells, topics, method, draws, seed, iterations, phi)
+    diagnostics.update(phi=phi, kappa_mean=kappa, cells=len(cells))
+    rows = _effects(samples, cells, topics)
     seconds = time.perf_counter() - started
     with services.engine.begin() as conn:
         fit_id = conn.execute(
@@ -242,7 +269,7 @@ def fit_model(
                 "seconds, diagnostics) values (:e, :t, :m, :d, :n, :s, cast(:g as jsonb)) "
                 "returning id"
             ),
-            {"e": environment, "t": now, "m": method, "d": draws, "n": len(posts),
+            {"e": environment, "t": now, "m": method, "d": draws, "n": n_posts,
              "s": seconds, "g": json.dumps(diagnostics)},
         ).scalar_one()  # fmt: skip
         conn.execute(
@@ -258,7 +285,7 @@ def fit_model(
         environment=environment,
         method=method,
         draws=draws,
-        n_posts=len(posts),
+        n_posts=n_posts,
         seconds=seconds,
         diagnostics=diagnostics,
         effects=latest_summary(services, environment),
