@@ -427,3 +427,42 @@ def test_schedule_run_live_without_credentials_is_a_clear_error(
 ) -> None:
     result = xbot("schedule", "run", env={**env_vars, "LIVE_POSTS": "true"})
     assert result.exit_code == 6 and "X_API_KEY" in result.stderr
+
+
+def _store_model_fit(services: Services, rates: dict[str, float]) -> None:
+    """A fit as xbot.model.fit_model stores it: one model_fits row, per-topic effects."""
+    with services.engine.begin() as conn:
+        fit_id = conn.execute(
+            sa.text(
+                "insert into model_fits (environment, fitted_at, method, draws, n_posts, "
+                "seconds, diagnostics) values (:e, :t, 'advi', 100, 500, 1.0, "
+                "'{\"kappa_mean\": 200.0}') returning id"
+            ),
+            {"e": ENV, "t": T0},
+        ).scalar_one()
+        for topic, rate in rates.items():
+            conn.execute(
+                sa.text(
+                    "insert into model_effects (fit_id, level, topic, mean, hdi_low, hdi_high, "
+                    "posts) values (:f, 'topic', :topic, :m, :m, :m, 250)"
+                ),
+                {"f": fit_id, "topic": topic, "m": rate},
+            )
+
+
+def test_model_priors_flag_seeds_the_bandit_from_the_model(
+    services: Services, settings: Settings
+) -> None:
+    set_flags(services, learning_engine_v2=True, epsilon=0.0, model_priors=True)
+    fps = ["Which FPS map do you hate most?", "Best FPS reload animation ever made?"]
+    rpg = ["Name an RPG side quest you still remember", "Which RPG party member carried you?"]
+    enqueue(services, fps, topic="gaming_fps", priority=2.0)
+    enqueue(services, rpg, topic="gaming_rpg")
+    first = cycle(services, settings, T0)
+    assert first.context["prior"] == "pooled (no model fit yet)"
+    assert first.context["eligible_topics"] == {"gaming_fps": 2, "gaming_rpg": 2}
+    # The model says RPG posts beat the 0.03 baseline far more often than FPS posts do.
+    _store_model_fit(services, {"gaming_fps": 0.005, "gaming_rpg": 0.09})
+    record = cycle(services, settings, T0 + timedelta(hours=1))
+    assert record.context["prior"] == "model"
+    assert record.topic == "gaming_rpg"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -43,6 +44,8 @@ from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.errors import PosterError
+from xbot.learning import RewardRule, baseline_median
+from xbot.model import prior_from_model
 from xbot.poster import (
     Outbox,
     Poster,
@@ -265,6 +268,19 @@ class _Cycle:
             }
         return {**out, **self._post(outbox, claim, fl, engine, hour, out)}
 
+    def _model_prior(self, fl: flags_mod.Flags) -> dict[str, dict[str, tuple[float, float]]] | None:
+        """The PyMC model's empirical-Bayes priors when the ``model_priors`` flag is on.
+
+        None (the bandit's pooled prior) when the flag is off or no model has been fitted yet.
+        """
+        if not fl.model_priors:
+            return None
+        with self.services.engine.connect() as conn:
+            baseline = baseline_median(conn, self.env, self.now, RewardRule())
+        prior = prior_from_model(self.services, self.env, baseline=baseline)
+        self.context["prior"] = "model" if prior else "pooled (no model fit yet)"
+        return prior
+
     def _pick(self, fl: flags_mod.Flags, engine: str, hour: int) -> dict[str, Any]:
         pool = self.queue.peek(PEEK_LIMIT, now=self.now)
         blocked = blocked_hashes(self.services, self.env, [c.content_hash for c in pool])
@@ -273,6 +289,7 @@ class _Cycle:
                 self._settle(content_hash, "posted" if what == "posted" else "rejected")
         pool = [c for c in pool if c.content_hash not in blocked]
         self.context["eligible"] = len(pool)
+        self.context["eligible_topics"] = dict(Counter(c.topic for c in pool))
         self.context["v1_choice"] = pool[0].content_hash if pool else None
         if not pool:
             return {"reason": "queue_empty"}
@@ -282,7 +299,7 @@ class _Cycle:
         if engine == "v2":
             seed = int(self.rng.integers(2**31))
             bandit = BanditStore(self.services, self.env).load(
-                epsilon=fl.epsilon, decay=fl.decay, seed=seed
+                epsilon=fl.epsilon, decay=fl.decay, seed=seed, prior=self._model_prior(fl)
             )
         feats = [features(c, hour) for c in pool]
         eligible = list(range(len(pool)))
