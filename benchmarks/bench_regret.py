@@ -389,7 +389,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 seeds, shorter horizons")
     parser.add_argument("--seeds", type=int, default=50, help="seeds for (a), (b), (d)")
-    parser.add_argument("--seeds-c", type=int, default=20, help="seeds for (c)")
+    parser.add_argument("--seeds-c", type=int, default=5, help="seeds for (c)")
     parser.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'ab'")
     args = parser.parse_args()
     seeds = range(5 if args.quick else args.seeds)
