@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 
 import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from xbot.bandit import BetaBandit, FeatureBandit, pooled_prior
+from xbot.bandit import (
+    DEFAULT_PROPENSITY_DRAWS,
+    BetaBandit,
+    FeatureBandit,
+    Hyperparameters,
+    pooled_prior,
+)
 
 
 def test_draws_match_beta_moments_and_distribution() -> None:
@@ -295,3 +302,93 @@ def test_unseen_arm_gets_the_family_pooled_prior() -> None:
     a, b, _ = fb._params("topic", ["never_seen"])
     assert (a[0], b[0]) == pytest.approx(pooled_prior(fb._ev["topic"].alpha, fb._ev["topic"].beta))
     assert a[0] / (a[0] + b[0]) < 0.2
+
+
+# -- decisions: exact seeded choices, propensity accuracy, the fast candidate parser ----------
+
+
+def test_feature_choices_are_exact_for_a_seed() -> None:
+    fb = FeatureBandit(epsilon=0.2, seed=42)
+    posts = [
+        {"topic": t, "format": f, "tag": [t + "1", "x"]} for t in "abc" for f in ("news", "tip")
+    ]
+    fb.update_many(posts * 5, [1.0, 0.0, 0.0, 1.0, 0.0, 0.0] * 5)
+    cands = [
+        {"topic": t, "format": f, "hour": "20", "tag": [t + "1"]}
+        for t in "abcd"
+        for f in ("news", "tip")
+    ]
+    got = [(c.index, round(c.propensity, 4)) for c in (fb.choose(cands) for _ in range(6))]
+    assert got == [(0, 0.15), (3, 0.2313), (3, 0.2063), (2, 0.2094), (2, 0.2188), (6, 0.075)]
+
+
+def test_beta_choices_are_exact_for_a_seed() -> None:
+    b = BetaBandit(["a", "b", "c"], epsilon=0.1, seed=42)
+    b.update_many(["a", "b", "c"] * 4, [1, 0, 0] * 4)
+    got = [(arm, round(p, 4)) for arm, p in (b.choose() for _ in range(4))]
+    assert got == [("a", 0.9228), ("a", 0.9298), ("a", 0.9333), ("b", 0.0368)]
+
+
+def test_feature_propensity_matches_exact_integral() -> None:
+    # topic-only candidates: P(c wins) = integral of pdf_c * prod of the others' cdfs
+    fb = FeatureBandit(("topic",), epsilon=0.3, seed=8, prior=(1.0, 1.0), propensity_draws=4000)
+    fb.update_many([{"topic": t} for t in "aaaabbbbcc"], [1, 1, 0, 0, 1, 0, 0, 0, 0, 0])
+    post = {"a": stats.beta(3, 3), "b": stats.beta(2, 4), "c": stats.beta(1, 3)}
+
+    def exact(arm: str) -> float:
+        others = [d for k, d in post.items() if k != arm]
+        f = lambda x: post[arm].pdf(x) * others[0].cdf(x) * others[1].cdf(x)  # noqa: E731
+        return integrate.quad(f, 0, 1)[0]
+
+    cands = [{"topic": t} for t in "abc"]
+    for _ in range(30):
+        c = fb.choose(cands)
+        p = exact("abc"[c.index])
+        se = math.sqrt(p * (1 - p) / 4000)
+        assert c.propensity == pytest.approx(0.3 / 3 + 0.7 * p, abs=0.7 * 5 * se)
+
+
+def test_feature_epsilon_floor_is_exact_when_sampling_is_certain() -> None:
+    fb = FeatureBandit(("topic",), epsilon=0.4, seed=9, prior=(1.0, 1.0))
+    fb.update_many(
+        [{"topic": "good"}] * 3000 + [{"topic": "bad"}] * 3000, [1.0] * 3000 + [0.0] * 3000
+    )
+    cands = [{"topic": "good"}, {"topic": "bad"}, {"topic": "bad"}, {"topic": "bad"}]
+    props = {}
+    for _ in range(300):
+        c = fb.choose(cands)
+        props.setdefault(c.index, []).append(c.propensity)
+    assert props[0] == pytest.approx([0.4 / 4 + 0.6] * len(props[0]))
+    for i in (1, 2, 3):  # only ever picked by the uniform branch: exactly the floor
+        assert props[i] == pytest.approx([0.4 / 4] * len(props[i]))
+
+
+def test_tag_order_and_repeats_do_not_make_a_new_feature_set() -> None:
+    fb = FeatureBandit(epsilon=0.0, seed=10, propensity_draws=2000)
+    fb.update_many([{"topic": "a", "tag": ["x"]}, {"topic": "a", "tag": ["y"]}], [1.0, 0.0])
+    cands = [
+        {"topic": "a", "tag": ["x", "y"]},
+        {"topic": "a", "tag": ("y", "x", "x")},
+        {"topic": "a", "tag": ["y"]},
+    ]
+    c = fb.choose(cands)
+    assert c.scores[0] == c.scores[1]
+    picks = Counter(fb.choose(cands).index for _ in range(600))
+    assert picks[0] == pytest.approx(picks[1], rel=0.25)
+
+
+def test_unusual_inputs_parse_like_plain_dicts() -> None:
+    from types import MappingProxyType
+
+    plain = [{"topic": "a", "tag": ["x"]}, {"topic": "b", "format": "tip"}, {}]
+    odd = [MappingProxyType({"topic": "a", "tag": ("x",)}), {"topic": ["b"], "format": "tip"}, {}]
+    state = {"topic": {"a": {"alpha": 3.0, "beta": 1.0, "pulls": 4}}}
+    one = FeatureBandit.from_state(state, seed=11)
+    two = FeatureBandit.from_state(state, seed=11)
+    for _ in range(5):
+        assert one.choose(plain, eligible=np.array([0, 1, 2]).tolist()) == two.choose(odd)
+    assert one.choose(plain, eligible=[np.int64(0), 2]).index in (0, 2)
+
+
+def test_default_propensity_draws_is_documented() -> None:
+    assert Hyperparameters().propensity_draws == DEFAULT_PROPENSITY_DRAWS == 256

@@ -32,6 +32,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -41,6 +42,7 @@ from xbot.errors import ValidationError
 
 __all__ = [
     "DEFAULT_FAMILIES",
+    "DEFAULT_PROPENSITY_DRAWS",
     "BetaBandit",
     "Choice",
     "FeatureBandit",
@@ -53,6 +55,10 @@ DEFAULT_FAMILIES = ("topic", "hour", "format", "tag")
 # grid sizes of the pooled prior's maximum-likelihood search (concentration x mean)
 _KAPPA_GRID = 30
 _MEAN_GRID = 21
+# Monte Carlo rows behind a propensity: standard error sqrt(p (1 - p) / 256) of the sampling
+# part, at most 0.031 (p = 0.5), 0.019 at p = 0.1; chosen so that a decision over 500
+# candidates stays under 2 ms (benchmarks/bench_decision.py). The epsilon part is exact.
+DEFAULT_PROPENSITY_DRAWS = 256
 
 
 # -- hyperparameters --------------------------------------------------------------------------
@@ -69,7 +75,7 @@ class Hyperparameters:
 
     epsilon: float = 0.0
     decay: float = 1.0
-    propensity_draws: int = 1000
+    propensity_draws: int = DEFAULT_PROPENSITY_DRAWS
 
     def __post_init__(self) -> None:
         eps = _real("epsilon", self.epsilon, "a number from 0.0 to 1.0")
@@ -284,7 +290,7 @@ class BetaBandit:
         decay: float = 1.0,
         prior: Prior = "pooled",
         seed: int | None = None,
-        propensity_draws: int = 1000,
+        propensity_draws: int = DEFAULT_PROPENSITY_DRAWS,
     ) -> None:
         self.hyper = Hyperparameters(epsilon, decay, propensity_draws)
         if isinstance(arms, str) or not isinstance(arms, Sequence) or len(arms) == 0:
@@ -467,6 +473,21 @@ class Choice:
 
 Features: TypeAlias = Mapping[str, "str | Sequence[str]"]
 
+# Candidate parsing: a missing family, and the value types the column-wise fast path accepts.
+_MISSING = object()
+_SCALAR_KINDS = frozenset({str, object})
+_LIST_KINDS = frozenset({str, list, tuple, object})
+
+
+@dataclass(frozen=True)
+class _Family:
+    """One family's columns in a decision: the arms the candidates mention, each candidate's
+    value id (-1: family absent) and each value's weights over the arms (a tag list: 1/len)."""
+
+    arms: list[str]
+    codes: np.ndarray
+    weights: np.ndarray
+
 
 class FeatureBandit:
     """Factored Thompson sampling over candidates described by features.
@@ -495,7 +516,7 @@ class FeatureBandit:
         epsilon: float = 0.2,
         decay: float = 1.0,
         seed: int | None = None,
-        propensity_draws: int = 1000,
+        propensity_draws: int = DEFAULT_PROPENSITY_DRAWS,
         prior: tuple[float, float] | Literal["pooled"] | Mapping[str, Mapping[str, Any]] = (
             "pooled"
         ),
@@ -614,6 +635,10 @@ class FeatureBandit:
         propensity of the pick is ``epsilon / n + (1 - epsilon) * P(its feature set wins) / copies``.
         Families that are equal for every eligible candidate (the slot's hour) shift all scores
         alike and are left out of the Monte Carlo.
+
+        Cost: Beta draws are made per *arm* (tens), not per candidate, and gathered into the
+        (draws x distinct feature sets) score matrix by one float32 product with a 0/1 (tags:
+        1/len) weight matrix; candidates are parsed column-wise (one dict lookup per value).
         """
         if isinstance(candidates, (str, Mapping)) or not isinstance(candidates, Sequence):
             raise ValidationError("candidates", candidates, "a sequence of feature mappings")
@@ -621,88 +646,127 @@ class FeatureBandit:
             raise ValidationError("candidates", candidates, "at least one candidate")
         n = len(candidates)
         elig = self._eligible(eligible, n)
+        parsed = self._parse_fast(candidates)
+        if parsed is None:  # unusual input: validate one by one (clear errors), then parse
+            parsed = self._parse_fast(self._normalise(candidates))
+            if parsed is None:  # pragma: no cover - _normalise only returns parseable dicts
+                raise ValidationError("candidates", candidates, "feature mappings")
 
-        # One pass: a column per (family, arm) mentioned, (candidate, column, weight) triples,
-        # and a hashable signature of each candidate's feature set.
-        columns: dict[str, dict[str, int]] = {f: {} for f in self.families}
-        triples: dict[str, tuple[list[int], list[int], list[float]]] = {
-            f: ([], [], []) for f in self.families
-        }
-        sig_of = []
-        for i, cand in enumerate(candidates):
-            if not isinstance(cand, Mapping):
-                raise ValidationError(f"candidates[{i}]", cand, "a mapping {family: arm(s)}")
-            sig = []
-            for fam, value in cand.items():
-                cols = columns.get(fam)
-                if cols is None:
-                    raise ValidationError(
-                        f"candidates[{i}] family", fam, "one of " + ", ".join(self.families)
-                    )
-                rows_, cols_, wts = triples[fam]
-                if type(value) is str and value:
-                    col = cols.setdefault(value, len(cols))
-                    rows_.append(i)
-                    cols_.append(col)
-                    wts.append(1.0)
-                    sig.append((fam, col))
-                    continue
-                if type(value) in (list, tuple) and all(type(v) is str and v for v in value):
-                    arms = value
-                else:
-                    arms = self._arms_of({fam: value}, f"candidates[{i}]").get(fam, ())
-                mine = sorted({cols.setdefault(arm, len(cols)) for arm in arms})
-                rows_.extend([i] * len(mine))
-                cols_.extend(mine)
-                wts.extend([1.0 / len(mine)] * len(mine))
-                if mine:
-                    sig.append((fam, tuple(mine)))
-            sig.sort()
-            sig_of.append(tuple(sig))
-        plan = [
-            (fam, list(columns[fam]), np.array(r), np.array(c), np.array(w))
-            for fam, (r, c, w) in triples.items()
-            if r
-        ]
-
-        # distinct feature sets among the eligible, and which candidates share each
-        group_of: dict[tuple, int] = {}
-        members: list[list[int]] = []
-        for i in elig.tolist():
-            g = group_of.setdefault(sig_of[i], len(members))
-            if g == len(members):
-                members.append([])
-            members[g].append(i)
-        rep_of = np.full(n, -1)
-        rep_of[[m[0] for m in members]] = np.arange(len(members))
+        # Distinct feature sets among the eligible: one group id per eligible candidate, built
+        # from the families whose value differs between eligible candidates.
+        group = np.zeros(elig.size, dtype=np.int64)
+        varying = set()
+        for fam, f in parsed:
+            codes = f.codes[elig]
+            if codes.min() != codes.max():
+                varying.add(fam)
+                _, group = np.unique(
+                    group * (f.weights.shape[0] + 1) + codes + 1, return_inverse=True
+                )
+        group = group.reshape(-1)
+        n_groups = int(group.max()) + 1
+        copies = np.bincount(group)
+        first = np.full(n_groups, elig.size, dtype=np.int64)
+        np.minimum.at(first, group, np.arange(elig.size))
 
         eps = self.hyper.epsilon
         explore = bool(self._rng.random() < eps)
-        draws = 1 if (eps >= 1.0 or len(members) == 1) else self.hyper.propensity_draws
-        scores = np.zeros(n)
-        group_scores = np.zeros((draws, len(members)), dtype=np.float32)
-        for fam, arms, r_idx, c_idx, w in plan:
-            a, b, centre = self._params(fam, arms)
-            logit = self._sample_logit(a, b, centre, draws)
-            scores += np.bincount(r_idx, weights=w * logit[0, c_idx], minlength=n)
-            if len(members) == 1:
-                continue
-            g_idx = rep_of[r_idx]
-            mask = g_idx >= 0
-            gw = np.zeros((len(members), len(arms)), dtype=np.float32)
-            gw[g_idx[mask], c_idx[mask]] = w[mask]
-            if np.ptp(gw, axis=0).any():
-                group_scores += logit @ gw.T
-        winners = _argmax_random(group_scores, self._rng)
+        draws = 1 if (eps >= 1.0 or n_groups == 1) else self.hyper.propensity_draws
+        scores = np.zeros(n, dtype=np.float32)
+        logits, weights = [], []
+        for fam, f in parsed:
+            a, b, centre = self._params(fam, f.arms)
+            mc = fam in varying
+            logit = self._sample_logit(a, b, centre, draws if mc else 1)
+            value_scores = np.append(f.weights @ logit[0], np.float32(0.0))
+            scores += value_scores[f.codes]  # code -1 (family absent) scores 0
+            if mc:
+                logits.append(logit)
+                padded = np.vstack([f.weights, np.zeros((1, len(f.arms)), np.float32)])
+                weights.append(padded[f.codes[elig[first]]])
+        # draws x groups; without a varying family there is one group
+        table = np.hstack(logits) @ np.hstack(weights).T if logits else np.zeros((1, 1))
+        tied = np.flatnonzero(table[0] == table[0].max())
+        winner = int(tied[self._rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
         if explore:
-            index = int(elig[self._rng.integers(len(elig))])
+            pos = int(self._rng.integers(elig.size))
         else:
-            mine = members[winners[0]]
-            index = mine[int(self._rng.integers(len(mine)))]
-        g = group_of[sig_of[index]]
-        win = float(np.count_nonzero(winners == g)) / draws
-        propensity = eps / len(elig) + (1.0 - eps) * win / len(members[g])
-        return Choice(index, float(propensity), scores.tolist(), explore)
+            mine = np.flatnonzero(group == winner)
+            pos = int(mine[self._rng.integers(mine.size)]) if mine.size > 1 else int(mine[0])
+        g = int(group[pos])
+        if n_groups == 1:
+            win = 1.0
+        else:  # share of draws g wins, a tie of k groups crediting each 1/k
+            top = table.max(axis=1)
+            hits = np.flatnonzero(table[:, g] == top)
+            ties = np.count_nonzero(table[hits] == top[hits, None], axis=1)
+            win = float(np.sum(1.0 / ties)) / table.shape[0]
+        propensity = eps / elig.size + (1.0 - eps) * win / int(copies[g])
+        return Choice(int(elig[pos]), float(propensity), scores.tolist(), explore)
+
+    def _parse_fast(self, candidates: Sequence[Any]) -> list[tuple[str, _Family]] | None:
+        """Column-wise parse of well-formed candidates (dicts of non-empty str or list/tuple of
+        str, known families); ``None`` for anything else so that :meth:`_normalise` can name the
+        offending candidate. Python work is a few C-level passes per family (``map`` over dict
+        methods); each distinct tag list is handled once, and its weights built in numpy."""
+        if set(map(type, candidates)) != {dict} or not set().union(*candidates) <= set(self._ev):
+            return None
+        out = []
+        n = len(candidates)
+        for fam in self.families:
+            values = list(map(dict.get, candidates, repeat(fam, n), repeat(_MISSING, n)))
+            kinds = set(map(type, values))
+            if kinds <= _SCALAR_KINDS:  # one arm per candidate: the value id is the arm column
+                col = dict.fromkeys(values)
+                col.pop(_MISSING, None)
+                if "" in col:
+                    return None
+                if not col:
+                    continue
+                col = {arm: j for j, arm in enumerate(col)}
+                col[_MISSING] = -1
+                codes = np.fromiter(map(col.__getitem__, values), np.int64, n)
+                del col[_MISSING]
+                out.append((fam, _Family(list(col), codes, np.eye(len(col), dtype=np.float32))))
+                continue
+            if not kinds <= _LIST_KINDS:
+                return None
+            raw: dict[Any, int] = {}
+            raw_codes = [
+                raw.setdefault(v if type(v) is not list else tuple(v), len(raw)) for v in values
+            ]
+            tuples = [() if k is _MISSING else (k,) if type(k) is str else k for k in raw]
+            flat = [arm for k in tuples for arm in k]
+            if not flat:
+                continue
+            if set(map(type, flat)) != {str} or "" in flat:
+                return None
+            cols = {arm: j for j, arm in enumerate(dict.fromkeys(flat))}  # first-seen order
+            # each distinct arm set (order and repeats do not matter) is one value id
+            sets: dict[frozenset[str], int] = {}
+            value = np.array(
+                [sets.setdefault(frozenset(k), len(sets)) if k else -1 for k in tuples],
+                dtype=np.int64,
+            )
+            members = [arm for k in sets for arm in k]
+            sizes = list(map(len, sets))
+            w = np.zeros((len(sets), len(cols)), dtype=np.float32)
+            w[
+                np.repeat(np.arange(len(sets)), sizes),
+                np.fromiter(map(cols.__getitem__, members), np.int64, len(members)),
+            ] = np.repeat(1.0 / np.array(sizes, dtype=np.float32), sizes)
+            codes = value[np.asarray(raw_codes, dtype=np.int64)]
+            out.append((fam, _Family(list(cols), codes, w)))
+        return out
+
+    def _normalise(self, candidates: Sequence[Any]) -> list[dict[str, tuple[str, ...]]]:
+        """Validate candidates one by one (errors name the candidate) into plain dicts."""
+        out = []
+        for i, cand in enumerate(candidates):
+            if not isinstance(cand, Mapping):
+                raise ValidationError(f"candidates[{i}]", cand, "a mapping {family: arm(s)}")
+            out.append(self._arms_of(cand, f"candidates[{i}]"))
+        return out
 
     def _sample_logit(self, a: np.ndarray, b: np.ndarray, centre: float, draws: int) -> np.ndarray:
         """``draws`` x arms centred log-odds of real Beta(a, b) draws, as float32.
@@ -726,6 +790,11 @@ class FeatureBandit:
             return np.arange(n)
         if isinstance(eligible, str) or not isinstance(eligible, Sequence) or not eligible:
             raise ValidationError("eligible", eligible, allowed)
+        kinds = set(map(type, eligible))
+        if kinds <= {int, np.int64}:  # fast path: checked as an array
+            out = np.fromiter(eligible, dtype=np.int64, count=len(eligible))
+            if out.min() >= 0 and out.max() < n and np.unique(out).size == out.size:
+                return out
         for i in eligible:
             if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < n:
                 raise ValidationError("eligible", i, allowed)
