@@ -41,6 +41,22 @@ def _frame(services: Services, sql: str, params: dict[str, Any]) -> pd.DataFrame
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+def _window_frame(
+    services: Services,
+    sql: str,
+    environment: str,
+    since: timedelta,
+    now: datetime | None,
+    **params: Any,
+) -> pd.DataFrame:
+    """``sql`` over the window ``(now - since, now]`` as ``:start``/``:end`` and ``:env``.
+
+    The clock is read once, so the window is exactly ``since`` long even when ``now`` is None.
+    """
+    end = _now(now)
+    return _frame(services, sql, {"env": environment, "start": end - since, "end": end, **params})
+
+
 def read_view(
     services: Services, name: str, environment: str, *, limit: int | None = None
 ) -> pd.DataFrame:
@@ -85,12 +101,12 @@ def candidates_by_status(
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Candidates created in the window by source and status (queued, rejected, picked...)."""
-    return _frame(
+    return _window_frame(
         services,
         "select source, status, count(*) as candidates from candidates "
         "where environment = :env and created_at > :start and created_at <= :end "
         "group by source, status order by source, status",
-        {"env": environment, "start": _now(now) - since, "end": _now(now)},
+        environment, since, now,
     )  # fmt: skip
 
 
@@ -103,14 +119,14 @@ def recent_decisions(
     limit: int = 200,
 ) -> pd.DataFrame:
     """The decision log, newest first: what each cycle did (or would have posted) and why."""
-    return _frame(
+    return _window_frame(
         services,
         "select d.ts, d.engine, d.outcome, d.reason, d.topic, d.format, d.hour, d.propensity, "
         "       left(c.text, 140) as text "
         "from decisions d left join candidates c on c.id = d.candidate_id "
         "where d.environment = :env and d.ts > :start and d.ts <= :end "
         "order by d.ts desc limit :limit",
-        {"env": environment, "start": _now(now) - since, "end": _now(now), "limit": limit},
+        environment, since, now, limit=limit,
     )  # fmt: skip
 
 
@@ -125,12 +141,12 @@ def decision_reasons(
     """Decisions counted per time bucket, outcome and reason (for a stacked chart over time)."""
     if bucket not in ("hour", "day"):
         raise ValidationError("bucket", bucket, "hour or day")
-    return _frame(
+    return _window_frame(
         services,
         f"select date_trunc('{bucket}', ts) as bucket, outcome, reason, count(*) as decisions "
         "from decisions where environment = :env and ts > :start and ts <= :end "
         "group by 1, 2, 3 order by 1, 2, 3",
-        {"env": environment, "start": _now(now) - since, "end": _now(now)},
+        environment, since, now,
     )  # fmt: skip
 
 
@@ -143,13 +159,12 @@ def recent_errors(
     limit: int = 50,
 ) -> pd.DataFrame:
     """Audit events that report a failure, newest first (the runbook's "alerts or warnings")."""
-    return _frame(
+    return _window_frame(
         services,
         "select ts, event_type, component, event_data::text as details from audit_log "
         "where context ->> 'environment' = :env and ts > :start and ts <= :end "
         "and upper(event_type) similar to :pattern order by ts desc limit :limit",
-        {"env": environment, "start": _now(now) - since, "end": _now(now),
-         "pattern": ERROR_EVENT_PATTERN, "limit": limit},
+        environment, since, now, pattern=ERROR_EVENT_PATTERN, limit=limit,
     )  # fmt: skip
 
 
@@ -171,7 +186,7 @@ def posts_per_hour(
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Live posts per clock hour over the window, zero-filled so gaps show as gaps."""
-    return _frame(
+    return _window_frame(
         services,
         "with hours as (select generate_series(date_trunc('hour', cast(:start as timestamptz)), "
         "                      date_trunc('hour', cast(:end as timestamptz)), interval '1 hour') as hour) "
@@ -181,7 +196,7 @@ def posts_per_hour(
         "from hours h left join tweets t on t.environment = :env and t.status = 'posted' "
         "     and t.posted_at >= h.hour and t.posted_at < h.hour + interval '1 hour' "
         "group by h.hour order by h.hour",
-        {"env": environment, "start": _now(now) - since, "end": _now(now)},
+        environment, since, now,
     )  # fmt: skip
 
 
@@ -230,7 +245,7 @@ def decision_logs(
     candidates (``eligible``) and whether the pick was the V1 pick (``v1_choice``);
     ``logged_epsilon`` is the flag snapshot's epsilon.
     """
-    return _frame(
+    return _window_frame(
         services,
         "select d.id, d.ts, d.engine, d.topic, d.content_hash as action, t.reward, "
         "       d.propensity, (d.context ->> 'eligible')::int as n_eligible, "
@@ -239,5 +254,5 @@ def decision_logs(
         "from decisions d join tweets t on t.id = d.tweet_pk "
         "where d.environment = :env and d.outcome = 'posted' and t.reward is not null "
         "and d.propensity is not null and d.ts > :start and d.ts <= :end order by d.ts",
-        {"env": environment, "start": _now(now) - since, "end": _now(now)},
+        environment, since, now,
     )  # fmt: skip
