@@ -56,6 +56,15 @@ def _optional(what: str, module: str, *attrs: str) -> list[Any] | Unavailable:
     return [getattr(mod, a) for a in attrs]
 
 
+def _call(what: str, module: str, attr: str, *args: Any, **kwargs: Any) -> Any:
+    """``module.attr(*args, **kwargs)``, or the :class:`Unavailable` that says it is missing."""
+    found = _optional(what, module, attr)
+    if isinstance(found, Unavailable):
+        return found
+    (function,) = found
+    return function(*args, **kwargs)
+
+
 def _frame(rows: Any) -> pd.DataFrame:
     """Dataclass rows (or dicts) -> DataFrame."""
     rows = list(rows)
@@ -134,11 +143,14 @@ def start(environment: str = "", run_date: str = "", window_hours: float = 24) -
 
 def health(ctx: Context) -> Any:
     """The runbook's one-line health check (a HealthReport, displayed as its line)."""
-    found = _optional("health check", "xbot.health", "check")
-    if isinstance(found, Unavailable):
-        return found
-    (check,) = found
-    return check(ctx.services, ctx.settings, environment=ctx.environment)
+    return _call(
+        "health check",
+        "xbot.health",
+        "check",
+        ctx.services,
+        ctx.settings,
+        environment=ctx.environment,
+    )
 
 
 def health_table(report: Any) -> pd.DataFrame | Unavailable:
@@ -254,11 +266,7 @@ def metrics_source(ctx: Context) -> Any:
     """The X API reader when credentials are set; otherwise learning cannot fetch metrics."""
     if not (ctx.settings.x_bearer_token or ctx.settings.has_user_context):
         return Unavailable("metrics from X", "no X credentials are set in this environment")
-    found = _optional("metrics from X", "xbot.poster", "XPoster")
-    if isinstance(found, Unavailable):
-        return found
-    (poster_cls,) = found
-    return poster_cls(ctx.settings)
+    return _call("metrics from X", "xbot.poster", "XPoster", ctx.settings)
 
 
 def learning_cycle(ctx: Context, enabled: bool = True) -> dict[str, Any] | Unavailable:
@@ -296,20 +304,18 @@ def model_refit(ctx: Context, enabled: bool = True) -> Any:
     """Refit the PyMC engagement model (slow: minutes with NUTS) and return its summary."""
     if not enabled:
         return Unavailable("model refit", "not run: the refit_model parameter is false")
-    found = _optional("model refit", "xbot.model", "fit_model")
-    if isinstance(found, Unavailable):
-        return found
-    (fit,) = found
-    return fit(ctx.services, ctx.environment, now=ctx.now)
+    return _call(
+        "model refit", "xbot.model", "fit_model", ctx.services, ctx.environment, now=ctx.now
+    )
 
 
 def model_summary(ctx: Context) -> pd.DataFrame | Unavailable:
     """The latest stored model fit: topic/hour/cell posterior means with 94% HDIs."""
-    found = _optional("engagement model", "xbot.model", "latest_summary")
-    if isinstance(found, Unavailable):
-        return found
-    (latest,) = found
-    summary = latest(ctx.services, ctx.environment)
+    summary = _call(
+        "engagement model", "xbot.model", "latest_summary", ctx.services, ctx.environment
+    )
+    if isinstance(summary, Unavailable):
+        return summary
     if summary is None or len(summary) == 0:
         return Unavailable("engagement model", "no model fit is stored yet: run a refit")
     return summary
