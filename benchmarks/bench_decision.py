@@ -95,6 +95,15 @@ def main() -> None:
         fb._rng.beta(np.ones(arms), np.ones(arms))
         times.append(time.perf_counter() - t)
     print(f"\nbaseline: one Beta draw for each of {arms} arms, p50 {percentiles(times)[0]:.3f} ms")
+    state = trained(0, DEFAULT_PROPENSITY_DRAWS).state()
+    times = []
+    for r in range(min(args.repeats, 50)):
+        fb = FeatureBandit.from_state(state, seed=r)
+        t = time.perf_counter()
+        fb.choose(cands)
+        times.append(time.perf_counter() - t)
+    p50, p90 = percentiles(times)
+    print(f"first decision after a load (pooled priors estimated, then cached): p50 {p50:.2f} ms")
     print(default)
 
 

@@ -496,11 +496,30 @@ _LIST_KINDS = frozenset({str, list, tuple, object})
 @dataclass(frozen=True)
 class _Family:
     """One family's columns in a decision: the arms the candidates mention, each candidate's
-    value id (-1: family absent) and each value's weights over the arms (a tag list: 1/len)."""
+    value id (-1: family absent), and per value id its arm columns (``index``, padded with the
+    column ``len(arms)`` that holds zeros) with their weights (a tag list: 1/len). The last row
+    of ``index``/``weight`` is the absent value, so value id -1 indexes it directly."""
 
     arms: list[str]
     codes: np.ndarray
-    weights: np.ndarray
+    index: np.ndarray
+    weight: np.ndarray
+
+    def score(self, logit: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """(draws x len(values)) scores of the given value ids from (draws x arms) log-odds.
+
+        Gathers and a weighted sum, no matrix product: BLAS threads stall for milliseconds
+        when the cores are busy, and a few gathers of the (draws x values) block are cheap.
+        """
+        padded = np.hstack([logit, np.zeros((logit.shape[0], 1), dtype=logit.dtype)])
+        index, weight = self.index[values], self.weight[values]
+        out = np.zeros((logit.shape[0], index.shape[0]), dtype=logit.dtype)
+        for slot in range(index.shape[1]):
+            block = np.take(padded, index[:, slot], axis=1)
+            if self.index.shape[1] > 1:  # a list family: each arm weighs 1/len
+                block *= weight[:, slot]
+            out += block
+        return out
 
 
 class FeatureBandit:
@@ -674,9 +693,7 @@ class FeatureBandit:
             codes = f.codes[elig]
             if codes.min() != codes.max():
                 varying.add(fam)
-                _, group = np.unique(
-                    group * (f.weights.shape[0] + 1) + codes + 1, return_inverse=True
-                )
+                _, group = np.unique(group * f.index.shape[0] + codes + 1, return_inverse=True)
         group = group.reshape(-1)
         n_groups = int(group.max()) + 1
         copies = np.bincount(group)
@@ -687,19 +704,14 @@ class FeatureBandit:
         explore = bool(self._rng.random() < eps)
         draws = 1 if (eps >= 1.0 or n_groups == 1) else self.hyper.propensity_draws
         scores = np.zeros(n, dtype=np.float32)
-        logits, weights = [], []
+        table = np.zeros((draws, n_groups), dtype=np.float32)  # draws x feature sets
         for fam, f in parsed:
             a, b, centre = self._params(fam, f.arms)
             mc = fam in varying
             logit = self._sample_logit(a, b, centre, draws if mc else 1)
-            value_scores = np.append(f.weights @ logit[0], np.float32(0.0))
-            scores += value_scores[f.codes]  # code -1 (family absent) scores 0
+            scores += f.score(logit[:1], f.codes)[0]  # code -1 (family absent) scores 0
             if mc:
-                logits.append(logit)
-                padded = np.vstack([f.weights, np.zeros((1, len(f.arms)), np.float32)])
-                weights.append(padded[f.codes[elig[first]]])
-        # draws x groups; without a varying family there is one group
-        table = np.hstack(logits) @ np.hstack(weights).T if logits else np.zeros((1, 1))
+                table += f.score(logit, f.codes[elig[first]])
         tied = np.flatnonzero(table[0] == table[0].max())
         winner = int(tied[self._rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
         if explore:
@@ -741,7 +753,9 @@ class FeatureBandit:
                 col[_MISSING] = -1
                 codes = np.fromiter(map(col.__getitem__, values), np.int64, n)
                 del col[_MISSING]
-                out.append((fam, _Family(list(col), codes, np.eye(len(col), dtype=np.float32))))
+                index = np.arange(len(col) + 1, dtype=np.int64)[:, None]
+                weight = np.ones((len(col) + 1, 1), dtype=np.float32)
+                out.append((fam, _Family(list(col), codes, index, weight)))
                 continue
             if not kinds <= _LIST_KINDS:
                 return None
@@ -763,14 +777,15 @@ class FeatureBandit:
                 dtype=np.int64,
             )
             members = [arm for k in sets for arm in k]
-            sizes = list(map(len, sets))
-            w = np.zeros((len(sets), len(cols)), dtype=np.float32)
-            w[
-                np.repeat(np.arange(len(sets)), sizes),
-                np.fromiter(map(cols.__getitem__, members), np.int64, len(members)),
-            ] = np.repeat(1.0 / np.array(sizes, dtype=np.float32), sizes)
+            sizes = np.fromiter(map(len, sets), np.int64, len(sets))
+            rows = np.repeat(np.arange(len(sets)), sizes)
+            slots = np.arange(len(members)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            index = np.full((len(sets) + 1, int(sizes.max())), len(cols), dtype=np.int64)
+            weight = np.zeros(index.shape, dtype=np.float32)
+            index[rows, slots] = np.fromiter(map(cols.__getitem__, members), np.int64, len(members))
+            weight[rows, slots] = np.repeat(1.0 / sizes, sizes)
             codes = value[np.asarray(raw_codes, dtype=np.int64)]
-            out.append((fam, _Family(list(cols), codes, w)))
+            out.append((fam, _Family(list(cols), codes, index, weight)))
         return out
 
     def _normalise(self, candidates: Sequence[Any]) -> list[dict[str, tuple[str, ...]]]:
