@@ -135,3 +135,13 @@ def test_feature_bandit_bad_candidates_and_families() -> None:
         FeatureBandit(families=["topic", "topic"])
     with _raises("state family", "one of topic"):
         FeatureBandit.from_state({"color": {}}, families=["topic"])
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [{"tag": [["a"]]}, {"tag": [{"a": 1}]}, {"topic": None}, {"topic": ""}, {"tag": [""]},
+     {"topic": 3}, {"nope": "a"}],
+)  # fmt: skip
+def test_feature_bandit_bad_candidate_values_name_the_candidate(candidate: dict) -> None:
+    with _raises(r"candidates\[1\][^=]*", "(arm name|one of topic)"):
+        FeatureBandit().choose([{"topic": "ok"}, candidate])

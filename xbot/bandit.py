@@ -760,9 +760,12 @@ class FeatureBandit:
             if not kinds <= _LIST_KINDS:
                 return None
             raw: dict[Any, int] = {}
-            raw_codes = [
-                raw.setdefault(v if type(v) is not list else tuple(v), len(raw)) for v in values
-            ]
+            try:
+                raw_codes = [
+                    raw.setdefault(v if type(v) is not list else tuple(v), len(raw)) for v in values
+                ]
+            except TypeError:  # an unhashable element: let _normalise name it
+                return None
             tuples = [() if k is _MISSING else (k,) if type(k) is str else k for k in raw]
             flat = [arm for k in tuples for arm in k]
             if not flat:
