@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from xbot.bandit import FeatureBandit
 from xbot.bandit_store import ArmUpdate, BanditStore, aggregate, features_of
 from xbot.errors import ValidationError
 from xbot.learning import run_learning_cycle
+from xbot.poster import save_sim_world
 
 ENV = "development"
 
@@ -131,7 +132,10 @@ def test_cli_run_rebuild_report(services, xbot):
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)
     assert {"family", "arm", "alpha", "beta", "mean", "ci_low", "ci_high", "pulls"} <= set(rows[0])
-    out = xbot("learn", "run", "--json")  # no X credentials: the simulated X answers
+    out = xbot("learn", "run", "--json")  # no X credentials and no simulated world: refused
+    assert out.exit_code == 6 and "no metrics source" in out.stderr, out.output
+    save_sim_world(services, 0, datetime(2026, 1, 1, tzinfo=UTC), 14.0)  # as `xbot demo` does
+    out = xbot("learn", "run", "--json")  # no X credentials: the demo's simulated X answers
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
     assert result["metrics_source"] == "simulated" and result["tweets_processed"] == 0

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from x_server import USER_ID, XServer
 
+from xbot import poster as poster_mod
 from xbot.errors import LockBusy, PosterError
 from xbot.poster import (
     AuthFailed,
@@ -402,3 +403,21 @@ def test_lock_of_a_dead_process_is_broken(services: Services) -> None:
     assert not RedisLock(services, "scheduler").acquire()
     services.redis.set(key, f"other-host/{dead_pid}/abc", px=60_000)
     assert not RedisLock(services, "scheduler").acquire()
+
+
+def test_metrics_source_is_x_with_credentials_else_the_demos_simulated_world(
+    services: Services, env_vars: dict[str, str]
+) -> None:
+    with pytest.raises(PosterError, match="no metrics source"):
+        poster_mod.metrics_source(services, services.settings, "UTC")
+    start = datetime(2026, 2, 1, tzinfo=UTC)
+    poster_mod.save_sim_world(services, 11, start, 14.0)
+    source, name = poster_mod.metrics_source(services, services.settings, "UTC")
+    world = poster_mod.saved_sim_world(services)
+    assert name == "simulated" and isinstance(source, poster_mod.SimPoster)
+    assert world is not None and world.true_rate("gaming_fps", 14, "news") == poster_mod.SimWorld(
+        11, start=start, horizon_days=14.0
+    ).true_rate("gaming_fps", 14, "news")
+    with_x = load_settings({**env_vars, "X_BEARER_TOKEN": "bearer"}, env_file="")
+    source, name = poster_mod.metrics_source(services, with_x, "UTC")
+    assert name == "x" and isinstance(source, poster_mod.XPoster)

@@ -72,6 +72,7 @@ def test_the_timetable_runs_a_whole_day_on_a_fast_clock(services, settings, tmp_
     assert by_job == {"schedule": 288, "learn": 96, "morning": 1, "evening": 1}
     failed = [r for r in results if r.status == "failed"]
     assert failed == []
+    # shadow-only, no X credentials, no demo world: learning has nothing to read, says so
     assert all(r.detail.startswith("skipped: no metrics") for r in results if r.job == "learn")
     with services.engine.connect() as conn:
         rows = conn.execute(sa.text("select ts, outcome, reason from decisions order by ts")).all()

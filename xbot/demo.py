@@ -35,7 +35,7 @@ from xbot.candidates.pipeline import refresh
 from xbot.errors import ValidationError, XbotError
 from xbot.learning import run_learning_cycle
 from xbot.model import fit_model
-from xbot.poster import SimPoster
+from xbot.poster import SimPoster, save_sim_world
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings
@@ -186,6 +186,7 @@ def run_demo(
     start = stop - timedelta(days=days)
     clock = {"now": start}
     world = SimWorld(seed, start=start, horizon_days=float(days))
+    save_sim_world(services, seed, start, float(days))
     poster = SimPoster(services, world, lambda: clock["now"])
     live_settings = replace(settings, live_posts=True)  # for the simulated X only
     rng = np.random.default_rng(seed)

@@ -102,6 +102,10 @@ class Keys:
         """Hash tweet id -> JSON {id, text, created_at}: the timeline of the simulated X (demo)."""
         return self._k("sim", "posts")
 
+    def sim_world(self) -> str:
+        """Hash {seed, start, horizon_days}: the simulated world the demo's X runs on."""
+        return self._k("sim", "world")
+
     def sim_post_seq(self) -> str:
         """Counter giving the simulated X its tweet ids."""
         return self._k("sim", "post_seq")

@@ -465,6 +465,44 @@ class SimPoster:
         return out
 
 
+def save_sim_world(services: Services, seed: int, start: datetime, horizon_days: float) -> None:
+    """Remember the simulated world the demo posts into, so later reads use the same one."""
+    services.redis.hset(
+        services.keys.sim_world(),
+        mapping={"seed": seed, "start": start.isoformat(), "horizon_days": horizon_days},
+    )
+
+
+def saved_sim_world(services: Services) -> SimWorld | None:
+    """The world :func:`save_sim_world` stored under this prefix, or None (no demo ran here)."""
+    saved = services.redis.hgetall(services.keys.sim_world())
+    if not saved:
+        return None
+    return SimWorld(
+        int(saved["seed"]),
+        start=datetime.fromisoformat(saved["start"]),
+        horizon_days=float(saved["horizon_days"]),
+    )
+
+
+def metrics_source(services: Services, settings: Settings, timezone: str) -> tuple[Poster, str]:
+    """Where learning reads engagement: the one rule the CLI, the timetable and notebooks share.
+
+    X (tweepy) when credentials are set; else the simulated X, but only where the demo left a
+    simulated world under this REDIS_PREFIX (its posts are the only ones without X); else a
+    clear error, because there is nothing real to learn from.
+    """
+    if settings.has_user_context or settings.x_bearer_token:
+        return XPoster(settings), "x"
+    world = saved_sim_world(services)
+    if world is not None:
+        return SimPoster(services, world, lambda: datetime.now(UTC), timezone=timezone), "simulated"
+    raise PosterError(
+        "no metrics source: set X credentials (X_BEARER_TOKEN or the four OAuth 1.0a values), "
+        "or run `xbot demo` for the simulated X"
+    )
+
+
 # -- poster state in Redis (health reads it) ---------------------------------------------------
 
 

@@ -29,9 +29,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from xbot import reports
-from xbot.errors import XbotError
+from xbot.errors import PosterError, XbotError
 from xbot.flags import load_flags
-from xbot.poster import Poster, RedisLock, XPoster
+from xbot.poster import Poster, RedisLock, XPoster, metrics_source
 from xbot.services import Services
 from xbot.settings import Settings
 
@@ -83,9 +83,11 @@ def _schedule(r: Runner, now: datetime | None) -> str:
 def _learn(r: Runner, now: datetime | None) -> str:
     from xbot.learning import run_learning_cycle
 
-    if r.poster is None:
-        return "skipped: no metrics source (set X credentials)"
-    report = run_learning_cycle(r.services, r.settings.environment, r.poster, now=now)
+    try:
+        source, _ = metrics_source(r.services, r.settings, timezone_of(r.services, r.settings))
+    except PosterError as exc:  # shadow-only staging: nothing posted, nothing to read
+        return f"skipped: {exc}"
+    report = run_learning_cycle(r.services, r.settings.environment, source, now=now)
     return f"processed {report.tweets_processed} posts, {report.bandit_updates} bandit updates"
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from xbot import charts, views
-from xbot.errors import ValidationError
+from xbot.errors import ValidationError, XbotError
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
 
@@ -263,10 +263,17 @@ def decision_reasons(ctx: Context) -> pd.DataFrame:
 
 
 def metrics_source(ctx: Context) -> Any:
-    """The X API reader when credentials are set; otherwise learning cannot fetch metrics."""
-    if not (ctx.settings.x_bearer_token or ctx.settings.has_user_context):
-        return Unavailable("metrics from X", "no X credentials are set in this environment")
-    return _call("metrics from X", "xbot.poster", "XPoster", ctx.settings)
+    """X when credentials are set, else the demo's simulated X (xbot.poster.metrics_source)."""
+    from xbot.flags import load_flags
+    from xbot.poster import metrics_source as choose
+
+    with ctx.services.engine.connect() as conn:
+        timezone = load_flags(conn, ctx.environment).timezone
+    try:
+        source, _ = choose(ctx.services, ctx.settings, timezone)
+    except XbotError as exc:
+        return Unavailable("metrics source", str(exc))
+    return source
 
 
 def learning_cycle(ctx: Context, enabled: bool = True) -> dict[str, Any] | Unavailable:

@@ -1,7 +1,7 @@
 """``xbot learn run|rebuild|fit-model|ope`` and ``xbot bandit report``: the learning loop's commands.
 
-``learn run`` reads metrics from X when X credentials are set, else from the SIMULATED X
-(:class:`xbot.poster.SimPoster` over :class:`xbot.sim.SimWorld`), and says which it used.
+``learn run`` reads metrics from X when X credentials are set, else from the SIMULATED X the
+demo left under this REDIS_PREFIX (:func:`xbot.poster.metrics_source`), and says which it used.
 """
 
 from __future__ import annotations
@@ -21,18 +21,13 @@ def learn() -> None:
 
 
 def _metrics_source(app: App):
-    """XPoster with X credentials, else the simulated X (clearly labelled)."""
-    from xbot.poster import SimPoster, XPoster
-
-    settings = app.settings
-    if settings.has_user_context or settings.x_bearer_token:
-        return XPoster(settings), "x"
+    """X with credentials, else the demo's simulated X (see xbot.poster.metrics_source)."""
     from xbot.flags import load_flags
-    from xbot.sim import SimWorld
+    from xbot.poster import metrics_source
 
     with app.services.engine.connect() as conn:
-        tz = load_flags(conn, settings.environment).timezone
-    return SimPoster(app.services, SimWorld(), lambda: datetime.now(UTC), timezone=tz), "simulated"
+        tz = load_flags(conn, app.settings.environment).timezone
+    return metrics_source(app.services, app.settings, tz)
 
 
 @learn.command("run")
