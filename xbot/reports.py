@@ -19,6 +19,7 @@ import asyncio
 import html
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -209,12 +210,17 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
 @contextmanager
 def _kernel(settings: Settings, cwd: Path) -> Iterator[AsyncKernelManager]:
     """A kernel started with the settings' environment; always shut down afterwards."""
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME)
-    asyncio.run(km.start_kernel(env=_kernel_environ(settings), cwd=str(cwd)))
-    try:
-        yield km
-    finally:
-        asyncio.run(km.shutdown_kernel(now=True))
+    # IPC (unix sockets in a private temporary directory) rather than TCP on loopback: nothing
+    # listens on a port, and ipykernel does not warn about unencrypted TCP on every run.
+    with tempfile.TemporaryDirectory(prefix="xbot-kernel-") as sockets:
+        km = AsyncKernelManager(
+            kernel_name=KERNEL_NAME, transport="ipc", ip=str(Path(sockets) / "k")
+        )
+        asyncio.run(km.start_kernel(env=_kernel_environ(settings), cwd=str(cwd)))
+        try:
+            yield km
+        finally:
+            asyncio.run(km.shutdown_kernel(now=True))
 
 
 def _export_html(nb: nbformat.NotebookNode, title: str) -> str:
