@@ -3,8 +3,8 @@
 Every step is the production code path with the simulated clock passed as ``now``:
 candidate refreshes at 09:00 and 18:00, a scheduling cycle every ``slot_minutes``, learning
 cycles every ``learn_minutes``, a model refit every night and the runbook's rollout phases
-set as flags through :func:`xbot.flags.set_flag` (shadow -> learning -> 10% -> 30% -> 70% ->
-100%). The only stand-in is X itself: :class:`xbot.poster.SimPoster`, a **simulated** X whose
+set as flags through :func:`xbot.flags.set_flag` (V1 baseline -> V2 learning in shadow ->
+10% -> 30% -> 70% -> 100%). The only stand-in is X itself: :class:`xbot.poster.SimPoster`, a **simulated** X whose
 engagement comes from :class:`xbot.sim.SimWorld`. The demo forces LIVE_POSTS semantics for
 that simulated X only; it never builds a real poster, whatever the settings say.
 
@@ -50,13 +50,17 @@ MODEL_HOUR = 3  # nightly refit, inside the default quiet hours
 FIT_WAIT_S = 90.0  # at the end, how long to wait for a refit still running
 # (name, start as a fraction of the run, flags): the runbook's rollout, front-loaded so a
 # short demo still reaches full V2 operation and most simulated days post live.
+# The runbook's rollout, as fractions of the run. Its phase 1 keeps "the existing V1 system"
+# posting while V2 is off; here V1 is xbot's own non-learning engine, so the first phase posts
+# with V1. That gives the V2-versus-V1 comparison a baseline and the learning loop its first
+# evidence (every post teaches the bandit, whichever engine picked it).
 PHASES: tuple[tuple[str, float, dict[str, Any]], ...] = (
-    ("shadow", 0 / 14, {"learning_engine_v2": False, "post_fraction": 0.0}),
-    ("learning", 1 / 14, {"learning_engine_v2": True, "post_fraction": 0.0}),
-    ("rollout 10%", 2 / 14, {"learning_engine_v2": True, "post_fraction": 0.1}),
-    ("rollout 30%", 4 / 14, {"learning_engine_v2": True, "post_fraction": 0.3}),
-    ("rollout 70%", 6 / 14, {"learning_engine_v2": True, "post_fraction": 0.7}),
-    ("full V2", 8 / 14, {"learning_engine_v2": True, "post_fraction": 1.0}),
+    ("V1 baseline", 0 / 14, {"learning_engine_v2": False, "post_fraction": 1.0}),
+    ("V2 learning (shadow)", 3 / 14, {"learning_engine_v2": True, "post_fraction": 0.0}),
+    ("rollout 10%", 4 / 14, {"learning_engine_v2": True, "post_fraction": 0.1}),
+    ("rollout 30%", 6 / 14, {"learning_engine_v2": True, "post_fraction": 0.3}),
+    ("rollout 70%", 8 / 14, {"learning_engine_v2": True, "post_fraction": 0.7}),
+    ("full V2", 10 / 14, {"learning_engine_v2": True, "post_fraction": 1.0}),
 )
 
 
