@@ -23,6 +23,7 @@ machine pays the C compilation.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -162,6 +163,9 @@ def _posterior(
         # binomial log-likelihood kernel: y log p + (n - y) log(1 - p), stable on the logit
         pm.Potential("y", -(y * pm.math.log1pexp(-eta) + (n - y) * pm.math.log1pexp(eta)).sum())
         if method == "advi":
+            # PyMC logs "Finished [100%]: Average Loss = ..." at INFO even without a progress
+            # bar; the stored diagnostics carry the loss, so keep command output clean.
+            logging.getLogger("pymc").setLevel(logging.WARNING)
             approx = pm.fit(
                 n=iterations,
                 method="advi",
