@@ -75,6 +75,14 @@ def _plant_prod(client: redis_lib.Redis, marker: str) -> dict[str, bytes]:
 
 def _run_all(xbot, prefix: str, redis_url: str) -> list[str]:
     env = {"APP_ENV": "staging", "REDIS_PREFIX": prefix, "REDIS_URL": redis_url}
+    # Without X credentials `learn run` reads the simulated X a demo leaves behind (else it
+    # refuses): leave one, through Keys, so the learning commands run their whole path.
+    client = redis_lib.Redis.from_url(redis_url)
+    client.hset(
+        Keys(prefix).sim_world(),
+        mapping={"seed": 0, "start": "2026-01-01T00:00:00+00:00", "horizon_days": 14},
+    )
+    client.close()
     ran = []
     for command in COMMANDS:
         if not _available(command):
