@@ -20,7 +20,8 @@ Propensity Monte Carlo is switched off (``propensity_draws=1``): it never change
     python benchmarks/bench_regret.py --quick    # 5 seeds (10 for the (a) pair), short horizons
 
 Every ratio is printed with a paired 95 % bootstrap interval over seeds. (a)'s pair (xbot
-prior (1,1) vs MABWiser TS) runs on ``--seeds-a`` (200) paired seeds; (d) sweeps the decay.
+prior (1,1) vs MABWiser TS) runs on ``--seeds-a`` (200) paired seeds; (d) sweeps the decay and
+adds BetaBandit's per-arm change detector (``drift_check``).
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ BERNOULLI_POLICIES: dict[str, Callable[[int, int], Policy]] = {
     "xbot decay 0.995": lambda k, s: Xbot(k, s, decay=0.995),
     "xbot decay 0.998": lambda k, s: Xbot(k, s, decay=0.998),
     "xbot decay 0.97": lambda k, s: Xbot(k, s, decay=0.97),
+    "xbot drift_check 10 (per-arm CUSUM, no decay)": lambda k, s: Xbot(k, s, drift_check=10.0),
+    "xbot drift_check 10 + decay 0.998": lambda k, s: Xbot(k, s, drift_check=10.0, decay=0.998),
     "MABWiser TS": lambda k, s: Mab(k, s, LearningPolicy.ThompsonSampling()),
     "MABWiser EpsGreedy 0.2": lambda k, s: Mab(k, s, LearningPolicy.EpsilonGreedy(epsilon=0.2)),
     "uniform random": lambda k, s: Uniform(k, s),
@@ -432,6 +435,7 @@ def verdict(label: str, ours: np.ndarray, theirs: np.ndarray, target: float) -> 
 
 PAIR = ["xbot eps 0, prior (1,1)", "MABWiser TS"]
 DECAYS = ["xbot decay 0.97", "xbot decay 0.99", "xbot decay 0.995", "xbot decay 0.998"]
+DRIFT = ["xbot drift_check 10 (per-arm CUSUM, no decay)", "xbot drift_check 10 + decay 0.998"]
 
 
 def main() -> None:
@@ -448,7 +452,7 @@ def main() -> None:
     seeds_c = range(3 if args.quick else args.seeds_c)
     t_a, t_b, t_d = (2000, 1000, 1000) if args.quick else (10_000, 5_000, 5_000)
     days = 60 if args.quick else 365
-    base = [n for n in BERNOULLI_POLICIES if n not in DECAYS or n == "xbot decay 0.99"]
+    base = [n for n in BERNOULLI_POLICIES if n not in [*DECAYS, *DRIFT] or n == "xbot decay 0.99"]
     print("SIMULATED worlds; regret = sum of (best available true rate - picked true rate)")
     checks = []
     started = time.perf_counter()
@@ -496,13 +500,18 @@ def main() -> None:
                                   better, 0.7))  # fmt: skip
             checks.append(f"  (vs tuned LinTS alpha 0.1: {res[eng].mean() / tuned:.3f})")
     if "d" in args.only:
-        res = run_bernoulli(("d",), 8, t_d, seeds, [*base, *DECAYS[:1], *DECAYS[2:]], args.jobs)
+        names = [*base, *DECAYS[:1], *DECAYS[2:], *DRIFT]
+        res = run_bernoulli(("d",), 8, t_d, seeds, names, args.jobs)
         print(table(f"(d) drift: 8 topics, best changes at T/2, T={t_d}, {len(seeds)} seeds", res,
                     "MABWiser TS"))  # fmt: skip
         for name in DECAYS:
             memory = BATCH / (1.0 - float(name.split()[-1]))
             checks.append(verdict(f"(d) {name} (memory ~{memory:.0f} pulls) / MABWiser TS",
                                   res[name], res["MABWiser TS"], 0.7))  # fmt: skip
+        for name in DRIFT:
+            checks.append(verdict(f"(d) {name} / MABWiser TS", res[name], res["MABWiser TS"], 0.7))
+            checks.append(verdict(f"(d) {name} / xbot decay 0.99", res[name],
+                                  res["xbot decay 0.99"], 1.0))  # fmt: skip
     print("\n### Targets\n")
     print("\n".join(checks))
     print(f"\n(total {time.perf_counter() - started:.0f} s)")

@@ -52,6 +52,14 @@ def test_epsilon_outside_zero_one(epsilon: Any) -> None:
         FeatureBandit(epsilon=epsilon)
 
 
+@pytest.mark.parametrize("check", [-1.0, math.nan, math.inf, "5", True, None])
+def test_drift_check_must_be_a_finite_non_negative_number(check: Any) -> None:
+    with _raises("drift_check", "finite number >= 0"):
+        BetaBandit(["a"], drift_check=check)
+    with _raises("drift_check", "finite number >= 0"):
+        Hyperparameters(drift_check=check)
+
+
 @pytest.mark.parametrize("decay", [0.0, -0.5, 1.01, math.inf])
 def test_decay_outside_zero_exclusive_one_inclusive(decay: float) -> None:
     with _raises("decay", "greater than 0.0 and at most 1.0"):

@@ -19,6 +19,9 @@ Why each rule exists (see ``docs/learning.md`` for the maths):
   has propensity >= ``epsilon / n_eligible`` and off-policy evaluation stays possible.
 * ``decay`` multiplies the evidence once per learning cycle (discounted Thompson sampling), so
   old evidence fades at rate ``decay`` and drifting tastes are followed.
+* ``drift_check`` (opt-in, :class:`BetaBandit` only) runs a per-arm change detector that resets
+  only the arm whose recent outcomes contradict its posterior, instead of forgetting every arm at
+  the same rate as ``decay`` does.
 * The propensity of the chosen arm is ``epsilon / n + (1 - epsilon) * P_TS(arm)``: exact for the
   uniform part, Monte Carlo for the sampling part. The decision's own draw is one of the
   ``propensity_draws`` Monte Carlo rows, so the estimate is never 0 for an arm that was chosen.
@@ -72,11 +75,14 @@ class Hyperparameters:
     ``epsilon`` in [0, 1]: probability of a uniform pick among the eligible.
     ``decay`` in (0, 1]: factor applied to the evidence by :meth:`BetaBandit.decay_step`.
     ``propensity_draws`` >= 1: Monte Carlo rows used to estimate the sampling propensity.
+    ``drift_check`` >= 0: alarm threshold (nats) of the per-arm change detector
+    (:class:`_DriftDetector`); 0 switches it off. Used by :class:`BetaBandit` only.
     """
 
     epsilon: float = 0.0
     decay: float = 1.0
     propensity_draws: int = DEFAULT_PROPENSITY_DRAWS
+    drift_check: float = 0.0
 
     def __post_init__(self) -> None:
         eps = _real("epsilon", self.epsilon, "a number from 0.0 to 1.0")
@@ -91,6 +97,11 @@ class Hyperparameters:
         object.__setattr__(self, "epsilon", eps)
         object.__setattr__(self, "decay", dec)
         object.__setattr__(self, "propensity_draws", int(draws))
+        allowed = "a finite number >= 0 (0 switches change detection off)"
+        check = _real("drift_check", self.drift_check, allowed)
+        if check < 0.0:
+            raise ValidationError("drift_check", self.drift_check, allowed)
+        object.__setattr__(self, "drift_check", check)
 
 
 def _real(field: str, value: Any, allowed: str) -> float:
@@ -213,6 +224,7 @@ class _Evidence:
         self.beta = np.zeros(0)
         self.pulls = np.zeros(0, dtype=np.int64)
         self._pooled: tuple[float, float] | None = None
+        self.detector: _DriftDetector | None = None  # in memory only, never in state()
         self.add(arms)
 
     def pooled(self) -> tuple[float, float]:
@@ -237,11 +249,26 @@ class _Evidence:
         self.beta = np.concatenate([self.beta, np.zeros(pad)])
         self.pulls = np.concatenate([self.pulls, np.zeros(pad, dtype=np.int64)])
 
-    def learn(self, idx: np.ndarray, rewards: np.ndarray) -> None:
+    def learn(
+        self,
+        idx: np.ndarray,
+        rewards: np.ndarray,
+        mean: np.ndarray | None = None,
+        threshold: float = 0.0,
+    ) -> None:
+        """Add outcomes; with ``threshold`` > 0, also run the change detector against ``mean``
+        (each arm's posterior mean before these outcomes) and replace the evidence of every arm
+        it flags by the outcomes since the estimated change point."""
         self._pooled = None
         np.add.at(self.alpha, idx, rewards)
         np.add.at(self.beta, idx, 1.0 - rewards)
         np.add.at(self.pulls, idx, 1)
+        if threshold > 0.0 and mean is not None:
+            if self.detector is None:
+                self.detector = _DriftDetector()
+            self.detector.grow(self.alpha.size)
+            for i, (succ, fail) in self.detector.observe(idx, rewards, mean, threshold).items():
+                self.alpha[i], self.beta[i] = succ, fail
 
     def decay(self, factor: float) -> None:
         if factor != 1.0:
@@ -280,6 +307,67 @@ class _Evidence:
             self.pulls[i] = round(pulls)
 
 
+# The change detector looks for a shift of this many log-odds, up or down, from an arm's
+# posterior mean: e ~ 2.7x at engagement-like rates (SimWorld's topic effects spread 0.5 around
+# the mean, so a reversal moves the best and worst topics by 1-2 log-odds).
+DRIFT_SHIFT = 1.0
+
+
+class _DriftDetector:
+    """Two-sided Bernoulli CUSUM per arm, against the arm's own posterior (in memory only).
+
+    For an outcome ``r`` of arm k with posterior mean ``p0`` (taken before the cycle's outcomes)
+    and the alternatives ``p± = sigmoid(logit p0 ± DRIFT_SHIFT)``, each direction keeps
+    ``S = max(0, S + r ln(p±/p0) + (1 - r) ln((1 - p±)/(1 - p0)))``: the log-likelihood ratio of
+    "the rate moved by the shift since the last time S was 0" against "it is still p0". An alarm
+    (``S > threshold``) means the arm's recent outcomes disagree with its posterior; the outcomes
+    since S was last 0 (the CUSUM's change-point estimate) become the arm's whole evidence. Only
+    flagged arms are touched: stationary arms keep what they know. ``threshold`` trades delay for
+    false alarms (with p0 right, at least ~e^threshold outcomes between false alarms).
+    """
+
+    def __init__(self) -> None:
+        self.score = np.zeros((0, 2))  # [arm, up/down] CUSUM statistic
+        self.since = np.zeros((0, 2, 2))  # [arm, up/down, successes/failures] since S was 0
+        self.alarms = np.zeros(0, dtype=np.int64)  # resets per arm, for reports and tests
+
+    def grow(self, n: int) -> None:
+        pad = n - self.score.shape[0]
+        if pad > 0:
+            self.score = np.concatenate([self.score, np.zeros((pad, 2))])
+            self.since = np.concatenate([self.since, np.zeros((pad, 2, 2))])
+            self.alarms = np.concatenate([self.alarms, np.zeros(pad, dtype=np.int64)])
+
+    def observe(
+        self, idx: np.ndarray, rewards: np.ndarray, mean: np.ndarray, threshold: float
+    ) -> dict[int, list[float]]:
+        """Feed outcomes in order; return {arm index: [successes, failures] to keep} for alarms."""
+        p0 = np.clip(mean, 1e-6, 1.0 - 1e-6)
+        logit = np.log(p0 / (1.0 - p0))
+        alt = 1.0 / (1.0 + np.exp(-(logit[:, None] + np.array([DRIFT_SHIFT, -DRIFT_SHIFT]))))
+        win = np.log(alt / p0[:, None])  # [arm, direction] log-ratio of a success
+        lose = np.log((1.0 - alt) / (1.0 - p0[:, None]))  # ... and of a failure
+        out: dict[int, list[float]] = {}
+        for i, r in zip(idx.tolist(), rewards.tolist(), strict=True):
+            if i in out:  # flagged earlier in this cycle: its new evidence keeps growing
+                out[i][0] += r
+                out[i][1] += 1.0 - r
+                continue
+            s = self.score[i] + r * win[i] + (1.0 - r) * lose[i]
+            fresh = s <= 0.0
+            self.since[i][fresh] = 0.0
+            self.score[i] = np.where(fresh, 0.0, s)
+            self.since[i, ~fresh, 0] += r
+            self.since[i, ~fresh, 1] += 1.0 - r
+            hit = np.flatnonzero(self.score[i] > threshold)
+            if hit.size:
+                out[i] = self.since[i, hit[np.argmax(self.score[i, hit])]].tolist()
+                self.score[i] = 0.0
+                self.since[i] = 0.0
+                self.alarms[i] += 1
+        return out
+
+
 def _arm_name(field: str, arm: Any) -> str:
     if not isinstance(arm, str) or not arm:
         raise ValidationError(field, arm, "a non-empty string arm name")
@@ -295,6 +383,17 @@ class BetaBandit:
     ``prior``: ``"pooled"`` (default, see :func:`pooled_prior`), a fixed pair ``(a, b)`` for
     every arm (``(1, 1)`` is textbook Thompson sampling), or a mapping ``{arm: (a, b)}`` (e.g.
     seeded from the PyMC model) in which arms left out get the pooled prior.
+
+    ``drift_check`` (default 0 = off): alarm threshold, in nats, of a per-arm two-sided Bernoulli
+    CUSUM (:class:`_DriftDetector`) that compares each new outcome with the arm's posterior mean
+    before the cycle. When an arm's recent outcomes disagree with its posterior (a shift of
+    ``DRIFT_SHIFT`` log-odds up or down is more likely than no change by a factor e^threshold),
+    that arm's evidence is replaced by the outcomes since the estimated change point; the other
+    arms keep theirs. 10 gave no false alarm in 50,000 stationary outcomes at 5 % or 30 % (one
+    seeded run each; 5 gave 16 and 113, resets cascading). It composes with ``decay`` and ``epsilon``. The
+    detector's statistics live in memory only: :meth:`state`/:meth:`from_state` and the Redis
+    store are unchanged (a reset shows as smaller ``alpha``/``beta``), and an engine rebuilt
+    from the store every cycle starts the detector afresh each time (it does not apply there).
     """
 
     def __init__(
@@ -305,8 +404,9 @@ class BetaBandit:
         prior: Prior = "pooled",
         seed: int | None = None,
         propensity_draws: int = DEFAULT_PROPENSITY_DRAWS,
+        drift_check: float = 0.0,
     ) -> None:
-        self.hyper = Hyperparameters(epsilon, decay, propensity_draws)
+        self.hyper = Hyperparameters(epsilon, decay, propensity_draws, drift_check)
         if isinstance(arms, str) or not isinstance(arms, Sequence) or len(arms) == 0:
             raise ValidationError("arms", arms, "a non-empty sequence of distinct arm names")
         names = [_arm_name("arms", a) for a in arms]
@@ -342,6 +442,10 @@ class BetaBandit:
     @property
     def decay(self) -> float:
         return self.hyper.decay
+
+    @property
+    def drift_check(self) -> float:
+        return self.hyper.drift_check
 
     # -- posterior ----------------------------------------------------------------------------
     def _prior(self) -> tuple[np.ndarray, np.ndarray]:
@@ -443,7 +547,18 @@ class BetaBandit:
                 raise ValidationError("arm", arm, "one of " + ", ".join(self.arms))
             idx[j] = self._ev.index[arm]
         r = np.fromiter((_reward(x) for x in rewards), dtype=float, count=len(rewards))
-        self._ev.learn(idx, r)
+        check = self.hyper.drift_check
+        if check > 0.0:
+            a, b = self._posterior_arrays()
+            self._ev.learn(idx, r, a / (a + b), check)
+        else:
+            self._ev.learn(idx, r)
+
+    def drift_resets(self) -> dict[str, int]:
+        """How many times the change detector has reset each arm's evidence (in this process)."""
+        det = self._ev.detector
+        n = 0 if det is None else det.alarms.size
+        return {arm: int(det.alarms[i]) if i < n else 0 for arm, i in self._ev.index.items()}
 
     def decay_step(self) -> None:
         """Discount all evidence by ``decay`` (call once per learning cycle)."""
