@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from xbot.services import Services
@@ -58,3 +59,15 @@ def test_demo_refuses_other_environments(xbot: Any, services: Services) -> None:
     assert result.exit_code == 2 and "development" in result.stderr
     with services.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from decisions")).scalar_one() == 0
+
+
+@pytest.mark.slow
+def test_demo_refits_the_model_every_simulated_night(xbot: Any, services: Services) -> None:
+    result = xbot("demo", "--days", "4", "--seed", "5", "--no-report")
+    assert result.exit_code == 0, result.output
+    nights = [line for line in result.stdout.splitlines() if line.startswith("day ")][1:]
+    assert len(nights) == 3 and all("; model " in line for line in nights)
+    assert "refit on" in nights[-1]
+    with services.engine.connect() as conn:
+        fits = conn.execute(sa.text("select count(*) from model_fits")).scalar_one()
+    assert fits == sum("refit on" in line for line in nights) >= 1

@@ -19,7 +19,6 @@ re-runnable. The simulated days end at the current hour, so the 7-day views (whi
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -47,7 +46,6 @@ DEMO_ENV = "development"
 MAX_DAYS = 60
 REFRESH_HOURS = (9, 18)  # the runbook's morning and evening checklist
 MODEL_HOUR = 3  # nightly refit, inside the default quiet hours
-FIT_WAIT_S = 90.0  # at the end, how long to wait for a refit still running
 # (name, start as a fraction of the run, flags): the runbook's rollout, front-loaded so a
 # short demo still reaches full V2 operation and most simulated days post live.
 # The runbook's rollout, as fractions of the run. Its phase 1 keeps "the existing V1 system"
@@ -137,14 +135,15 @@ def reset_environment(services: Services, environment: str = DEMO_ENV) -> None:
         r.delete(*batch[i : i + 500])
 
 
-def _fit(settings: Settings, environment: str, now: datetime, seed: int) -> None:
-    """The nightly refit, in its own process (as cron would run ``xbot model fit``)."""
-    with Services(settings) as services:
-        try:
-            fit_model(services, environment, now=now, seed=seed, iterations=3000)
-        except XbotError as exc:  # too few measured posts on the first days
-            log.info("model not fitted: %s", exc)
-            raise SystemExit(3) from exc
+def _nightly_fit(services: Services, environment: str, now: datetime, seed: int) -> str:
+    """The nightly refit, on the simulated clock like everything else (the first one compiles
+    the model into PyTensor's cache under XBOT_HOME; later nights reuse it)."""
+    try:
+        summary = fit_model(services, environment, now=now, seed=seed, iterations=3000)
+    except XbotError as exc:  # too few measured posts on the first nights
+        log.info("model not fitted: %s", exc)
+        return "not fitted yet: " + str(exc).split(";")[0]
+    return f"refit on {summary.n_posts} posts"
 
 
 def _phase_at(fraction: float) -> tuple[str, dict[str, Any]]:
@@ -202,8 +201,6 @@ def run_demo(
     learned_cycles = fits = 0
     phase = ""
     stats: list[DayStats] = []
-    spawn = multiprocessing.get_context("spawn")
-    fitter: multiprocessing.process.BaseProcess | None = None
     for slot in range(total_slots):
         now = start + timedelta(minutes=slot * slot_minutes)
         clock["now"] = now
@@ -222,15 +219,8 @@ def run_demo(
         if now.minute == 0 and now.hour in REFRESH_HOURS:
             day.refreshed += refresh(services, environment, now=now).accepted
         if now.minute == 0 and now.hour == MODEL_HOUR and model_fits and day_index > 0:
-            # PyMC runs beside the simulation: the refit only informs reports (and priors when
-            # model_priors is on), and its first compile would otherwise stall the clock.
-            if fitter is not None and fitter.is_alive():
-                day.model = "previous refit still running"
-            else:
-                fits += fitter is not None and fitter.exitcode == 0
-                fitter = spawn.Process(target=_fit, args=(settings, environment, now, seed))
-                fitter.start()
-                day.model = "refit started"
+            day.model = _nightly_fit(services, environment, now, seed)
+            fits += day.model.startswith("refit")
         if now.minute % learn_minutes == 0:
             report = run_learning_cycle(services, environment, poster, now=now)
             day.learned += report.tweets_processed
@@ -241,12 +231,6 @@ def run_demo(
         if on_progress is not None and (now.minute + slot_minutes) % 60 == 0:
             finished = (slot + 1) * slot_minutes % (24 * 60) == 0
             on_progress(slot + 1, total_slots, day if finished else None)
-    if fitter is not None:
-        fitter.join(FIT_WAIT_S)
-        if fitter.is_alive():
-            fitter.terminate()  # its transaction rolls back; the report shows the last fit
-            fitter.join()
-        fits += fitter.exitcode == 0
     return DemoResult(
         days=stats,
         start=start,

@@ -10,7 +10,7 @@ import click
 import sqlalchemy as sa
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from xbot import health
+from xbot import flags, health, migrate
 from xbot.cli import App
 from xbot.cli.output import print_table
 from xbot.demo import DayStats, DemoResult, run_demo
@@ -50,12 +50,19 @@ def _run(app: App, days: int, seed: int, model_fits: bool) -> DemoResult:
 @click.pass_obj
 def demo(app: App, days: int, seed: int, report: bool, model_fits: bool) -> None:
     """Run DAYS simulated days through the real code: refreshes, a scheduling cycle every
-    15 minutes, hourly learning, nightly model refits and the runbook's rollout phases, with a
-    SIMULATED X. Resets the development environment and this REDIS_PREFIX first."""
+    15 minutes, hourly learning, a model refit every simulated night and the runbook's rollout
+    phases, with a SIMULATED X. Resets the development environment and this REDIS_PREFIX
+    first."""
     click.echo(
         f"xbot demo: {days} simulated days, seed {seed}, APP_ENV={app.settings.environment}, "
         f"REDIS_PREFIX={app.settings.redis_prefix} (reset first); X is simulated"
     )
+    # Like `make demo`: a fresh XBOT_HOME (or database) needs the schema before anything runs.
+    applied = migrate.migrate(app.services.engine)
+    with app.services.engine.begin() as conn:
+        flags.seed_defaults(conn, app.settings.environment)
+    if applied:
+        click.echo(f"applied {len(applied)} migration(s)")
     result = _run(app, days, seed, model_fits)
     totals = result.totals()
     click.echo(
