@@ -276,8 +276,19 @@ def metrics_source(ctx: Context) -> Any:
     return source
 
 
-def learning_cycle(ctx: Context, enabled: bool = True) -> dict[str, Any] | Unavailable:
-    """Run one learning cycle (metrics -> rewards -> bandit updates) and return its report."""
+def _readable(value: Any) -> str:
+    """One table cell: floats to 4 significant digits, lists of records one per line."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return "; ".join(", ".join(f"{k} {_readable(x)}" for k, x in v.items()) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_readable(x)}" for k, x in value.items()) or "none"
+    return str(value)
+
+
+def learning_cycle(ctx: Context, enabled: bool = True) -> pd.DataFrame | Unavailable:
+    """Run one learning cycle (metrics -> rewards -> bandit updates); its report as a table."""
     if not enabled:
         return Unavailable("learning cycle", "not run: the run_cycle parameter is false")
     found = _optional("learning cycle", "xbot.learning", "run_learning_cycle")
@@ -287,7 +298,8 @@ def learning_cycle(ctx: Context, enabled: bool = True) -> dict[str, Any] | Unava
     if isinstance(source, Unavailable):
         return source
     (run,) = found
-    return run(ctx.services, ctx.environment, source, now=ctx.now).to_dict()
+    report = run(ctx.services, ctx.environment, source, now=ctx.now).to_dict()
+    return pd.DataFrame({"value": {k: _readable(v) for k, v in report.items()}})
 
 
 def bandit_arms(ctx: Context) -> pd.DataFrame | Unavailable:
