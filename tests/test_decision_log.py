@@ -10,8 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 from test_scheduler import T0, cycle, enqueue, set_flags, texts
 
-from xbot.cli.learn import ope_estimates
-from xbot.decision_log import decision_log
+from xbot.decision_log import decision_log, policy_estimates
 
 ENV = "development"
 
@@ -87,7 +86,7 @@ def test_ope_recovers_known_policy_values(services):
     logs = decision_log(services, ENV, days=60, now=T0 + timedelta(days=30))
     assert len(logs) == 600 and logs["reward"].notna().all()
     assert (logs["n_eligible_topic"] == 2).all() and (logs["n_eligible"] == 4).all()
-    rows = ope_estimates(logs, n_boot=300)
+    rows = policy_estimates(logs, n_boot=300)
     by = {(r["policy"], r["method"]): r for r in rows}
     for policy, key in (("topic gaming_fps only", "gaming_fps"),
                         ("topic gaming_rpg only", "gaming_rpg"), ("V1", "V1"),

@@ -19,7 +19,9 @@ One row per scheduling decision that picked a candidate (posted or shadowed; dry
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,7 @@ import sqlalchemy as sa
 from xbot.bandit_store import aware_now
 from xbot.errors import ValidationError
 from xbot.flags import check_environment
+from xbot.ope import estimate, target_probabilities
 from xbot.services import Services
 
 COLUMNS = ["decision_id", "ts", "engine", "outcome", "action", "topic", "format", "hour",
@@ -76,3 +79,53 @@ def decision_log(
         frame[name] = pd.to_numeric(frame[name]).astype(float)
     frame["n_eligible"] = np.maximum(frame["n_eligible"], 1.0)
     return frame
+
+
+def policy_estimates(
+    logs: pd.DataFrame,
+    *,
+    epsilons: Sequence[float] = (0.1,),
+    topics: Sequence[str] | None = None,
+    methods: Sequence[str] = ("snips", "ips", "dr"),
+    n_boot: int = 1000,
+    seed: int = 0,
+    mass: float = 0.95,
+) -> list[dict[str, Any]]:
+    """Off-policy estimates of the standard target policies on the decisions with a reward.
+
+    Policies: the logged policy itself (``logged``, a reference), ``epsilon E`` for each of
+    ``epsilons`` (the bandit with that floor; V2 decisions only, where the sampling part was
+    logged), ``V1`` (highest priority first) and ``topic X only`` for each of ``topics``
+    (default: every logged topic; ``[]`` for none). One row per (policy, method) with the
+    estimate and its bootstrap interval, or a ``note`` saying why it could not be made.
+    """
+    done = logs[logs["reward"].notna()].reset_index(drop=True)
+    policies: list[tuple[str, pd.DataFrame, Any]] = [("logged", done, "propensity")]
+    policies += [
+        (f"epsilon {e:g}", done[done["engine"] == "v2"],
+         lambda d, e=e: target_probabilities(d, "epsilon", epsilon=e))
+        for e in epsilons
+    ]  # fmt: skip
+    policies.append(("V1", done[done["is_v1"].notna()], lambda d: target_probabilities(d, "v1")))
+    known = done[done["n_eligible_topic"].notna()]
+    for topic in topics if topics is not None else sorted(done["topic"].dropna().unique()):
+        policies.append(
+            (f"topic {topic} only", known,
+             lambda d, t=topic: target_probabilities(d, "topic", topic=t))
+        )  # fmt: skip
+    out: list[dict[str, Any]] = []
+    for name, rows, target in policies:
+        rows = rows.reset_index(drop=True)
+        for method in methods:
+            entry = {"policy": name, "method": method, "decisions": len(rows)}
+            try:
+                est = estimate(
+                    rows, method=method, target=target, n_boot=n_boot, seed=seed, mass=mass
+                )
+            except ValidationError as exc:
+                out.append({**entry, "value": None, "low": None, "high": None,
+                            "note": str(exc)})  # fmt: skip
+                continue
+            out.append({**entry, "value": est.value, "low": est.low, "high": est.high,
+                        "note": ""})  # fmt: skip
+    return out

@@ -229,30 +229,3 @@ def learning_cycles(services: Services, environment: str, *, limit: int = 10) ->
         for v in frame["top_topics"]
     ]
     return frame
-
-
-def decision_logs(
-    services: Services,
-    environment: str,
-    *,
-    since: timedelta = timedelta(days=30),
-    now: datetime | None = None,
-) -> pd.DataFrame:
-    """Logged decisions with a learned outcome, in the shape :mod:`xbot.ope` reads.
-
-    One row per live post that has a reward: the logged action (its content hash), reward,
-    propensity, the engine, and from the scheduler's decision context the number of eligible
-    candidates (``eligible``) and whether the pick was the V1 pick (``v1_choice``);
-    ``logged_epsilon`` is the flag snapshot's epsilon.
-    """
-    return _window_frame(
-        services,
-        "select d.id, d.ts, d.engine, d.topic, d.content_hash as action, t.reward, "
-        "       d.propensity, (d.context ->> 'eligible')::int as n_eligible, "
-        "       (d.content_hash = d.context ->> 'v1_choice')::int as is_v1, "
-        "       (d.flags ->> 'epsilon')::float as logged_epsilon "
-        "from decisions d join tweets t on t.id = d.tweet_pk "
-        "where d.environment = :env and d.outcome = 'posted' and t.reward is not null "
-        "and d.propensity is not null and d.ts > :start and d.ts <= :end order by d.ts",
-        environment, since, now,
-    )  # fmt: skip

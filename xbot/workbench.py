@@ -403,32 +403,21 @@ def ope_estimates(
     """Off-policy value of alternative settings from the decision log, with 94% intervals.
 
     One row per (policy, method): V1 (highest priority first) and the bandit at each
-    ``epsilon``, estimated from the live posts of the last ``days`` that have a reward.
+    ``epsilon`` (:func:`xbot.decision_log.policy_estimates`, as ``xbot learn ope`` prints),
+    from the decisions of the last ``days`` whose post has a reward.
     """
-    found = _optional("off-policy estimates", "xbot.ope", "estimate", "target_probabilities")
-    if isinstance(found, Unavailable):
-        return found
-    estimate, target_probabilities = found
-    logs = views.decision_logs(
-        ctx.services, ctx.environment, since=timedelta(days=days), now=ctx.now
-    )
-    if logs.empty:
+    from xbot.decision_log import decision_log, policy_estimates
+
+    logs = decision_log(ctx.services, ctx.environment, days=days, now=ctx.now)
+    if logs["reward"].notna().sum() == 0:
         return Unavailable("off-policy estimates", "no posted decisions with a reward yet")
-    policies: list[tuple[str, str, dict[str, Any]]] = [("V1 (priority)", "v1", {})]
-    policies += [(f"V2 ε={e:g}", "epsilon", {"epsilon": e}) for e in epsilons]
-    rows = []
-    try:
-        for label, policy, params in policies:
-            target = target_probabilities(logs, policy, **params)
-            for method in ("snips", "dr"):
-                est = estimate(logs.assign(target_probability=target), method=method, mass=0.94)
-                rows.append(
-                    {"policy": label, "method": method, "value": est.value, "low": est.low,
-                     "high": est.high, "n": est.n}
-                )  # fmt: skip
-    except ValidationError as exc:
-        return Unavailable("off-policy estimates", f"the decision log lacks what OPE needs: {exc}")
-    return pd.DataFrame(rows)
+    rows = pd.DataFrame(
+        policy_estimates(logs, epsilons=epsilons, topics=[], methods=("snips", "dr"), mass=0.94)
+    )
+    rows = rows[(rows["policy"] != "logged") & rows["value"].notna()]
+    if rows.empty:
+        return Unavailable("off-policy estimates", "the decision log lacks what OPE needs")
+    return rows[["policy", "method", "value", "low", "high", "decisions"]].reset_index(drop=True)
 
 
 def rollout(ctx: Context, comparison: Any, ope: Any) -> Any:
@@ -440,7 +429,7 @@ def rollout(ctx: Context, comparison: Any, ope: Any) -> Any:
         current = load_flags(conn, ctx.environment)
     ope_v2 = None
     if isinstance(ope, pd.DataFrame) and not ope.empty:
-        eps = ope[(ope["policy"] == f"V2 ε={current.epsilon:g}") & (ope["method"] == "dr")]
+        eps = ope[(ope["policy"] == f"epsilon {current.epsilon:g}") & (ope["method"] == "dr")]
         if not eps.empty:
             ope_v2 = (float(eps["value"].iloc[0]), float(eps["low"].iloc[0]),
                       float(eps["high"].iloc[0]))  # fmt: skip

@@ -101,44 +101,6 @@ def fit_model_cmd(app: App, method: str, draws: int, as_json: bool) -> None:
     )  # fmt: skip
 
 
-def ope_estimates(
-    logs, *, topics: list[str] | None = None, n_boot: int = 1000, seed: int = 0
-) -> list[dict]:
-    """SNIPS, IPS and DR estimates (bootstrap 95% intervals) of the target policies on the
-    decisions that have a reward: the logged policy itself (reference), "epsilon 0.1" (the
-    bandit with a 0.1 floor; V2 decisions only), "V1" and "topic X only" for each topic."""
-    from xbot.errors import ValidationError
-    from xbot.ope import estimate, target_probabilities
-
-    done = logs[logs["reward"].notna()].reset_index(drop=True)
-    policies: list[tuple[str, object, object]] = [
-        ("logged", done, "propensity"),
-        ("epsilon 0.1", done[done["engine"] == "v2"],
-         lambda d: target_probabilities(d, "epsilon", epsilon=0.1)),
-        ("V1", done[done["is_v1"].notna()], lambda d: target_probabilities(d, "v1")),
-    ]  # fmt: skip
-    known = done[done["n_eligible_topic"].notna()]
-    for topic in topics if topics is not None else sorted(done["topic"].dropna().unique()):
-        policies.append(
-            (f"topic {topic} only", known,
-             lambda d, t=topic: target_probabilities(d, "topic", topic=t))
-        )  # fmt: skip
-    out = []
-    for name, rows, target in policies:
-        rows = rows.reset_index(drop=True)
-        for method in ("snips", "ips", "dr"):
-            entry = {"policy": name, "method": method, "decisions": len(rows)}
-            try:
-                est = estimate(rows, method=method, target=target, n_boot=n_boot, seed=seed)
-            except ValidationError as exc:
-                out.append({**entry, "value": None, "low": None, "high": None,
-                            "note": str(exc)})  # fmt: skip
-                continue
-            out.append({**entry, "value": est.value, "low": est.low, "high": est.high,
-                        "note": ""})  # fmt: skip
-    return out
-
-
 def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
@@ -152,11 +114,11 @@ def _num(value: float | None) -> str:
 @click.pass_obj
 def ope(app: App, days: float, topics: tuple[str, ...], as_json: bool) -> None:
     """Off-policy estimates of other policies' engagement from the decision log."""
-    from xbot.decision_log import decision_log
+    from xbot.decision_log import decision_log, policy_estimates
 
     env = app.settings.environment
     logs = decision_log(app.services, env, days=days)
-    rows = ope_estimates(logs, topics=list(topics) or None)
+    rows = policy_estimates(logs, topics=list(topics) or None)
     summary = {"environment": env, "days": days, "decisions": len(logs),
                "with_reward": int(logs["reward"].notna().sum())}  # fmt: skip
     if as_json:
