@@ -1,8 +1,8 @@
 """What the notebooks call: one function per runbook step or question, returning plain data.
 
-A notebook cell is one call here plus a table or a chart. Steps that depend on a part of xbot
-that is not installed (or not built yet) return :class:`Unavailable`, which renders as a clear
-note, so one missing piece never turns a morning report into a traceback.
+A notebook cell is one call here plus a table or a chart. A step that cannot run here (turned
+off by a parameter, no metrics source, no model fit or no rewarded decisions yet) returns
+:class:`Unavailable`, which renders as a clear note instead of a traceback.
 
 Notebooks open their context with :func:`start`; settings come from the kernel's environment
 (the report runner sets it) and are never displayed.
@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import importlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
 
-from xbot import charts, views
+from xbot import charts, model, views
+from xbot import health as health_mod
+from xbot.bandit_store import BanditStore
+from xbot.candidates import pipeline
+from xbot.candidates.queue import CandidateQueue
 from xbot.errors import ValidationError, XbotError
+from xbot.learning import run_learning_cycle
+from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
 
@@ -40,29 +45,6 @@ class Unavailable:
 
     def _repr_markdown_(self) -> str:
         return f"> **{self.what}**: not available yet ({self.reason})"
-
-
-def _optional(what: str, module: str, *attrs: str) -> list[Any] | Unavailable:
-    """Import ``module`` and return ``attrs`` of it, or say which part of xbot is missing."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
-            return Unavailable(what, f"{module} is not part of this xbot build")
-        raise
-    missing = [a for a in attrs if not hasattr(mod, a)]
-    if missing:
-        return Unavailable(what, f"{module} has no {', '.join(missing)}")
-    return [getattr(mod, a) for a in attrs]
-
-
-def _call(what: str, module: str, attr: str, *args: Any, **kwargs: Any) -> Any:
-    """``module.attr(*args, **kwargs)``, or the :class:`Unavailable` that says it is missing."""
-    found = _optional(what, module, attr)
-    if isinstance(found, Unavailable):
-        return found
-    (function,) = found
-    return function(*args, **kwargs)
 
 
 def _frame(rows: Any) -> pd.DataFrame:
@@ -143,14 +125,7 @@ def start(environment: str = "", run_date: str = "", window_hours: float = 24) -
 
 def health(ctx: Context) -> Any:
     """The runbook's one-line health check (a HealthReport, displayed as its line)."""
-    return _call(
-        "health check",
-        "xbot.health",
-        "check",
-        ctx.services,
-        ctx.settings,
-        environment=ctx.environment,
-    )
+    return health_mod.check(ctx.services, ctx.settings, environment=ctx.environment)
 
 
 def health_table(report: Any) -> pd.DataFrame | Unavailable:
@@ -180,11 +155,7 @@ def flags(ctx: Context) -> pd.DataFrame:
 
 def refresh(ctx: Context) -> dict[str, Any] | Unavailable:
     """Run the runbook's ``candidates:refresh`` once and return its report."""
-    found = _optional("candidate refresh", "xbot.candidates.pipeline", "refresh")
-    if isinstance(found, Unavailable):
-        return found
-    (run,) = found
-    return run(ctx.services, ctx.environment, now=ctx.now).to_dict()
+    return pipeline.refresh(ctx.services, ctx.environment, now=ctx.now).to_dict()
 
 
 def refresh_summary(report: dict[str, Any] | Unavailable) -> pd.DataFrame | Unavailable:
@@ -217,11 +188,7 @@ def queue(ctx: Context) -> pd.DataFrame:
 
 def queue_preview(ctx: Context, limit: int = 10) -> pd.DataFrame | Unavailable:
     """The next candidates in priority order, as the V1 engine would take them."""
-    found = _optional("queue preview", "xbot.candidates.queue", "CandidateQueue")
-    if isinstance(found, Unavailable):
-        return found
-    (queue_cls,) = found
-    rows = _frame(queue_cls(ctx.services, ctx.environment).peek(limit))
+    rows = _frame(CandidateQueue(ctx.services, ctx.environment).peek(limit))
     keep = [c for c in ("priority", "topic", "format", "source", "text", "expires_at") if c in rows]
     return rows[keep] if keep else rows
 
@@ -235,10 +202,6 @@ def shadow_cycles(ctx: Context, cycles: int, step_minutes: float = 5) -> pd.Data
     The last cycle runs at the context's ``now`` (so every one of them falls in the report's
     window); each writes its decision row like any other, so the charts below include them.
     """
-    found = _optional("shadow scheduling", "xbot.scheduler", "run_cycle")
-    if isinstance(found, Unavailable):
-        return found
-    (run_cycle,) = found
     rows = []
     for i in range(int(cycles)):
         at = ctx.now - timedelta(minutes=step_minutes * (int(cycles) - 1 - i))
@@ -291,24 +254,16 @@ def learning_cycle(ctx: Context, enabled: bool = True) -> pd.DataFrame | Unavail
     """Run one learning cycle (metrics -> rewards -> bandit updates); its report as a table."""
     if not enabled:
         return Unavailable("learning cycle", "not run: the run_cycle parameter is false")
-    found = _optional("learning cycle", "xbot.learning", "run_learning_cycle")
-    if isinstance(found, Unavailable):
-        return found
     source = metrics_source(ctx)
     if isinstance(source, Unavailable):
         return source
-    (run,) = found
-    report = run(ctx.services, ctx.environment, source, now=ctx.now).to_dict()
+    report = run_learning_cycle(ctx.services, ctx.environment, source, now=ctx.now).to_dict()
     return pd.DataFrame({"value": {k: _readable(v) for k, v in report.items()}})
 
 
 def bandit_arms(ctx: Context) -> pd.DataFrame | Unavailable:
     """Every bandit arm's posterior mean and 94% interval (family, arm, mean, ci, pulls)."""
-    found = _optional("bandit report", "xbot.bandit_store", "BanditStore")
-    if isinstance(found, Unavailable):
-        return found
-    (store_cls,) = found
-    return _frame(store_cls(ctx.services, ctx.environment).report())
+    return _frame(BanditStore(ctx.services, ctx.environment).report())
 
 
 def bandit_family(arms: pd.DataFrame | Unavailable, family: str) -> pd.DataFrame | Unavailable:
@@ -323,19 +278,13 @@ def model_refit(ctx: Context, enabled: bool = True) -> Any:
     """Refit the PyMC engagement model (slow: minutes with NUTS) and return its summary."""
     if not enabled:
         return Unavailable("model refit", "not run: the refit_model parameter is false")
-    return _call(
-        "model refit", "xbot.model", "fit_model", ctx.services, ctx.environment, now=ctx.now
-    )
+    return model.fit_model(ctx.services, ctx.environment, now=ctx.now)
 
 
 def model_summary(ctx: Context) -> pd.DataFrame | Unavailable:
     """The latest stored model fit: topic/hour/cell posterior means with 94% HDIs."""
-    summary = _call(
-        "engagement model", "xbot.model", "latest_summary", ctx.services, ctx.environment
-    )
-    if isinstance(summary, Unavailable):
-        return summary
-    if summary is None or len(summary) == 0:
+    summary = model.latest_summary(ctx.services, ctx.environment)
+    if len(summary) == 0:
         return Unavailable("engagement model", "no model fit is stored yet: run a refit")
     return summary
 
