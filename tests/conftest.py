@@ -28,7 +28,13 @@ from click.testing import CliRunner
 
 from xbot import flags, migrate
 from xbot.cli import main
-from xbot.services import Services, sqlalchemy_url, start_embedded_postgres, start_embedded_redis
+from xbot.services import (
+    Services,
+    sqlalchemy_url,
+    start_embedded_postgres,
+    start_embedded_redis,
+    stop_embedded,
+)
 from xbot.settings import APP_ENVS, Settings, load_settings
 
 RUN_ID = os.environ.get("XBOT_TEST_RUN_ID") or uuid.uuid4().hex[:8]
@@ -44,8 +50,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def embedded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("xbot-home")
+def embedded_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("xbot-home")
+    yield home
+    # The embedded servers outlive their processes by design; a test session must not leave
+    # its own behind (a no-op when the tests ran against real servers).
+    stop_embedded(home)
 
 
 @pytest.fixture(scope="session")
