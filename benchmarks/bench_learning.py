@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from scratch import ScratchDatabase
 
 from xbot import audit, flags, migrate
 from xbot.bandit_store import BanditStore, aggregate
@@ -149,12 +150,8 @@ def main() -> None:
     args = parser.parse_args()
     base = os.environ.get("XBOT_TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
     redis_url = os.environ.get("XBOT_TEST_REDIS_URL") or os.environ["REDIS_URL"]
-    name = f"xbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(sqlalchemy_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'create database "{name}"')
-    url = sa.engine.make_url(sqlalchemy_url(base)).set(database=name)
-    db_url = url.render_as_string(hide_password=False).replace("+psycopg", "")
+    scratch = ScratchDatabase(base)
+    db_url = scratch.url
     prefixes = {env: f"bench{uuid.uuid4().hex[:8]}:" for env in (ENGINE_ENV, BASELINE_ENV)}
     services = {
         env: Services(
@@ -258,9 +255,7 @@ def main() -> None:
                 engine_services.redis.delete(*keys)
         for s in services.values():
             s.close()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
-        admin.dispose()
+        scratch.drop()
 
 
 if __name__ == "__main__":

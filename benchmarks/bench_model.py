@@ -14,15 +14,15 @@ import json
 import os
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
+from scratch import ScratchDatabase
 
 from xbot import migrate
 from xbot.model import fit_model
-from xbot.services import Services, sqlalchemy_url
+from xbot.services import Services
 from xbot.settings import load_settings
 from xbot.sim import SimWorld
 
@@ -37,12 +37,8 @@ def main() -> None:
     args = parser.parse_args()
     base = os.environ.get("XBOT_TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
     redis_url = os.environ.get("XBOT_TEST_REDIS_URL") or os.environ["REDIS_URL"]
-    name = f"xbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(sqlalchemy_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'create database "{name}"')
-    url = sa.engine.make_url(sqlalchemy_url(base)).set(database=name)
-    env = {"DATABASE_URL": url.render_as_string(hide_password=False).replace("+psycopg", ""),
+    scratch = ScratchDatabase(base)
+    env = {"DATABASE_URL": scratch.url,
            "REDIS_URL": redis_url,
            # a fresh XBOT_HOME (empty PyTensor cache) unless one is given: the first fit is cold
            "XBOT_HOME": os.environ.get("XBOT_HOME") or tempfile.mkdtemp(prefix="xbot_bench_")}  # fmt: skip
@@ -81,9 +77,7 @@ def main() -> None:
                       f"{TARGET_S:.0f}s target) diagnostics {summary.diagnostics}", flush=True)  # fmt: skip
     finally:
         services.close()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
-        admin.dispose()
+        scratch.drop()
 
 
 if __name__ == "__main__":

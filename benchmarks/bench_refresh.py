@@ -22,11 +22,12 @@ from datetime import UTC, datetime
 
 import redis as redis_lib
 import sqlalchemy as sa
+from scratch import ScratchDatabase
 
 from xbot import migrate
 from xbot.candidates.prep import CANDIDATE_TTL, content_hash
 from xbot.candidates.queue import CONTENT_HASH_TTL_S, Candidate, CandidateQueue
-from xbot.services import Services, sqlalchemy_url
+from xbot.services import Services
 from xbot.settings import load_settings
 
 TARGET_S = 1.0
@@ -122,14 +123,10 @@ def main() -> None:
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    db = f"xbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(sqlalchemy_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'create database "{db}"')
-    db_url = sa.engine.make_url(sqlalchemy_url(base)).set(database=db)
+    scratch = ScratchDatabase(base)
     prefix = f"bench{uuid.uuid4().hex[:8]}:"
     settings = load_settings(
-        {"APP_ENV": "development", "DATABASE_URL": db_url.render_as_string(hide_password=False),
+        {"APP_ENV": "development", "DATABASE_URL": scratch.url,
          "REDIS_URL": redis_url, "REDIS_PREFIX": prefix},
         env_file="",
     )  # fmt: skip
@@ -156,9 +153,7 @@ def main() -> None:
             for k in svc.redis.scan_iter(match=prefix + "*", count=1000):
                 svc.redis.delete(k)
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'drop database if exists "{db}" with (force)')
-        admin.dispose()
+        scratch.drop()
 
 
 if __name__ == "__main__":
