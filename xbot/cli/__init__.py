@@ -52,6 +52,10 @@ class App:
             self._services = Services(self.settings)
         return self._services
 
+    def environment(self, override: str | None = None) -> str:
+        """The ``--env`` option when given, else APP_ENV: whose bot_config rows a command uses."""
+        return override or self.settings.app_env
+
     def close(self) -> None:
         if self._services is not None:
             self._services.close()

@@ -31,7 +31,7 @@ def config() -> None:
 @click.pass_obj
 def show(app: App, environment: str | None, as_json: bool) -> None:
     """Show the flags in effect, their defaults and allowed ranges, and any problems."""
-    env = environment or app.settings.app_env
+    env = app.environment(environment)
     with app.services.engine.connect() as conn:
         current = flags.load_flags(conn, env)
     values = current.snapshot()
@@ -59,7 +59,7 @@ def set_(app: App, name: str, value: str, environment: str | None) -> None:
 
     VALUE is JSON (0.1, true, "Europe/Berlin") or, for quiet_hours, a list like 2,3,4,5.
     """
-    env = environment or app.settings.app_env
+    env = app.environment(environment)
     parsed = flags.parse_value(name, value)
     with app.services.engine.begin() as conn:
         clean = flags.set_flag(conn, env, name, parsed)
@@ -72,7 +72,7 @@ def set_(app: App, name: str, value: str, environment: str | None) -> None:
 @click.pass_obj
 def reset(app: App, name: str | None, environment: str | None) -> None:
     """Reset flag NAME (or every flag) to its default."""
-    env = environment or app.settings.app_env
+    env = app.environment(environment)
     with app.services.engine.begin() as conn:
         names = flags.reset_flags(conn, env, name)
     click.echo(f"reset {', '.join(names)} ({env})")

@@ -20,7 +20,7 @@ def emergency() -> None:
 @click.pass_obj
 def disable_v2(app: App, environment: str | None) -> None:
     """Immediate rollback to V1: learning_engine_v2 = false."""
-    env = environment or app.settings.app_env
+    env = app.environment(environment)
     ops.disable_v2(app.services, env)
     click.echo(f"learning_engine_v2 = false ({env}); V1 picks from the next cycle")
 
@@ -30,7 +30,7 @@ def disable_v2(app: App, environment: str | None) -> None:
 @click.pass_obj
 def stop_posting(app: App, environment: str | None) -> None:
     """Emergency brake: post_fraction = 0 (no cycle posts from now on)."""
-    env = environment or app.settings.app_env
+    env = app.environment(environment)
     ops.stop_posting(app.services, env)
     click.echo(f"post_fraction = 0 ({env}); nothing will be posted")
 
@@ -41,7 +41,7 @@ def stop_posting(app: App, environment: str | None) -> None:
 @click.pass_obj
 def clear_queue(app: App, environment: str | None, as_json: bool) -> None:
     """Delete this REDIS_PREFIX's queue, claims, payloads and content hashes (SCAN, not KEYS)."""
-    env = environment or app.settings.app_env
+    env = app.environment(environment)
     counts = ops.clear_queue(app.services, env)
     if as_json:
         echo_json({"environment": env, "redis_prefix": app.settings.redis_prefix, **counts})
