@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from xbot import flags as flags_mod
 from xbot.candidates.pipeline import refresh
+from xbot.emergency import delete_matching
 from xbot.errors import ValidationError, XbotError
 from xbot.learning import run_learning_cycle
 from xbot.model import fit_model
@@ -129,10 +130,7 @@ def reset_environment(services: Services, environment: str = DEMO_ENV) -> None:
             {"e": environment},
         )
         flags_mod.reset_flags(conn, environment, actor="demo")
-    r = services.redis
-    batch = list(r.scan_iter(match=services.keys.all_pattern(), count=1000))
-    for i in range(0, len(batch), 500):
-        r.delete(*batch[i : i + 500])
+    delete_matching(services, services.keys.all_pattern())
 
 
 def _nightly_fit(services: Services, environment: str, now: datetime, seed: int) -> str:

@@ -28,7 +28,8 @@ def stop_posting(services: Services, environment: str) -> None:
         audit.record(conn, "EMERGENCY_STOP_POSTING", "emergency", environment)
 
 
-def _delete_matching(services: Services, pattern: str) -> int:
+def delete_matching(services: Services, pattern: str) -> int:
+    """UNLINK every key matching ``pattern`` (SCAN in batches, never KEYS); returns how many."""
     client = services.redis
     deleted = 0
     batch: list[str] = []
@@ -56,9 +57,9 @@ def clear_queue(services: Services, environment: str) -> dict[str, int]:
         "queued": queued,
         "in_flight": inflight,
         "queue_keys": _delete_keys(services, [keys.queue(), keys.inflight(), keys.queue_expiry()]),
-        "claims": _delete_matching(services, keys.claim_pattern()),
-        "payloads": _delete_matching(services, keys.payload_pattern()),
-        "content_hashes": _delete_matching(services, keys.content_hash_pattern()),
+        "claims": delete_matching(services, keys.claim_pattern()),
+        "payloads": delete_matching(services, keys.payload_pattern()),
+        "content_hashes": delete_matching(services, keys.content_hash_pattern()),
     }
     with services.engine.begin() as conn:
         counts["candidates_expired"] = conn.execute(
