@@ -21,7 +21,8 @@ Propensity Monte Carlo is switched off (``propensity_draws=1``): it never change
 
 Every ratio is printed with a paired 95 % bootstrap interval over seeds. (a)'s pair (xbot
 prior (1,1) vs MABWiser TS) runs on ``--seeds-a`` (200) paired seeds; (d) sweeps the decay and
-adds BetaBandit's per-arm change detector (``drift_check``).
+adds the change detector with family restart (``drift_check``, xbot/drift.py) and, as a
+reference, a restart told the change point.
 """
 
 from __future__ import annotations
@@ -71,6 +72,25 @@ class Xbot(Policy):
         self.b.decay_step()
 
 
+class RestartAtChange(Xbot):
+    """Scenario (d)'s lower reference: xbot's default that drops all evidence exactly at T / 2.
+
+    Not a policy (it is told when the world changes); it shows what detection delay costs.
+    """
+
+    change_at = 0  # set by main() to T / 2 of the (d) run
+
+    def __init__(self, k: int, seed: int) -> None:
+        super().__init__(k, seed)
+        self.t = 0
+
+    def learn(self, arms: np.ndarray, rewards: np.ndarray) -> None:
+        super().learn(arms, rewards)
+        self.t += len(arms)
+        if self.t == self.change_at:
+            self.b = BetaBandit(self.names, seed=self.t, propensity_draws=1)
+
+
 class Mab(Policy):
     def __init__(self, k: int, seed: int, policy: object) -> None:
         self.m = MAB(list(range(k)), policy, seed=seed)
@@ -103,8 +123,10 @@ BERNOULLI_POLICIES: dict[str, Callable[[int, int], Policy]] = {
     "xbot decay 0.995": lambda k, s: Xbot(k, s, decay=0.995),
     "xbot decay 0.998": lambda k, s: Xbot(k, s, decay=0.998),
     "xbot decay 0.97": lambda k, s: Xbot(k, s, decay=0.97),
-    "xbot drift_check 10 (per-arm CUSUM, no decay)": lambda k, s: Xbot(k, s, drift_check=10.0),
-    "xbot drift_check 10 + decay 0.998": lambda k, s: Xbot(k, s, drift_check=10.0, decay=0.998),
+    "xbot drift_check 6 (CUSUM, family restart)": lambda k, s: Xbot(k, s, drift_check=6.0),
+    "xbot drift_check 8 (CUSUM, family restart)": lambda k, s: Xbot(k, s, drift_check=8.0),
+    "xbot drift_check 6 + decay 0.998": lambda k, s: Xbot(k, s, drift_check=6.0, decay=0.998),
+    "reference: restart told the change point (not a policy)": lambda k, s: RestartAtChange(k, s),
     "MABWiser TS": lambda k, s: Mab(k, s, LearningPolicy.ThompsonSampling()),
     "MABWiser EpsGreedy 0.2": lambda k, s: Mab(k, s, LearningPolicy.EpsilonGreedy(epsilon=0.2)),
     "uniform random": lambda k, s: Uniform(k, s),
@@ -435,7 +457,12 @@ def verdict(label: str, ours: np.ndarray, theirs: np.ndarray, target: float) -> 
 
 PAIR = ["xbot eps 0, prior (1,1)", "MABWiser TS"]
 DECAYS = ["xbot decay 0.97", "xbot decay 0.99", "xbot decay 0.995", "xbot decay 0.998"]
-DRIFT = ["xbot drift_check 10 (per-arm CUSUM, no decay)", "xbot drift_check 10 + decay 0.998"]
+DRIFT = [
+    "xbot drift_check 6 (CUSUM, family restart)",
+    "xbot drift_check 8 (CUSUM, family restart)",
+    "xbot drift_check 6 + decay 0.998",
+]
+REFERENCE = "reference: restart told the change point (not a policy)"
 
 
 def main() -> None:
@@ -446,13 +473,17 @@ def main() -> None:
     parser.add_argument("--seeds-c", type=int, default=5, help="seeds for (c)")
     parser.add_argument("--jobs", type=int, default=2, help="processes (seeds run in parallel)")
     parser.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'ab'")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="first seed (e.g. 1000: seeds never used while tuning)")  # fmt: skip
     args = parser.parse_args()
-    seeds = range(5 if args.quick else args.seeds)
-    seeds_a = range(10 if args.quick else max(args.seeds_a, len(seeds)))
-    seeds_c = range(3 if args.quick else args.seeds_c)
+    first = args.first_seed
+    seeds = range(first, first + (5 if args.quick else args.seeds))
+    seeds_a = range(first, first + (10 if args.quick else max(args.seeds_a, len(seeds))))
+    seeds_c = range(first, first + (3 if args.quick else args.seeds_c))
     t_a, t_b, t_d = (2000, 1000, 1000) if args.quick else (10_000, 5_000, 5_000)
     days = 60 if args.quick else 365
-    base = [n for n in BERNOULLI_POLICIES if n not in [*DECAYS, *DRIFT] or n == "xbot decay 0.99"]
+    skip = [*DECAYS, *DRIFT, REFERENCE]
+    base = [n for n in BERNOULLI_POLICIES if n not in skip or n == "xbot decay 0.99"]
     print("SIMULATED worlds; regret = sum of (best available true rate - picked true rate)")
     checks = []
     started = time.perf_counter()
@@ -500,7 +531,8 @@ def main() -> None:
                                   better, 0.7))  # fmt: skip
             checks.append(f"  (vs tuned LinTS alpha 0.1: {res[eng].mean() / tuned:.3f})")
     if "d" in args.only:
-        names = [*base, *DECAYS[:1], *DECAYS[2:], *DRIFT]
+        names = [*base, *DECAYS[:1], *DECAYS[2:], *DRIFT, REFERENCE]
+        RestartAtChange.change_at = t_d // 2
         res = run_bernoulli(("d",), 8, t_d, seeds, names, args.jobs)
         print(table(f"(d) drift: 8 topics, best changes at T/2, T={t_d}, {len(seeds)} seeds", res,
                     "MABWiser TS"))  # fmt: skip

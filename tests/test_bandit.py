@@ -132,39 +132,62 @@ def test_decay_follows_a_change_sooner() -> None:
     assert best_after_change(1.0) == "old"
 
 
-def test_drift_check_resets_only_the_arm_that_changed() -> None:
-    """A seeded world: three arms at 5 %; after 3,000 outcomes each, "b" jumps to 30 % and "c"
-    drops to 0.5 %. The detector flags b and c (their evidence shrinks to the outcomes since the
-    change, so their means move to the new rates) and never touches the stationary arm a."""
+def test_drift_check_restarts_the_family_when_an_arm_changes() -> None:
+    """A seeded world: three arms at 5 %; after 3,000 outcomes each, "b" jumps to 30 %. The
+    detector flags b: its evidence becomes the outcomes since the change (so its mean moves to
+    the new rate), and the other arms keep RESTART_KEEP of theirs."""
     rng = np.random.default_rng(11)
-    b = BetaBandit(["a", "b", "c"], prior=(1.0, 1.0), drift_check=10.0)
+    b = BetaBandit(["a", "b", "c"], prior=(1.0, 1.0), drift_check=8.0)
     plain = BetaBandit(["a", "b", "c"], prior=(1.0, 1.0))
-    for rates in ({"a": 0.05, "b": 0.05, "c": 0.05}, {"a": 0.05, "b": 0.3, "c": 0.005}):
+    before = None
+    for rates in ({"a": 0.05, "b": 0.05, "c": 0.05}, {"a": 0.05, "b": 0.3, "c": 0.05}):
         for _ in range(300):  # cycles of 10 outcomes per arm
             arms = [arm for arm in rates for _ in range(10)]
             rewards = [float(rng.random() < rates[arm]) for arm in arms]
             b.update_many(arms, rewards)
             plain.update_many(arms, rewards)
-    assert b.drift_resets()["a"] == 0
-    assert b.state()["a"] == plain.state()["a"]  # all 6,000 outcomes kept
-    assert b.drift_resets()["b"] >= 1 and b.drift_resets()["c"] >= 1
-    for arm, rate in (("b", 0.3), ("c", 0.005)):
-        row = b.state()[arm]
-        assert row["pulls"] == 6000  # pulls stay a plain count
-        assert row["alpha"] + row["beta"] < 3100  # pre-change evidence dropped (CUSUM estimate)
-        assert abs(b.expectations()[arm] - rate) < abs(plain.expectations()[arm] - rate)
-        assert b.expectations()[arm] == pytest.approx(rate, abs=0.02)
+            if b.drift_restarts and before is None:
+                before = plain.state()  # evidence when the restart happened
+        if before is None:
+            assert b.state() == plain.state()  # no false alarm in the stationary half
+    assert b.drift_restarts >= 1
+    for arm in ("a", "c"):  # kept 2 % at the restart, then learned on
+        assert b.state()[arm]["alpha"] + b.state()[arm]["beta"] < 0.6 * plain.state()[arm]["pulls"]
+        assert b.expectations()[arm] == pytest.approx(0.05, abs=0.02)
+    row = b.state()["b"]
+    assert row["pulls"] == 6000  # pulls stay a plain count
+    assert row["alpha"] + row["beta"] < 3100  # pre-change evidence dropped (CUSUM estimate)
+    assert abs(b.expectations()["b"] - 0.3) < abs(plain.expectations()["b"] - 0.3)
+    assert b.expectations()["b"] == pytest.approx(0.3, abs=0.02)
 
 
 def test_drift_check_off_by_default_and_not_in_the_state() -> None:
     b = BetaBandit(["a", "b"], seed=3)
-    assert b.drift_check == 0.0 and b.drift_resets() == {"a": 0, "b": 0}
+    assert b.drift_check == 0.0 and b.drift_restarts == 0
     on = BetaBandit(["a", "b"], seed=3, drift_check=10.0)
     for bandit in (b, on):
         bandit.update_many(["a", "b"] * 50, [1.0, 0.0] * 50)
     assert on.state() == b.state()  # no alarm: identical evidence, same stored format
     again = BetaBandit.from_state(on.state(), seed=3, drift_check=10.0)
-    assert again.state() == on.state() and again.drift_resets() == {"a": 0, "b": 0}
+    assert again.state() == on.state() and again.drift_restarts == 0
+
+
+def test_feature_bandit_drift_check_follows_a_collapse_in_every_family() -> None:
+    """Topic "fps" collapses from 60 % to 10 %. The topic family restarts, and so does the format
+    family: its arms' rates (averaged over the topics) fell from 45 % to 20 %."""
+    rng = np.random.default_rng(2)
+    b = FeatureBandit(("topic", "format"), drift_check=8.0, seed=0)
+    for rates in ({"fps": 0.6, "rpg": 0.3}, {"fps": 0.1, "rpg": 0.3}):
+        for _ in range(60):
+            feats = [{"topic": t, "format": f} for t in rates for f in ("text", "image")] * 5
+            rewards = [float(rng.random() < rates[x["topic"]]) for x in feats]
+            b.update_many(feats, rewards)
+    assert b.detector.restarts.get("topic", 0) >= 1
+    assert b.detector.restarts.get("format", 0) >= 1
+    e = b.expectations()
+    assert e["topic"]["rpg"] > e["topic"]["fps"]
+    assert e["topic"]["fps"] == pytest.approx(0.1, abs=0.05)
+    assert e["format"]["text"] == pytest.approx(0.2, abs=0.05)
 
 
 def test_same_seed_same_choices() -> None:

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from test_learning import NOW, TableMetrics, add_posts, metrics
 
+from xbot import flags
 from xbot.bandit import FeatureBandit
 from xbot.bandit_store import ArmUpdate, BanditStore, aggregate, features_of
 from xbot.errors import ValidationError
@@ -142,3 +143,69 @@ def test_cli_run_rebuild_report(services, xbot):
     assert store.state() == state
     out = xbot("learn", "fit-model", "--method", "gibbs")
     assert out.exit_code == 2 and "gibbs" in out.output
+
+
+def flip_days(services, days: range, flip_at: int) -> list:
+    """Each day 20 "fps" and 20 "rpg" posts, interleaved; fps far above the median before
+    ``flip_at`` and far below it after (rpg the other way round). Returns the cycle reports."""
+    reports = []
+    table: dict[str, dict] = {}
+    for day in days:
+        good = "fps" if day < flip_at else "rpg"
+        for _ in range(20):
+            for topic in ("fps", "rpg"):
+                (tid,) = add_posts(services, 1, posted_at=NOW + timedelta(days=day), topic=topic,
+                                   hour=14, tags=("gaming",))  # fmt: skip
+                table[tid] = metrics(30 if topic == good else 1, 150)
+        reports.append(run_learning_cycle(services, ENV, TableMetrics(table),
+                                          now=NOW + timedelta(days=day, hours=30)))  # fmt: skip
+    return reports
+
+
+def test_drift_check_restarts_in_the_live_engine_and_replays(services):
+    """With the flag on, the cycle after the flip restarts the topic family; the restart is
+    recorded with the cycle, and sync (Lua) and rebuild (Python) replay it to the same bits."""
+    with services.engine.begin() as conn:
+        flags.set_flag(conn, ENV, "drift_check", 8.0)
+    store = BanditStore(services, ENV)
+    reports = flip_days(services, range(8), flip_at=6)
+    before_flip = dump(services)
+    reports += flip_days(services, range(8, 9), flip_at=6)
+    assert all(r.drift_restarts == {} for r in reports[:6])  # stationary: no alarm
+    restarted = [r for r in reports if r.drift_restarts]
+    assert restarted and set(restarted[0].drift_restarts) == {"topic"}
+    # hour 14, format text and tag gaming see 50 % successes before and after: untouched
+    state = store.state()
+    assert state["topic"]["fps"]["pulls"] == 180
+    assert state["topic"]["fps"]["alpha"] + state["topic"]["fps"]["beta"] < 60
+    assert state["hour"]["14"]["alpha"] + state["hour"]["14"]["beta"] == 360
+    means = FeatureBandit.from_state(state).expectations()["topic"]
+    assert means["rpg"] > means["fps"]  # the flip is followed at once
+    with services.engine.connect() as conn:
+        drift = conn.execute(
+            sa.text("select drift from learning_cycles where id = :c"),
+            {"c": restarted[0].cycle_id},
+        ).scalar_one()
+    assert drift["threshold"] == 8.0 and set(drift["restarts"]) == {"topic"}
+    assert drift["restarts"]["topic"]["keep"] == 0.02
+    # Lua replay: Redis lost the restart cycles (crash after the Postgres commit)
+    restore(services, before_flip)
+    assert store.state() != state
+    assert store.sync() >= 1
+    assert store.state() == state
+    # Python replay
+    store.rebuild(now=NOW)
+    assert store.state() == state
+    # learn-once: a second run teaches nothing and restarts nothing
+    again = run_learning_cycle(services, ENV, TableMetrics({}), now=NOW + timedelta(days=9))
+    assert again.cycle_id is None and store.state() == state
+
+
+def test_drift_check_off_records_nothing(services):
+    store = BanditStore(services, ENV)
+    reports = flip_days(services, range(8), flip_at=6)
+    assert all(r.drift_restarts == {} for r in reports)
+    with services.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(drift) from learning_cycles")).scalar() == 0
+    means = FeatureBandit.from_state(store.state()).expectations()["topic"]
+    assert means["fps"] > means["rpg"]  # 120 good days outweigh 40 bad ones

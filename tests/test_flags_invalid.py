@@ -93,6 +93,7 @@ OUT_OF_RANGE: dict[str, st.SearchStrategy] = {
     "timezone": bad_zones,
     "daily_cap": ints_outside(1, 100),
     "decay": floats_outside(0.0, 1.0, lo_open=True),
+    "drift_check": floats_outside(0.0, 50.0),
     "model_priors": not_a_bool,
     "near_duplicate_threshold": floats_outside(0.5, 1.0),
 }
@@ -106,6 +107,7 @@ IN_RANGE: dict[str, st.SearchStrategy] = {
     "timezone": st.timezone_keys(allow_prefix=False),
     "daily_cap": st.integers(1, 100),
     "decay": st.floats(0.0, 1.0, exclude_min=True),
+    "drift_check": st.floats(0.0, 50.0),
     "model_priors": st.booleans(),
     "near_duplicate_threshold": st.floats(0.5, 1.0),
 }
@@ -120,6 +122,7 @@ BAD_SQL_VALUE: dict[str, Any] = {
     "timezone": "Mars/Olympus",
     "daily_cap": 0,
     "decay": 0,
+    "drift_check": -8,
     "model_priors": 1,
     "near_duplicate_threshold": 0.2,
 }

@@ -19,9 +19,9 @@ Why each rule exists (see ``docs/learning.md`` for the maths):
   has propensity >= ``epsilon / n_eligible`` and off-policy evaluation stays possible.
 * ``decay`` multiplies the evidence once per learning cycle (discounted Thompson sampling), so
   old evidence fades at rate ``decay`` and drifting tastes are followed.
-* ``drift_check`` (opt-in, :class:`BetaBandit` only) runs a per-arm change detector that resets
-  only the arm whose recent outcomes contradict its posterior, instead of forgetting every arm at
-  the same rate as ``decay`` does.
+* ``drift_check`` (opt-in) runs a per-arm change detector (:mod:`xbot.drift`): when an arm's
+  recent outcomes contradict its posterior, its family restarts, instead of every arm forgetting
+  at the same rate all the time as with ``decay``.
 * The propensity of the chosen arm is ``epsilon / n + (1 - epsilon) * P_TS(arm)``: exact for the
   uniform part, Monte Carlo for the sampling part. The decision's own draw is one of the
   ``propensity_draws`` Monte Carlo rows, so the estimate is never 0 for an arm that was chosen.
@@ -41,6 +41,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 from scipy import special, stats
 
+from xbot.drift import ChangeDetector, Restart, check_threshold
 from xbot.errors import ValidationError
 
 __all__ = [
@@ -75,8 +76,8 @@ class Hyperparameters:
     ``epsilon`` in [0, 1]: probability of a uniform pick among the eligible.
     ``decay`` in (0, 1]: factor applied to the evidence by :meth:`BetaBandit.decay_step`.
     ``propensity_draws`` >= 1: Monte Carlo rows used to estimate the sampling propensity.
-    ``drift_check`` >= 0: alarm threshold (nats) of the per-arm change detector
-    (:class:`_DriftDetector`); 0 switches it off. Used by :class:`BetaBandit` only.
+    ``drift_check`` >= 0: alarm threshold (nats) of the change detector
+    (:class:`xbot.drift.ChangeDetector`); 0 switches it off.
     """
 
     epsilon: float = 0.0
@@ -97,11 +98,7 @@ class Hyperparameters:
         object.__setattr__(self, "epsilon", eps)
         object.__setattr__(self, "decay", dec)
         object.__setattr__(self, "propensity_draws", int(draws))
-        allowed = "a finite number >= 0 (0 switches change detection off)"
-        check = _real("drift_check", self.drift_check, allowed)
-        if check < 0.0:
-            raise ValidationError("drift_check", self.drift_check, allowed)
-        object.__setattr__(self, "drift_check", check)
+        object.__setattr__(self, "drift_check", check_threshold(self.drift_check))
 
 
 def _real(field: str, value: Any, allowed: str) -> float:
@@ -224,7 +221,6 @@ class _Evidence:
         self.beta = np.zeros(0)
         self.pulls = np.zeros(0, dtype=np.int64)
         self._pooled: tuple[float, float] | None = None
-        self.detector: _DriftDetector | None = None  # in memory only, never in state()
         self.add(arms)
 
     def pooled(self) -> tuple[float, float]:
@@ -249,26 +245,15 @@ class _Evidence:
         self.beta = np.concatenate([self.beta, np.zeros(pad)])
         self.pulls = np.concatenate([self.pulls, np.zeros(pad, dtype=np.int64)])
 
-    def learn(
-        self,
-        idx: np.ndarray,
-        rewards: np.ndarray,
-        mean: np.ndarray | None = None,
-        threshold: float = 0.0,
-    ) -> None:
-        """Add outcomes; with ``threshold`` > 0, also run the change detector against ``mean``
-        (each arm's posterior mean before these outcomes) and replace the evidence of every arm
-        it flags by the outcomes since the estimated change point."""
+    def learn(self, idx: np.ndarray, rewards: np.ndarray) -> None:
         self._pooled = None
         np.add.at(self.alpha, idx, rewards)
         np.add.at(self.beta, idx, 1.0 - rewards)
         np.add.at(self.pulls, idx, 1)
-        if threshold > 0.0 and mean is not None:
-            if self.detector is None:
-                self.detector = _DriftDetector()
-            self.detector.grow(self.alpha.size)
-            for i, (succ, fail) in self.detector.observe(idx, rewards, mean, threshold).items():
-                self.alpha[i], self.beta[i] = succ, fail
+
+    def restart(self, restart: Restart) -> None:
+        self._pooled = None
+        restart.apply(self.arms, self.alpha, self.beta)
 
     def decay(self, factor: float) -> None:
         if factor != 1.0:
@@ -307,67 +292,6 @@ class _Evidence:
             self.pulls[i] = round(pulls)
 
 
-# The change detector looks for a shift of this many log-odds, up or down, from an arm's
-# posterior mean: e ~ 2.7x at engagement-like rates (SimWorld's topic effects spread 0.5 around
-# the mean, so a reversal moves the best and worst topics by 1-2 log-odds).
-DRIFT_SHIFT = 1.0
-
-
-class _DriftDetector:
-    """Two-sided Bernoulli CUSUM per arm, against the arm's own posterior (in memory only).
-
-    For an outcome ``r`` of arm k with posterior mean ``p0`` (taken before the cycle's outcomes)
-    and the alternatives ``p± = sigmoid(logit p0 ± DRIFT_SHIFT)``, each direction keeps
-    ``S = max(0, S + r ln(p±/p0) + (1 - r) ln((1 - p±)/(1 - p0)))``: the log-likelihood ratio of
-    "the rate moved by the shift since the last time S was 0" against "it is still p0". An alarm
-    (``S > threshold``) means the arm's recent outcomes disagree with its posterior; the outcomes
-    since S was last 0 (the CUSUM's change-point estimate) become the arm's whole evidence. Only
-    flagged arms are touched: stationary arms keep what they know. ``threshold`` trades delay for
-    false alarms (with p0 right, at least ~e^threshold outcomes between false alarms).
-    """
-
-    def __init__(self) -> None:
-        self.score = np.zeros((0, 2))  # [arm, up/down] CUSUM statistic
-        self.since = np.zeros((0, 2, 2))  # [arm, up/down, successes/failures] since S was 0
-        self.alarms = np.zeros(0, dtype=np.int64)  # resets per arm, for reports and tests
-
-    def grow(self, n: int) -> None:
-        pad = n - self.score.shape[0]
-        if pad > 0:
-            self.score = np.concatenate([self.score, np.zeros((pad, 2))])
-            self.since = np.concatenate([self.since, np.zeros((pad, 2, 2))])
-            self.alarms = np.concatenate([self.alarms, np.zeros(pad, dtype=np.int64)])
-
-    def observe(
-        self, idx: np.ndarray, rewards: np.ndarray, mean: np.ndarray, threshold: float
-    ) -> dict[int, list[float]]:
-        """Feed outcomes in order; return {arm index: [successes, failures] to keep} for alarms."""
-        p0 = np.clip(mean, 1e-6, 1.0 - 1e-6)
-        logit = np.log(p0 / (1.0 - p0))
-        alt = 1.0 / (1.0 + np.exp(-(logit[:, None] + np.array([DRIFT_SHIFT, -DRIFT_SHIFT]))))
-        win = np.log(alt / p0[:, None])  # [arm, direction] log-ratio of a success
-        lose = np.log((1.0 - alt) / (1.0 - p0[:, None]))  # ... and of a failure
-        out: dict[int, list[float]] = {}
-        for i, r in zip(idx.tolist(), rewards.tolist(), strict=True):
-            if i in out:  # flagged earlier in this cycle: its new evidence keeps growing
-                out[i][0] += r
-                out[i][1] += 1.0 - r
-                continue
-            s = self.score[i] + r * win[i] + (1.0 - r) * lose[i]
-            fresh = s <= 0.0
-            self.since[i][fresh] = 0.0
-            self.score[i] = np.where(fresh, 0.0, s)
-            self.since[i, ~fresh, 0] += r
-            self.since[i, ~fresh, 1] += 1.0 - r
-            hit = np.flatnonzero(self.score[i] > threshold)
-            if hit.size:
-                out[i] = self.since[i, hit[np.argmax(self.score[i, hit])]].tolist()
-                self.score[i] = 0.0
-                self.since[i] = 0.0
-                self.alarms[i] += 1
-        return out
-
-
 def _arm_name(field: str, arm: Any) -> str:
     if not isinstance(arm, str) or not arm:
         raise ValidationError(field, arm, "a non-empty string arm name")
@@ -375,6 +299,8 @@ def _arm_name(field: str, arm: Any) -> str:
 
 
 # -- one family -------------------------------------------------------------------------------
+
+_FAMILY = "arms"  # the change detector's family name for a BetaBandit's single family
 
 
 class BetaBandit:
@@ -384,16 +310,13 @@ class BetaBandit:
     every arm (``(1, 1)`` is textbook Thompson sampling), or a mapping ``{arm: (a, b)}`` (e.g.
     seeded from the PyMC model) in which arms left out get the pooled prior.
 
-    ``drift_check`` (default 0 = off): alarm threshold, in nats, of a per-arm two-sided Bernoulli
-    CUSUM (:class:`_DriftDetector`) that compares each new outcome with the arm's posterior mean
-    before the cycle. When an arm's recent outcomes disagree with its posterior (a shift of
-    ``DRIFT_SHIFT`` log-odds up or down is more likely than no change by a factor e^threshold),
-    that arm's evidence is replaced by the outcomes since the estimated change point; the other
-    arms keep theirs. 10 gave no false alarm in 50,000 stationary outcomes at 5 % or 30 % (one
-    seeded run each; 5 gave 16 and 113, resets cascading). It composes with ``decay`` and ``epsilon``. The
-    detector's statistics live in memory only: :meth:`state`/:meth:`from_state` and the Redis
-    store are unchanged (a reset shows as smaller ``alpha``/``beta``), and an engine rebuilt
-    from the store every cycle starts the detector afresh each time (it does not apply there).
+    ``drift_check`` (default 0 = off): alarm threshold, in nats, of the change detector
+    (:class:`xbot.drift.ChangeDetector`): each new outcome is tested against the arm's posterior
+    mean before the cycle, and when an arm's outcomes disagree with it, that arm keeps only the
+    outcomes since the change and the other arms keep ``RESTART_KEEP`` of their evidence (a
+    family restart). 6-8 measured best (benchmark (d)). It composes with ``decay`` and
+    ``epsilon``. The detector's statistics are :attr:`detector` (``state()`` is JSON), kept
+    apart from the evidence, so :meth:`state` and the Redis store look the same with it on.
     """
 
     def __init__(
@@ -407,6 +330,7 @@ class BetaBandit:
         drift_check: float = 0.0,
     ) -> None:
         self.hyper = Hyperparameters(epsilon, decay, propensity_draws, drift_check)
+        self.detector = ChangeDetector(self.hyper.drift_check)
         if isinstance(arms, str) or not isinstance(arms, Sequence) or len(arms) == 0:
             raise ValidationError("arms", arms, "a non-empty sequence of distinct arm names")
         names = [_arm_name("arms", a) for a in arms]
@@ -547,18 +471,31 @@ class BetaBandit:
                 raise ValidationError("arm", arm, "one of " + ", ".join(self.arms))
             idx[j] = self._ev.index[arm]
         r = np.fromiter((_reward(x) for x in rewards), dtype=float, count=len(rewards))
-        check = self.hyper.drift_check
-        if check > 0.0:
+        restart = None
+        if self.hyper.drift_check > 0.0:
             a, b = self._posterior_arrays()
-            self._ev.learn(idx, r, a / (a + b), check)
-        else:
-            self._ev.learn(idx, r)
+            names = self.arms
+            restart = self.detector.observe(
+                _FAMILY,
+                [names[i] for i in idx],
+                r,
+                dict(zip(names, (a / (a + b)).tolist(), strict=True)),
+                dict(
+                    zip(
+                        names,
+                        zip(self._ev.alpha.tolist(), self._ev.beta.tolist(), strict=True),
+                        strict=True,
+                    )
+                ),
+            )
+        self._ev.learn(idx, r)
+        if restart is not None:
+            self._ev.restart(restart)
 
-    def drift_resets(self) -> dict[str, int]:
-        """How many times the change detector has reset each arm's evidence (in this process)."""
-        det = self._ev.detector
-        n = 0 if det is None else det.alarms.size
-        return {arm: int(det.alarms[i]) if i < n else 0 for arm, i in self._ev.index.items()}
+    @property
+    def drift_restarts(self) -> int:
+        """How many times the change detector has restarted this bandit (in this object)."""
+        return self.detector.restarts.get(_FAMILY, 0)
 
     def decay_step(self) -> None:
         """Discount all evidence by ``decay`` (call once per learning cycle)."""
@@ -685,8 +622,10 @@ class FeatureBandit:
         prior: tuple[float, float] | Literal["pooled"] | Mapping[str, Mapping[str, Any]] = (
             "pooled"
         ),
+        drift_check: float = 0.0,
     ) -> None:
-        self.hyper = Hyperparameters(epsilon, decay, propensity_draws)
+        self.hyper = Hyperparameters(epsilon, decay, propensity_draws, drift_check)
+        self.detector = ChangeDetector(self.hyper.drift_check)
         if isinstance(families, str) or not isinstance(families, Sequence) or not families:
             raise ValidationError("families", families, "a non-empty sequence of family names")
         fams = [_arm_name("families", f) for f in families]
@@ -981,6 +920,7 @@ class FeatureBandit:
             raise ValidationError("rewards", len(rewards), f"one reward per post ({len(features)})")
         parsed = [self._arms_of(f, f"features[{i}]") for i, f in enumerate(features)]
         r = [_reward(x) for x in rewards]
+        means = self.expectations() if self.hyper.drift_check > 0.0 else {}
         for fam in self.families:
             ev = self._ev[fam]
             names = [arm for p in parsed for arm in p.get(fam, ())]
@@ -993,7 +933,14 @@ class FeatureBandit:
                 dtype=float,
                 count=len(names),
             )
+            restart = None
+            if self.hyper.drift_check > 0.0:
+                pairs = zip(ev.alpha.tolist(), ev.beta.tolist(), strict=True)
+                evidence = dict(zip(ev.arms, pairs, strict=True))
+                restart = self.detector.observe(fam, names, rr, means.get(fam, {}), evidence)
             ev.learn(idx, rr)
+            if restart is not None:
+                ev.restart(restart)
 
     def decay_step(self) -> None:
         """Discount all evidence of every family by ``decay`` (once per learning cycle)."""

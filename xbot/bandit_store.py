@@ -10,6 +10,9 @@ from the PyMC model) can change without rewriting state. The state after cycle k
     beta_k  = decay_k * beta_{k-1}  + sum of (1 - reward) taught in cycle k
 
 for every arm known so far (decay first, then the cycle's increments; a new arm starts at 0).
+When the change detector (flag ``drift_check``, :mod:`xbot.drift`) restarted a family in that
+cycle, the restart recorded in ``learning_cycles.drift`` comes last: the flagged arms' evidence
+becomes the outcomes since the change, every other arm of the family is multiplied by ``keep``.
 
 Applying a cycle is one Lua script: it runs only when Redis' last applied cycle
 (``bandit_meta:cycle``) is the cycle just before it, so a replay is idempotent and in order, and a
@@ -36,6 +39,7 @@ from scipy import stats
 
 from xbot import audit
 from xbot.bandit import DEFAULT_FAMILIES, FeatureBandit, pooled_prior
+from xbot.drift import Restart
 from xbot.errors import LockBusy, ValidationError
 from xbot.flags import check_environment
 from xbot.services import Services
@@ -47,8 +51,9 @@ CI_MASS = 0.94
 
 # Applies one learning cycle. KEYS[1] = last applied cycle, KEYS[2] = set of arm keys,
 # KEYS[3..] = arm keys updated by this cycle. ARGV = cycle id, previous cycle id (0 = none),
-# decay, then (successes, failures, pulls) per updated key. Returns 1 if applied, 0 if this
-# cycle was already applied, -1 if Redis is not at the previous cycle (caller rebuilds).
+# decay, the family restarts as JSON ([{prefix, keep, evidence: {key: [s, f]}}], see
+# _restart_args), then (successes, failures, pulls) per updated key. Returns 1 if applied, 0 if
+# this cycle was already applied, -1 if Redis is not at the previous cycle (caller rebuilds).
 _APPLY_LUA = """
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 local cycle = tonumber(ARGV[1])
@@ -65,13 +70,25 @@ if decay ~= 1 then
 end
 for i = 3, #KEYS do
   local key = KEYS[i]
-  local j = 4 + (i - 3) * 3
+  local j = 5 + (i - 3) * 3
   local v = redis.call('HMGET', key, 'alpha', 'beta', 'pulls')
   redis.call('HSET', key,
              'alpha', fmt(tonumber(v[1] or '0') + tonumber(ARGV[j])),
              'beta', fmt(tonumber(v[2] or '0') + tonumber(ARGV[j + 1])),
              'pulls', string.format('%d', tonumber(v[3] or '0') + tonumber(ARGV[j + 2])))
   redis.call('SADD', KEYS[2], key)
+end
+for _, restart in ipairs(cjson.decode(ARGV[4])) do
+  local keep = tonumber(restart['keep'])
+  for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    if string.sub(key, 1, #restart['prefix']) == restart['prefix'] then
+      local v = redis.call('HMGET', key, 'alpha', 'beta')
+      local a, b = tonumber(v[1] or '0') * keep, tonumber(v[2] or '0') * keep
+      local since = restart['evidence'][key]
+      if since then a, b = tonumber(since[1]), tonumber(since[2]) end
+      redis.call('HSET', key, 'alpha', fmt(a), 'beta', fmt(b))
+    end
+  end
 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1
@@ -213,6 +230,28 @@ def aggregate_features(feature_json: Any, rewards: np.ndarray) -> dict[tuple[str
     return _sum_groups(arm_sets, groups, rewards)
 
 
+def outcomes_by_family(
+    feature_json: Any, rewards: np.ndarray
+) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Each family's outcomes in post order, as (arm per outcome, reward per outcome).
+
+    The change detector's input (posts given as ``FEATURES_SQL`` texts, in id order); each
+    distinct text is decoded once, as in :func:`aggregate_features`.
+    """
+    rewards = np.asarray(rewards, dtype=float)
+    if rewards.size == 0:
+        return {}
+    codes, uniques = pd.factorize(np.asarray(feature_json, dtype=object), sort=False)
+    arm_sets = [_arm_set(features_of(json.loads(u))) for u in uniques]
+    arms: dict[str, list[str]] = {}
+    values: dict[str, list[float]] = {}
+    for code, reward in zip(codes.tolist(), rewards.tolist(), strict=True):
+        for family, arm in arm_sets[code]:
+            arms.setdefault(family, []).append(arm)
+            values.setdefault(family, []).append(reward)
+    return {family: (arms[family], np.asarray(values[family])) for family in arms}
+
+
 def _check_decay(decay: float) -> float:
     if isinstance(decay, bool) or not isinstance(decay, (int, float)):
         raise ValidationError("decay", decay, "a number greater than 0.0 and at most 1.0")
@@ -299,14 +338,30 @@ class BanditStore:
         previous: int,
         decay: float,
         updates: Mapping[tuple[str, str], ArmUpdate],
+        restarts: Mapping[str, Restart] | None = None,
     ) -> int:
         """Run the Lua apply: 1 applied, 0 already applied, -1 Redis is not at ``previous``."""
         keys = [self.keys.bandit_cycle(), self.keys.bandit_arms()]
-        args: list[Any] = [cycle_id, previous, decay]
+        args: list[Any] = [cycle_id, previous, decay, self._restart_args(restarts or {})]
         for (family, arm), update in updates.items():
             keys.append(self.keys.bandit(family, arm))
             args.extend((float(update.successes), float(update.failures), int(update.pulls)))
         return int(self._apply_script(keys=keys, args=args))
+
+    def _restart_args(self, restarts: Mapping[str, Restart]) -> str:
+        """The Lua script's restarts: per family its key prefix, keep and flagged keys."""
+        return json.dumps(
+            [
+                {
+                    "prefix": self.keys.bandit(family, ""),
+                    "keep": r.keep,
+                    "evidence": {
+                        self.keys.bandit(family, a): list(v) for a, v in r.evidence.items()
+                    },
+                }
+                for family, r in sorted(restarts.items())
+            ]
+        )
 
     def apply(
         self, updates: Mapping[tuple[str, str], ArmUpdate], *, decay: float, cycle_id: int
@@ -365,7 +420,8 @@ class BanditStore:
                 return int(self.rebuild()["cycles"])
             pending = conn.execute(
                 sa.text(
-                    "select id, decay, prev from (select id, decay, "
+                    "select id, decay, prev, restarts from (select id, decay, "
+                    "drift -> 'restarts' as restarts, "
                     "coalesce(lag(id) over (order by id), 0) as prev from learning_cycles "
                     "where environment = :e) c where id > :last order by id"
                 ),
@@ -373,7 +429,8 @@ class BanditStore:
             ).all()
             for cycle in pending:
                 updates = self._cycle_updates(conn, cycle.id)
-                if self.apply_cycle(cycle.id, cycle.prev, cycle.decay, updates) == -1:
+                restarts = restarts_from_json(cycle.restarts)
+                if self.apply_cycle(cycle.id, cycle.prev, cycle.decay, updates, restarts) == -1:
                     return int(self.rebuild()["cycles"])
         return len(pending)
 
@@ -386,7 +443,10 @@ class BanditStore:
         now = aware_now(now)
         with self.services.engine.connect() as conn:
             cycles = conn.execute(
-                sa.text("select id, decay from learning_cycles where environment = :e order by id"),
+                sa.text(
+                    "select id, decay, drift -> 'restarts' as restarts from learning_cycles "
+                    "where environment = :e order by id"
+                ),
                 {"e": self.environment},
             ).all()
             rows = conn.execute(
@@ -413,6 +473,11 @@ class BanditStore:
                 v[0] = v[0] + update.successes
                 v[1] = v[1] + update.failures
                 v[2] = v[2] + update.pulls
+            for family, restart in sorted(restarts_from_json(cycle.restarts).items()):
+                for (fam, arm), v in state.items():
+                    if fam == family:
+                        v[0], v[1] = restart.evidence.get(arm, (v[0] * restart.keep,
+                                                                v[1] * restart.keep))  # fmt: skip
 
         redis = self.services.redis
         stale = set(redis.smembers(self.keys.bandit_arms()))
@@ -488,6 +553,11 @@ class BanditStore:
                     )
                 )
         return rows
+
+
+def restarts_from_json(data: Mapping[str, Any] | None) -> dict[str, Restart]:
+    """``learning_cycles.drift -> 'restarts'`` as {family: Restart} (None: no restart)."""
+    return {family: Restart.from_json(r) for family, r in (data or {}).items()}
 
 
 def _prior_of(

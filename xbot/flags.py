@@ -143,6 +143,10 @@ SPECS: dict[str, FlagSpec] = {
         FlagSpec("decay", LEARNING_CONFIG, 1.0, "a number greater than 0.0 and at most 1.0",
                  _number(0.0, 1.0, lo_open=True),
                  "bandit count discount per learning cycle (1.0 = no forgetting)"),
+        FlagSpec("drift_check", LEARNING_CONFIG, 0.0, "a number from 0.0 to 50.0",
+                 _number(0.0, 50.0),
+                 "change-detector alarm level in nats (0 = off; 6-8 measured best): an alarm "
+                 "restarts the arm's family"),
         FlagSpec("model_priors", LEARNING_CONFIG, False, "true or false", _boolean,
                  "seed bandit priors from the PyMC model (empirical Bayes)"),
         FlagSpec("near_duplicate_threshold", LEARNING_CONFIG, 0.85,
@@ -165,6 +169,7 @@ class Flags:
     timezone: str = "UTC"
     daily_cap: int = 17
     decay: float = 1.0
+    drift_check: float = 0.0
     model_priors: bool = False
     near_duplicate_threshold: float = 0.85
     problems: tuple[str, ...] = ()

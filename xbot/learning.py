@@ -38,7 +38,16 @@ import numpy as np
 import sqlalchemy as sa
 
 from xbot import audit
-from xbot.bandit_store import FEATURES_SQL, BanditStore, aggregate_features, aware_now
+from xbot.bandit import FeatureBandit
+from xbot.bandit_store import (
+    FEATURES_SQL,
+    BanditStore,
+    aggregate_features,
+    aware_now,
+    outcomes_by_family,
+    restarts_from_json,
+)
+from xbot.drift import ChangeDetector
 from xbot.errors import PosterError, ValidationError, XbotError
 from xbot.flags import check_environment, load_flags
 from xbot.services import Services
@@ -93,6 +102,7 @@ class CycleReport:
     pending_age: int
     pending_impressions: int
     skipped: dict[str, int] = field(default_factory=dict)
+    drift_restarts: dict[str, list[str]] = field(default_factory=dict)
     top_topics: list[dict[str, Any]] = field(default_factory=list)
     best_hours: list[dict[str, Any]] = field(default_factory=list)
     audit_id: int | None = None
@@ -382,6 +392,40 @@ def _leaders(conn: sa.Connection, environment: str, now: datetime) -> tuple[list
     )
 
 
+def _detect_drift(
+    conn: sa.Connection,
+    store: BanditStore,
+    threshold: float,
+    feature_json: list[Any],
+    rewards: np.ndarray,
+) -> dict[str, Any]:
+    """Run the change detector (flag ``drift_check``) over this cycle's outcomes.
+
+    It continues from the statistics the previous cycle stored (fresh when that cycle ran
+    without it) and tests each outcome against the arm's posterior mean before the cycle: the
+    synced Redis evidence with the pooled prior (a model prior, at 10 pseudo-posts, moves no
+    arm the detector tests, whose evidence is many times stronger). Returns the
+    ``learning_cycles.drift`` value: threshold, statistics after the cycle, restarts.
+    """
+    last = conn.execute(
+        sa.text(
+            "select drift -> 'detector' from learning_cycles where environment = :e "
+            "order by id desc limit 1"
+        ),
+        {"e": store.environment},
+    ).scalar()
+    detector = ChangeDetector(threshold, last)
+    state = store.state()
+    means = FeatureBandit.from_state(state).expectations()
+    restarts = {}
+    for family, (arms, outcomes) in outcomes_by_family(feature_json, rewards).items():
+        evidence = {a: (v["alpha"], v["beta"]) for a, v in state.get(family, {}).items()}
+        restart = detector.observe(family, arms, outcomes, means.get(family, {}), evidence)
+        if restart is not None:
+            restarts[family] = restart.to_json()
+    return {"threshold": threshold, "detector": detector.state(), "restarts": restarts}
+
+
 def run_learning_cycle(
     services: Services,
     environment: str,
@@ -445,13 +489,18 @@ def run_learning_cycle(
         pending_impressions = int((~learned).sum())
         rewards = (rate[learned] > baseline).astype(float)
         learned_rates = rate[learned].tolist()
-        updates = aggregate_features([p[3] for p, ok in zip(kept, learned, strict=True) if ok],
-                                     rewards)  # fmt: skip
+        learned_features = [p[3] for p, ok in zip(kept, learned, strict=True) if ok]
+        updates = aggregate_features(learned_features, rewards)
         total_rewards = float(rewards.sum())
         constant_lm = {"baseline_median": baseline, "reward_rule": asdict(rule),
                        "learned_at": now.isoformat()}  # fmt: skip
         with services.engine.begin() as conn:
-            decay = load_flags(conn, environment).decay
+            flags = load_flags(conn, environment)
+            decay = flags.decay
+            drift = None
+            if learned_rates and flags.drift_check > 0.0:
+                drift = _detect_drift(conn, store, flags.drift_check, learned_features, rewards)
+            restarts = restarts_from_json(drift["restarts"] if drift else None)
             cycle_id = None
             previous = conn.execute(
                 sa.text("select coalesce(max(id), 0) from learning_cycles where environment = :e"),
@@ -461,11 +510,12 @@ def run_learning_cycle(
                 cycle_id = conn.execute(
                     sa.text(
                         "insert into learning_cycles (environment, ran_at, decay, "
-                        "baseline_median, posts_learned, total_reward) "
-                        "values (:e, :t, :d, :b, :n, :r) returning id"
+                        "baseline_median, posts_learned, total_reward, drift) "
+                        "values (:e, :t, :d, :b, :n, :r, cast(:drift as jsonb)) returning id"
                     ),
                     {"e": environment, "t": now, "d": decay, "b": baseline,
-                     "n": len(learned_rates), "r": total_rewards},
+                     "n": len(learned_rates), "r": total_rewards,
+                     "drift": json.dumps(drift) if drift else None},
                 ).scalar_one()  # fmt: skip
             _write(conn, [p[0] for p in kept], clean, rate, _tiers(rate, baseline), learned,
                    cycle_id, now, constant_lm)  # fmt: skip
@@ -486,6 +536,7 @@ def run_learning_cycle(
                 pending_age=pending_age,
                 pending_impressions=pending_impressions,
                 skipped=skipped,
+                drift_restarts={f: sorted(r.evidence) for f, r in restarts.items()},
                 top_topics=top_topics,
                 best_hours=best_hours,
             )
@@ -495,7 +546,10 @@ def run_learning_cycle(
             report.audit_id = audit.record(conn, EVENT, "learning", environment, data, ts=now)
         # The updates just committed are exactly what sync would re-read (same rows, same
         # order), so apply them directly; sync covers the case where Redis is not at `previous`.
-        if cycle_id is not None and store.apply_cycle(cycle_id, previous, decay, updates) == 1:
+        if (
+            cycle_id is not None
+            and store.apply_cycle(cycle_id, previous, decay, updates, restarts) == 1
+        ):
             report.redis_cycles_applied = 1
         report.redis_cycles_applied += store.sync()
     return report
