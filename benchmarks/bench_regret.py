@@ -246,9 +246,9 @@ class SimPolicy:
 
 
 class Engine(SimPolicy):
-    def __init__(self, seed: int, epsilon: float) -> None:
+    def __init__(self, seed: int, epsilon: float, drift_check: float = 0.0) -> None:
         self.b = FeatureBandit(("topic", "hour", "format"), epsilon=epsilon, seed=seed,
-                               propensity_draws=1)  # fmt: skip
+                               propensity_draws=1, drift_check=drift_check)  # fmt: skip
 
     def choose_day(self, day: Day) -> np.ndarray:
         out = np.empty(len(POST_HOURS), dtype=int)
@@ -351,6 +351,9 @@ class SimUniform(SimPolicy):
 SIM_POLICIES: dict[str, Callable[[int], SimPolicy]] = {
     "xbot engine (FeatureBandit, eps 0.2 = flag default)": lambda s: Engine(s, 0.2),
     "xbot engine (FeatureBandit, eps 0)": lambda s: Engine(s, 0.0),
+    "xbot engine eps 0 + drift_check 10 (stationary world: the detector's cost)": lambda s: Engine(
+        s, 0.0, 10.0
+    ),
     "xbot default flat (eps 0, pooled prior)": lambda s: FlatXbot(s),
     "xbot flat eps 0, prior (1,1)": lambda s: FlatXbot(s, prior=(1.0, 1.0)),
     "xbot flat eps 0.2": lambda s: FlatXbot(s, epsilon=0.2),
@@ -517,6 +520,9 @@ def main() -> None:
         checks.append(verdict("(b) xbot default / MABWiser TS", d, res["MABWiser TS"], 0.85))
         checks.append(verdict("(b) stretch: xbot default / MABWiser EpsGreedy 0.2", d,
                               res["MABWiser EpsGreedy 0.2"], 1.0))  # fmt: skip
+        on = run_bernoulli(("b",), 20, t_b, seeds, DRIFT[:2], args.jobs)
+        for name in DRIFT[:2]:  # a stationary world: what false alarms cost
+            checks.append(verdict(f"(b) cost of {name} / xbot default", on[name], d, 1.05))
     if "c" in args.only:
         res = run_sim(days, seeds_c)
         print(table(f"(c) gaming simulator, {days} days x {len(POST_HOURS)} posts, "

@@ -49,6 +49,8 @@ def run(app: App, as_json: bool) -> None:
         f"pending {report.pending_age} young + {report.pending_impressions} low impressions, "
         f"skipped {sum(report.skipped.values())} {report.skipped}"
     )
+    for family, arms in sorted(report.drift_restarts.items()):
+        click.echo(f"change detected: {family} family restarted (changed: {', '.join(arms)})")
 
 
 @learn.command("rebuild")
