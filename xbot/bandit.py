@@ -251,6 +251,11 @@ class _Evidence:
         np.add.at(self.beta, idx, 1.0 - rewards)
         np.add.at(self.pulls, idx, 1)
 
+    def pairs(self) -> dict[str, tuple[float, float]]:
+        """{arm: (successes, failures)}: the change detector's view of the evidence."""
+        pairs = zip(self.alpha.tolist(), self.beta.tolist(), strict=True)
+        return dict(zip(self.arms, pairs, strict=True))
+
     def restart(self, restart: Restart) -> None:
         self._pooled = None
         restart.apply(self.arms, self.alpha, self.beta)
@@ -480,13 +485,7 @@ class BetaBandit:
                 [names[i] for i in idx],
                 r,
                 dict(zip(names, (a / (a + b)).tolist(), strict=True)),
-                dict(
-                    zip(
-                        names,
-                        zip(self._ev.alpha.tolist(), self._ev.beta.tolist(), strict=True),
-                        strict=True,
-                    )
-                ),
+                self._ev.pairs(),
             )
         self._ev.learn(idx, r)
         if restart is not None:
@@ -935,9 +934,7 @@ class FeatureBandit:
             )
             restart = None
             if self.hyper.drift_check > 0.0:
-                pairs = zip(ev.alpha.tolist(), ev.beta.tolist(), strict=True)
-                evidence = dict(zip(ev.arms, pairs, strict=True))
-                restart = self.detector.observe(fam, names, rr, means.get(fam, {}), evidence)
+                restart = self.detector.observe(fam, names, rr, means.get(fam, {}), ev.pairs())
             ev.learn(idx, rr)
             if restart is not None:
                 ev.restart(restart)
