@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from xbot.flags import Flags
-from xbot.safety import SafetyGuard, Verdict, hashtags, parse_length, weighted_length
+from xbot.safety import SafetyGuard, Verdict, hashtags
+from xbot.x_text import parse_length, weighted_length
 
-CONFORMANCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parent / "data" / "conformance"
 SECTIONS = ("WeightedTweetsWithDiscountedEmojiCounterTest", "UnicodeDirectionalMarkerCounterTest")
 
 

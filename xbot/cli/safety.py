@@ -35,7 +35,7 @@ def safety() -> None:
 @click.pass_obj
 def check(app: App, text: str, tags: tuple[str, ...], as_json: bool) -> None:
     """Judge TEXT; exit 0 when it may be posted, 1 when the guard refuses it."""
-    from xbot.safety import weighted_length
+    from xbot.x_text import weighted_length
 
     verdict = _guard(app).validate(text, tags)
     if as_json:
