@@ -42,36 +42,35 @@ def guard() -> SafetyGuard:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "code"),
     [
-        "This is a scam!",
-        "SC4M alert",
-        "s\u200bc\u200ba\u200bm",  # zero-width spaces
-        "ѕсаm",  # Cyrillic
-        "ｓｃａｍ",  # full-width
-        "s c a m",
-        "Check the link in bio",
-        "LINK-IN-BIO!",
-        "linkinbio",
-        "l1nk 1n b10",
-        "follow4follow",
-        "f0ll0w 4 f0ll0w",
-        "sub4sub anyone",
-        "DM me for cheap followers",
-        "free v-bucks here",
-        "undetected aimbot for sale",
+        ("Check the link in bio", "spam_phrase"),
+        ("LINK-IN-BIO!", "spam_phrase"),
+        ("linkinbio", "spam_phrase"),
+        ("l1nk 1n b10", "spam_phrase"),
+        ("follow4follow", "spam_phrase"),
+        ("f0ll0w 4 f0ll0w", "spam_phrase"),
+        ("sub4sub anyone", "spam_phrase"),
+        ("s u b 4 s u b", "spam_phrase"),
+        ("DM me for cheap followers", "selling"),
+        ("free v-bucks here", "scam"),
+        ("FR33 V-BUCK$", "scam"),
+        ("fr\u200bee vbu\u200bcks", "scam"),  # zero-width spaces
+        ("ｆｒｅｅ ｒｏｂｕｘ", "scam"),  # full-width
+        ("frее rоbuх", "scam"),  # Cyrillic е, о, х
+        ("undetected aimbot for sale", "selling"),
     ],
 )
-def test_spam_survives_spelling_tricks(guard: SafetyGuard, text: str) -> None:
+def test_spam_survives_spelling_tricks(guard: SafetyGuard, text: str, code: str) -> None:
     verdict = guard.validate(text)
     assert not verdict.ok
-    assert "spam_phrase" in verdict.codes
+    assert code in verdict.codes
     assert verdict.risk == "high"
 
 
 @pytest.mark.parametrize("text", ["fuck this patch", "F.U.C.K", "fμck", "sh1t game"])
 def test_profanity(guard: SafetyGuard, text: str) -> None:
-    assert "banned_term" in guard.validate(text).codes
+    assert "profanity" in guard.validate(text).codes
 
 
 @pytest.mark.parametrize(

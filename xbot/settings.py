@@ -80,6 +80,10 @@ class Settings:
     x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
     x_user_id: str = ""
     x_api_base_url: str = "https://api.x.com"
+    #: The operator's own safety allowlist (XBOT_SAFETY_ALLOWLIST), on top of the shipped one.
+    safety_allowlist: Path | None = None
+    #: Refuse links through URL shorteners (XBOT_SAFETY_BLOCK_SHORTENERS).
+    safety_block_shorteners: bool = False
 
     @property
     def environment(self) -> str:
@@ -191,6 +195,9 @@ def load_settings(
     if urlsplit(base_url).scheme not in ("http", "https"):
         raise SettingsError("X_API_BASE_URL", base_url, "an http(s) URL")
 
+    allowlist = get("XBOT_SAFETY_ALLOWLIST")
+    shorteners = get("XBOT_SAFETY_BLOCK_SHORTENERS")
+
     return Settings(
         app_env=app_env,
         live_posts=live_posts,
@@ -205,4 +212,8 @@ def load_settings(
         x_bearer_token=Secret(get("X_BEARER_TOKEN") or ""),
         x_user_id=user_id,
         x_api_base_url=base_url,
+        safety_allowlist=Path(allowlist).expanduser() if allowlist else None,
+        safety_block_shorteners=(
+            _parse_bool("XBOT_SAFETY_BLOCK_SHORTENERS", shorteners) if shorteners else False
+        ),
     )

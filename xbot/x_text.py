@@ -41,7 +41,7 @@ EMOJI_RE = re.compile(
 
 
 @functools.cache
-def _tlds() -> tuple[frozenset[str], frozenset[str]]:
+def tlds() -> tuple[frozenset[str], frozenset[str]]:
     """(all TLDs, country-code TLDs) from the IANA root zone list shipped in xbot/data.
 
     IDN TLDs are listed as ``xn--`` labels; both that form and the Unicode form are accepted.
@@ -61,8 +61,8 @@ def _tlds() -> tuple[frozenset[str], frozenset[str]]:
 
 @functools.cache
 def _url_re() -> re.Pattern[str]:
-    tlds = sorted(_tlds()[0], key=len, reverse=True)
-    tld = "(?:" + "|".join(re.escape(t) for t in tlds) + ")"
+    names = sorted(tlds()[0], key=len, reverse=True)
+    tld = "(?:" + "|".join(re.escape(t) for t in names) + ")"
     label = r"[^\W_](?:[\w-]*[^\W_])?"
     path_chars = r"[A-Za-z0-9\u00c0-\u024f\u0400-\u04ff!*';:=+,.$/%#\[\]\-\u2013_~&|@()]"
     query_chars = r"[A-Za-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@]"
@@ -96,7 +96,7 @@ def _domain_is_valid(domain: str) -> bool:
 
 def find_urls(text: str) -> list[tuple[int, int]]:
     """(start, end) of each URL X would shorten to t.co (and so count as 23)."""
-    cc_tlds = _tlds()[1]
+    cc_tlds = tlds()[1]
     spans: list[tuple[int, int]] = []
     for m in _url_re().finditer(text):
         url = _strip_url_tail(m.group("url"))
