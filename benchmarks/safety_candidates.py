@@ -5,10 +5,12 @@ over many 6-hour slots, every shipped feed entry (in the format the source picks
 file, through the same source classes ``candidates refresh`` uses, and prints them as JSONL
 rows of the corpus (``expected: ok``, ``category: benign``, ``origin`` = the source kind):
 
-    python benchmarks/safety_candidates.py [--slots 40] [--limit 150] > rows.jsonl
+    python benchmarks/safety_candidates.py [--slots 40] [--limit 150] [--start 2026-11-01]
 
 Rows are deduplicated by text and sampled deterministically (seed 11) so the corpus is
-reproducible; ``tests/data/safety_corpus.jsonl`` holds the rows it printed.
+reproducible; ``tests/data/safety_corpus.jsonl`` holds the rows it printed with the defaults,
+``tests/data/safety_corpus_holdout.jsonl`` the template rows of ``--start 2027-01-01`` that are
+not already in the development corpus.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from xbot.candidates.sources import (
 )
 
 
-def candidate_rows(slots: int, limit: int) -> list[dict[str, object]]:
+def candidate_rows(slots: int, limit: int, start: datetime) -> list[dict[str, object]]:
     """Distinct candidate texts from templates (``slots`` slots), feeds and the file source."""
     config = load_config()
     catalogue = config.catalogue
-    start = datetime(2026, 11, 1, tzinfo=UTC)
     templates: dict[str, dict[str, object]] = {}
     feeds: dict[str, dict[str, object]] = {}
     files: dict[str, dict[str, object]] = {}
@@ -74,8 +75,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slots", type=int, default=40)
     parser.add_argument("--limit", type=int, default=150)
+    parser.add_argument(
+        "--start",
+        default="2026-11-01",
+        help="first template slot (the held-out rows use 2027-01-01)",
+    )
     args = parser.parse_args()
-    for row in candidate_rows(args.slots, args.limit):
+    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+    for row in candidate_rows(args.slots, args.limit, start):
         print(json.dumps(row, ensure_ascii=False))
 
 

@@ -70,7 +70,9 @@ def terms() -> Terms:
         kind, _, word = line.partition(":")
         entries.append(("slur", word.strip()) if word else ("profanity", kind.strip()))
     profanity: dict[str, str] = {}
-    entries += [(k, t[:-1]) for k, t in entries if t.endswith("ing") and " " not in t]
+    words = [(k, t) for k, t in entries if " " not in t]
+    entries += [(k, t[:-1]) for k, t in words if t.endswith("ing")]  # "fuckin"
+    entries += [(k, t.replace("u", "v")) for k, t in words if "u" in t]  # "cvnt", "fvck"
     for kind, term in entries:
         key = " ".join(fold_phrase(term))
         wanted = len(key.replace(" ", "")) > 1 and key not in allowed
@@ -145,8 +147,42 @@ def _masked_match(token: str, t: Terms) -> str | None:
     return None
 
 
+#: Listed words that are also first names, and the titles that show they are used as one.
+_NAME_WORDS = frozenset({"dick", "willy", "fanny", "dong", "wang", "johnson", "cox", "peter"})
+_TITLES = frozenset(
+    [
+        "player",
+        "players",
+        "pro",
+        "coach",
+        "mr",
+        "mrs",
+        "ms",
+        "sir",
+        "captain",
+        "capt",
+        "detective",
+        "officer",
+        "uncle",
+        "aunt",
+        "king",
+        "prince",
+        "lord",
+        "dr",
+        "doctor",
+        "professor",
+        "agent",
+        "caster",
+        "streamer",
+    ]
+)
+
+
 def profanity(tokens: Sequence[str]) -> list[Reason]:
-    """Profanity and slurs however spelled; engagement-bait phrases (``spam_phrase``)."""
+    """Profanity and slurs however spelled; engagement-bait phrases (``spam_phrase``).
+
+    A name word right after a title ("player Dick", "Detective Dick") is a name.
+    """
     t = terms()
     found: dict[Reason, None] = {}
 
@@ -155,7 +191,7 @@ def profanity(tokens: Sequence[str]) -> list[Reason]:
 
     n = len(tokens)
     for i, tok in enumerate(tokens):
-        if tok == _MASK:
+        if tok == _MASK or (tok in _NAME_WORDS and i and tokens[i - 1] in _TITLES):
             continue
         if tok in t.profanity:
             hit(t.profanity[tok])
@@ -248,7 +284,24 @@ _THREAT_RE = re.compile(
 )
 
 _WISH = _alt("die", "dies", "died", "dead", "were dead", "was dead", "get cancer", "gets cancer",
+             "crash", "crashes", "get hurt", "break your neck", "get run over", "have an accident",
              "get hit by", "rot", "burn", "suffer", "drown", "crash and die", "get raped")  # fmt: skip
+
+
+@functools.cache
+def _not_people() -> frozenset[str]:
+    """Words naming a game thing rather than a person (xbot/data/safety/not_people.txt)."""
+    return frozenset(_data("not_people.txt"))
+
+
+_SHOULD = (
+    r"(?:really |all |just )?(?:should|shud|shld|need to|needs to|ought to|deserves? to|must|"
+    r"have to|has to|gotta)(?: all| just| literally| go| fucking| really)*"
+)
+_DETERMINED_SHOULD_RE = re.compile(
+    rf"\b(?:our|my|your|ur|this|that|the|these|those|his|her|their) (?P<noun>[a-z]+)"
+    rf"(?: (?P<noun2>[a-z]+))? {_SHOULD} {_HARM}\b"
+)
 
 _HARASSMENT = [
     rf"\b{_PERSON} (?:really |all |just )?(?:should|shud|shld|need to|needs to|ought to|"
@@ -257,8 +310,27 @@ _HARASSMENT = [
     rf"{_WISH}\b",
     r"\b(?:die in a fire|drop dead|kill all (?:the )?(?:women|men|jews|muslims|blacks|whites|gays|"
     r"trans|immigrants|asians|mexicans)|you will (?:be|get) (?:raped|killed|shot|stabbed))\b",
-    r"\b(?:i )?know where (?:you|u|ya|he|she|they|your \w+|ur \w+) (?:live|lives|sleep|sleeps|work|"
-    r"works|go to school|goes to school|stay|stays)\b",
+    r"\b(?:know|ik|kno|knw|knowing|knows|found out|find out|find|found|finding) where (?:you|u|ya|he|she|they|your|ur|"
+    r"his|her|their)(?: [a-z]+){0,3} (?:live|lives|sleep|sleeps|work|works|go to school|"
+    r"goes to school|stay|stays)\b",
+    r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
+    r"driving|be|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
+    r"(?:house|home|address|place|school|work|job|door|parents)\b",
+    r"\b(?:find|finding|found|get|got|look up|locate|locating|track) (?:out )?(?:where )?"
+    r"(?:(?:his|her|their|your|ur)|(?:that|this|the) [a-z]+s) (?:home |real )?"
+    r"(?:house|home|address|addy|ip|school|workplace|parents)\b",
+    r"\b(?:hunt|track) (?:you|u|ya|him|her|them|yall) down\b",
+    r"\b(?:tell me|give me|send me|dm me|drop|whats|what is) (?:your|ur|his|her|their) "
+    r"(?:home |real |house )?(?:address|addy)\b",
+    r"\bwhere (?:the|that|this) [a-z]+ (?:lives|sleeps|works|goes to school)\b",
+    r"\b(?:watch|watching) (?:your|ur|ya) back\b",
+    r"\b(?:sleep with one eye open|your days are numbered|ur days are numbered|you re dead meat|"
+    r"youre dead meat|see you irl|meet me irl|catch you outside|catch u outside)\b",
+    r"\b(?:better hope|pray|hope) (?:i|we) (?:never |dont |don t )?(?:find|catch|see|meet) "
+    r"(?:you|u|ya)\b",
+    r"\b(?:if|when|once|till|until) (?:i|we) (?:ever )?(?:find|catch) (?:you|u|ya)\b",
+    r"\b(?:spam|call|text|flood|leak|post|share|send)(?:ing)? (?:his|her|their|your|ur)"
+    r"(?: [a-z]+)? (?:phone number|number|address|addy|email|socials|nudes|pics)\b",
     r"\b(?:i|we|ive|weve) (?:know|got|have|found|has) (?:your|ur|his|her|their) (?:home |real |ip )?"
     r"(?:address|house|ip|location|school|workplace|real name|family|phone number|number)\b",
     r"\b(?:outside|at|near) (?:your|ur) (?:house|home|door|window|school)\b",
@@ -270,6 +342,9 @@ _HARASSMENT = [
     r"\b(?:his|her|their|your|ur) (?:home |real |house )?(?:address|addy|ip) is\b",
     r"\bip ?(?:grab|grabber|grabbed|logger|logged)\b",
     r"\bswat(?:ted|ting|ter|ters)\b",
+    r"\b(?:to|gonna|should|will|ll|lets|let s|pls|please|someone|somebody|go|and|i|we) swat "
+    r"(?!team|teams|operator|operators|officer|officers|unit|units|truck|van|mode|4|3|2|game)"
+    r"[a-z]",
     r"\b(?:swat|send (?:a |the )?swat(?: team)? (?:to|on|at)|call (?:the )?swat(?: team)? on|"
     r"send (?:the )?(?:cops|police) to) (?:him|her|them|you|u|this guy|that guy|the streamer|"
     r"his (?:house|address|home)|her (?:house|address|home)|their (?:house|address|home)|"
@@ -278,13 +353,14 @@ _HARASSMENT = [
 _SELF_HARM = [
     r"(?<![0-9] )\bk+ ?y+ ?s+\b",
     r"(?<![0-9] )\bkms\b",
-    r"\bkil+ ?(?:your|ur|yor|yo|you|u|y|ya|thy)? ?(?:self|selves|slef)\b",
+    r"\bkil+ ?(?:your|ur|yor|yo|you|u|y|ya|thy)? ?(?:sel+f+|selves|slef|slf)\b",
     r"\b(?:drink|eat|chug|swallow|gargle|inject|snort|huff)(?: some| a cup of| the)? bleach\b",
-    r"\b(?:neck|hang|off|unalive|delete|shoot|stab|cut|end|kill|suicide|drown|burn|gas) "
-    r"(?:your|ur|yo|you|urself|yourself)? ?(?:self|selves)\b",
+    r"\b(?:neck|hang|rope|off|unalive|delete|shoot|stab|cut|end|kill|suicide|drown|burn|gas|"
+    r"poison|hurt|starve|overdose) (?:your|ur|yo|you|urself|yourself)? ?(?:sel+f+|selves)\b",
     r"\ban hero\b",
     r"\bslit (?:your|ur|ya) (?:wrists?|throat)\b",
-    r"\b(?:go |just |pls |please )?jump off (?:a|the|ur|your) (?:bridge|building|cliff|roof)\b",
+    r"\b(?:jump|do a flip|flip|leap|throw yourself|dive|fall) off (?:a|the|ur|your) "
+    r"(?:bridge|building|cliff|roof|balcony|skyscraper|tower)\b",
     r"\b(?:end|take) (?:your|ur) (?:own )?life\b",
     r"\b(?:go |just |pls |please |you should |u should )commit (?:suicide|sudoku|die)\b",
     r"\b(?:go|just|pls|please) (?:die|hang|kill urself)\b",
@@ -300,7 +376,7 @@ _STRONG_CURRENCY = _alt(
     "pubg uc", "free fire diamonds", "skins?", "knife", "knives", "karambit", "butterfly knife",
     "dragon lore", "gift ?cards?", "gift ?codes?", "steam (?:wallet|keys?|codes?|cards?|gift ?cards?)",
     "psn (?:codes?|cards?|plus)", "xbox (?:codes?|cards?|gift ?cards?|live)", "nitro",
-    "discord nitro", "gamepass", "game pass", "ps plus",
+    "discord nitro",
 )  # fmt: skip
 _WEAK_CURRENCY = _alt(
     "coins",
@@ -312,7 +388,6 @@ _WEAK_CURRENCY = _alt(
     "rp",
     "uc",
     "tokens",
-    "battle ?pass(?:es)?",
     "items",
     "crates",
     "cases",
@@ -320,6 +395,9 @@ _WEAK_CURRENCY = _alt(
 _SCAM_VERB = _alt("free", "freee", "fre", "unlimited", "generator", "generate", "gen", "hack",
                   "hacked", "glitch", "claim", "giveaway", "give away", "giving away", "giveaways",
                   "win", "won")  # fmt: skip
+_ACCOUNT = _alt(
+    "accounts?", "accs?", "alts?", "og account", "stacked account", "smurfs?", "smurf accounts?"
+)
 _SCAM = [
     rf"\b{_SCAM_VERB}\b{_W}{{0,2}} {_STRONG_CURRENCY}\b",
     rf"\b{_STRONG_CURRENCY}\b{_W}{{0,3}} (?:for free|free|4 free|generator|gen|generate|giveaway|"
@@ -328,7 +406,7 @@ _SCAM = [
     rf"\b(?:free|unlimited|generator|hack|glitch)\b{_W}{{0,1}} {_WEAK_CURRENCY}\b(?! (?:in|on|at|"
     r"with|for) (?:the )?(?:new|this|next|season|event|update|patch))",
     rf"\b{_WEAK_CURRENCY} (?:generator|gen|hack|glitch|for free|4 free|no survey)\b",
-    r"\b(?:claim|redeem|collect) (?:your|ur|the|a|this|my)? ?(?:free )?(?:gift|reward|prize|skin|"
+    r"\b(?:claim|redeem|collect) (?:your|ur)? ?(?:free )?(?:gift|reward|prize|skin|"
     r"code|nitro|voucher|bonus|giveaway|airdrop|winnings)s?\b",
     r"\b(?:gift|redeem|reward|claim|giveaway) (?:link|code|url)s?\b",
     r"\bfree (?:gift|gifts|nitro|gift ?cards?|psn|xbox live|steam (?:games?|keys?|codes?)|iphone|"
@@ -347,6 +425,7 @@ _SCAM = [
     r"follow|tag|comment|dm)\b.{0,40}\b(?:to win|to enter|for a chance|to get|and win|to claim)\b",
     r"\bfirst \d+ (?:people |ppl |users |followers )?(?:to |who |that )(?:follow|retweet|rt|like|"
     r"dm|comment|reply)\b.{0,30}\b(?:get|gets|will get|win|wins|receive)\b",
+    rf"\b{_ACCOUNT} (?:giveaway|giveaways)\b|\bgiv(?:e|ing) away (?:free )?(?:[a-z]+ )?{_ACCOUNT}\b",
     r"\b(?:crypto|nft|token|coin|eth|btc|sol|usdt|wallet|web3)s? (?:\w+ )?(?:giveaway|airdrop|"
     r"drop)\b",
     r"\bairdrop (?:\w+ )?(?:claim|tokens?|crypto|nft|wallet|eth|btc|sol)\b",
@@ -361,9 +440,6 @@ _SELL = _alt(
     "per month", "monthly", "hmu", "pm me", "dm me", "dm", "dms", "usd", "eur", "dollars", "offers?",
     "trade", "trading",
 )  # fmt: skip
-_ACCOUNT = _alt(
-    "accounts?", "accs?", "alts?", "og account", "stacked account", "smurfs?", "smurf accounts?"
-)
 _CHEAT = _alt(
     "cheats?", "hacks?", "hax", "aim ?bots?", "aim ?bot", "wall ?hacks?", "wh", "esp",
     "trigger ?bots?", "spin ?bots?", "mod ?menus?", "injectors?", "spoofers?", "hwid spoofers?",
@@ -383,13 +459,16 @@ _SELLING = [
     r"\bkeys? (?:are |is )?(?:available|in stock|restocked|on sale)\b",
     r"\b(?:elo|rank|ranked|mmr|rr|sr|kd|account|acc|win|lp) ?boost(?:ing|ers?|s)?\b",
     r"\bboosting (?:service|services|available|cheap|team|offers?|prices?|orders?)\b",
-    r"\b(?:cheap|fast|safe|legit|pro|pro player|professional) boost(?:ing|s)?\b",
+    r"\b(?:cheap|fast|safe|legit|pro|professional|best|affordable)(?: [a-z0-9]+){0,2} "
+    r"boost(?:ing|s)?\b",
+    r"\bboosting\b(?: [a-z0-9]+){0,3} (?:dm|pm|hmu|available|cheap|prices?|offers?|service|"
+    r"services|paypal|discord)\b",
     r"\bboost (?:your|ur|you|u)(?: to| up to)? (?:rank|account|acc|elo|mmr|kd|rr|lp|to \w+|"
     r"iron|bronze|silver|gold|plat|platinum|diamond|ascendant|immortal|radiant|master|"
     r"grandmaster|champion|predator)\b",
     r"\b(?:carry|coaching|boosting|recovery|modded) (?:service|services|lobby|lobbies)\b",
     r"\bwin ?trading\b",
-    r"\b(?:buy|buying|cheap|sell|selling|get) (?:\d+ )?(?:real |active |instant )?(?:followers|"
+    r"\b(?:buy|buying|cheap|sell|selling|get) (?:[0-9][0-9a-z]* )?(?:real |active |instant )?(?:followers|"
     r"likes|views|subs|subscribers|retweets|reposts)\b",
 ]
 
@@ -473,15 +552,71 @@ def phrase_texts(tokens: Sequence[str]) -> list[str]:
     return texts
 
 
+_WARNING_RE = re.compile(
+    r"\b(?:never trust|dont trust|do not trust|beware|dont fall for|do not fall for|is a scam|"
+    r"are scams|are a scam|its a scam|scam alert|psa|warning|never click|dont click|report|"
+    r"never from|only (?:through|from|via|in) (?:the )?(?:official|in game|store)|never share|"
+    r"dont share|do not share|never give)\b"
+)
+
+
+def _should_die_at_people(text: str) -> list[Reason]:
+    """ "our support should die" is about a person; "this boss should die" and "the dragon in
+    this expansion needs to die" are not (a game thing among the four words before)."""
+    for m in _DETERMINED_SHOULD_RE.finditer(text):
+        before = set(text[: m.start()].split()[-4:])
+        if not ({m.group("noun"), m.group("noun2")} | before) & _not_people():
+            return [("harassment", repr(m.group(0)[:60]))]
+    return []
+
+
+#: Things one may burn or smash in a game: "we will burn your base" is play.
+_OBJECT_NOT_PERSON = frozenset(
+    ("base", "tower", "towers", "nexus", "core", "inhibitor", "generator", "turret", "turrets",
+     "defenses", "defences", "spawn", "barricade", "shield", "armor", "armour", "wall", "walls",
+     "fort", "castle", "village", "ship", "tank", "army", "units", "build", "team", "squad",
+     "lane", "jungle", "raid", "boss", "rank", "elo")
+)  # fmt: skip
+_HARM_ACT_RE = re.compile(
+    r"\b(?:i|we|someone|somebody|ill|well|gonna|going to|should|will|lets|imma|ima|wanna|"
+    r"want to|gotta|about to|finna|go|pls|please)(?: [a-z]+){0,2} "
+    r"(?P<verb>kill|murder|stab|shoot|hurt|beat|strangle|choke|rape|burn|bomb|punch|kick|slap|"
+    r"attack|jump|smash|torch|poison|run over|beat up) "
+    r"(?P<object>you|u|ya|yall|him|her|them|(?:that|this|your|ur|his|her|their) (?P<noun>[a-z]+))"
+    r"\b(?P<rest>.*)"
+)
+_PLAY_VERBS = frozenset(
+    {"kill", "shoot", "beat", "burn", "bomb", "attack", "jump", "kick", "smash"}
+)
+
+
+def _harm_act(text: str) -> list[Reason]:
+    """Someone proposing to hurt a person ("someone should shoot that streamer", "gonna burn
+    your house down"); "we will burn your base" and "kill him in the 1v1" are play."""
+    for m in _HARM_ACT_RE.finditer(text):
+        if m.group("noun") in _OBJECT_NOT_PERSON or m.group("noun") in _not_people():
+            continue
+        if m.group("verb") in _PLAY_VERBS and _GAME_CONTEXT.search(m.group("rest")):
+            continue
+        return [("harassment", repr(m.group(0)[:60].strip()))]
+    return []
+
+
 def phrases(text: str) -> list[Reason]:
-    """Harassment, self-harm, scam and selling rules on a folded, allowlist-masked text."""
-    out = _first("harassment", _HARASSMENT_RE, text)
+    """Harassment, self-harm, scam and selling rules on a folded, allowlist-masked text.
+
+    A post that warns about a scam ("never trust sites offering free V-Bucks") is not one.
+    """
+    out = (
+        _first("harassment", _HARASSMENT_RE, text) or _should_die_at_people(text) or _harm_act(text)
+    )
     if not out:
         m = _THREAT_RE.search(text)
         if m and not (m.group("verb") in _GAME_VERB and _GAME_CONTEXT.search(m.group("rest"))):
             out = [("harassment", repr(m.group(0)[:60].strip()))]
     out += _first("self_harm", _SELF_HARM_RE, text)
-    out += _first("scam", _SCAM_RE, text)
+    if not _WARNING_RE.search(text):
+        out += _first("scam", _SCAM_RE, text)
     out += _first("selling", _SELLING_RE, text)
     return out
 
@@ -499,7 +634,7 @@ _BRANDS = ("steamcommunity", "steampowered", "steam", "discordapp", "discord", "
            "paypal", "csgo", "counterstrike", "faceit")  # fmt: skip
 _BAIT_WORDS = ("gift", "nitro", "free", "giveaway", "claim", "reward", "promo", "redeem",
                "generator", "vbucks", "vbux", "robux", "drop", "bonus", "airdrop", "prize",
-               "winner", "skins", "trade-offer", "tradeoffer", "verify", "login", "auth")  # fmt: skip
+               "winner", "skins", "trade-offer", "tradeoffer", "verify", "login", "auth", "points", "coins", "gems")  # fmt: skip
 
 
 @functools.cache
@@ -580,10 +715,15 @@ def content_reasons(
 ) -> list[Reason]:
     """Every content reason for ``text`` (harassment .. phishing, spam_phrase)."""
     folded: Folded = fold(text)
-    tokens = mask_allowed(folded.tokens, (*shipped_allowlist(), *allowlist))
+    phrases_allowed = (*shipped_allowlist(), *allowlist)
+    readings = [folded.tokens] + ([folded.l_tokens] if folded.l_tokens else [])
     reasons: list[Reason] = []
-    for variant in phrase_texts(tokens):
-        reasons += [r for r in phrases(variant) if r[0] not in {c for c, _ in reasons}]
-    reasons += profanity(tokens)
+    for reading in readings:
+        tokens = mask_allowed(reading, phrases_allowed)
+        seen = {code for code, _ in reasons}
+        for variant in phrase_texts(tokens):
+            reasons += [r for r in phrases(variant) if r[0] not in seen]
+            seen = {code for code, _ in reasons}
+        reasons += [r for r in profanity(tokens) if r[0] not in seen]
     reasons += phishing(text, block_shorteners=block_shorteners)
     return reasons

@@ -45,11 +45,19 @@ LEET = str.maketrans(
      "9": "g", "@": "a", "$": "s", "|": "i", "!": "i", "+": "t", "€": "e", "£": "l", "¢": "c",
      "#": "*"}
 )  # fmt: skip
+#: The second reading of the ambiguous leetspeak digits ("ki11" is "kill", "sh1t" is "shit").
+LEET_L = str.maketrans({"1": "l", "|": "l", "!": "l"})
 _TOKEN_RE = re.compile(r"[a-z0-9*#@$|!+€£¢]+")
 _APOSTROPHES_RE = re.compile(r"(?<=[a-z0-9])['’‘`´](?=[a-z])")
 _RUN3_RE = re.compile(r"(.)\1{2,}")
 _RUN2_RE = re.compile(r"(.)\1+")
 _HAS_LETTER_RE = re.compile(r"[a-z]")
+_L_DIGITS_RE = re.compile(r"[1|!]")
+_NUMBER_WITH_UNIT_RE = re.compile(
+    r"\d+(?:[.,]\d+)?(?:k|m|b|x|hz|fps|gb|tb|mb|st|nd|rd|th|s|p|mm|ms|h|hrs?|min|kg|km|v\d+|vs\d+)"
+    # product and game codes: ps5, cs2, mw3, bf6, gta6, fc25, rtx4090
+    r"|(?:ps|cs|mw|bf|bo|gta|fifa|fc|nba|nhl|xbox|wii|rtx|gtx|rx|dota|sf|mk|re|ff|tf|l4d)\d{1,4}"
+)
 
 
 @functools.cache
@@ -89,7 +97,10 @@ def skeleton(text: str) -> str:
 def fold_token(token: str) -> str:
     """Steps 6-7 for one raw token (already skeletonised); "" when nothing is left."""
     token = token.lstrip("#@").rstrip("!|+")
-    # Leetspeak only inside words: a token of digits alone (a date, a score) stays digits.
+    # Leetspeak only inside words: digits alone (a date, a score) stay digits, and so does a
+    # number with a unit ("10k", "144hz", "1v1", "1080p", "3rd").
+    if _NUMBER_WITH_UNIT_RE.fullmatch(token):
+        return token
     token = token.translate(LEET) if _HAS_LETTER_RE.search(token) else re.sub(r"\D", "", token)
     return _RUN3_RE.sub(r"\1\1", token)
 
@@ -125,6 +136,8 @@ class Folded:
     """A folded text: ``tokens`` after the whole pipeline, and ``text`` = tokens joined by spaces."""
 
     tokens: tuple[str, ...]
+    #: The same tokens with 1, | and ! read as "l" where the text had them (None if none).
+    l_tokens: tuple[str, ...] | None = None
 
     @property
     def text(self) -> str:
@@ -134,8 +147,12 @@ class Folded:
 def fold(text: str) -> Folded:
     """The whole pipeline (module docstring) applied to ``text``."""
     skel = _APOSTROPHES_RE.sub("", skeleton(text))
-    raw = [fold_token(t) for t in _TOKEN_RE.findall(skel)]
-    return Folded(tuple(_join_letters([t for t in raw if t])))
+    raw = _TOKEN_RE.findall(skel)
+    tokens = tuple(_join_letters([t for t in map(fold_token, raw) if t]))
+    if not any(_HAS_LETTER_RE.search(t) and _L_DIGITS_RE.search(t) for t in raw):
+        return Folded(tokens)
+    read_l = [fold_token(t.translate(LEET_L)) if _HAS_LETTER_RE.search(t) else t for t in raw]
+    return Folded(tokens, tuple(_join_letters([t for t in map(fold_token, read_l) if t])))
 
 
 def fold_phrase(phrase: str) -> tuple[str, ...]:
