@@ -716,10 +716,15 @@ def content_reasons(
     """Every content reason for ``text`` (harassment .. phishing, spam_phrase)."""
     folded: Folded = fold(text)
     phrases_allowed = (*shipped_allowlist(), *allowlist)
-    readings = [folded.tokens] + ([folded.l_tokens] if folded.l_tokens else [])
+    primary = mask_allowed(folded.tokens, phrases_allowed)
+    readings = [primary]
+    if folded.l_tokens:  # the words allowlisted in the first reading stay excused in the second
+        second = mask_allowed(folded.l_tokens, phrases_allowed)
+        if len(second) == len(primary):
+            second = tuple(_MASK if p == _MASK else t for p, t in zip(primary, second, strict=True))
+        readings.append(second)
     reasons: list[Reason] = []
-    for reading in readings:
-        tokens = mask_allowed(reading, phrases_allowed)
+    for tokens in readings:
         seen = {code for code, _ in reasons}
         for variant in phrase_texts(tokens):
             reasons += [r for r in phrases(variant) if r[0] not in seen]
