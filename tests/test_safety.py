@@ -250,6 +250,8 @@ def test_issue_examples_of_gaming_talk_pass(guard: SafetyGuard, text: str) -> No
         ("that caster should die", "harassment"),
         ("our support should die honestly", "harassment"),
         ("I hope your whole family dies", "harassment"),
+        ("die in a fire noob", "harassment"),
+        ("go die irl", "harassment"),
         ("K Y S", "self_harm"),
         ("k.y.s", "self_harm"),
         ("k\u200dy\u200ds", "self_harm"),
@@ -310,6 +312,9 @@ def test_other_members_of_each_class(guard: SafetyGuard, text: str, code: str) -
         "Sold 10k copies on day one",
         "PS5 and Xbox versions ship 2026-03-14 18:00",
         "Player Dick dropped 30 frags",
+        "This patch should die in a fire",
+        "Free skins for Prime Gaming members this week",
+        "match id 20250601180000",  # Luhn-valid, but a timestamp
     ],
 )
 def test_gaming_context_passes(guard: SafetyGuard, text: str) -> None:

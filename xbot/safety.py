@@ -54,6 +54,10 @@ _API_KEY_RE = re.compile(
 )
 _TOKEN_LIKE_RE = re.compile(r"(?<![\w/.#@\uff03-])[A-Za-z0-9_-]{32,}(?![\w/.-])")
 _WORDISH_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+#: yyyymmddhhmm[ss]: a match id or log stamp, not a card number that happens to pass Luhn.
+_TIMESTAMP_RE = re.compile(
+    r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d)?"
+)
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _DATE_RE = re.compile(
     r"(?:19|20)\d\d[ ./-]?(?:0?[1-9]|1[0-2])[ ./-]?(?:0?[1-9]|[12]\d|3[01])"
@@ -355,7 +359,7 @@ def _pii(text: str) -> list[tuple[str, str]]:
                 break
     for m in _CARD_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and not _TIMESTAMP_RE.fullmatch(digits):
             out.append(("pii_card", f"a Luhn-valid card number ending {digits[-4:]}"))
             break
     for m in _PHONE_RE.finditer(_DATE_RE.sub(" ", text)):

@@ -308,7 +308,8 @@ _HARASSMENT = [
     rf"deserves? to|must|have to|has to|gotta)(?: all| just| literally| go| fucking| really)* {_HARM}\b",
     rf"\b(?:hope|wish|pray|want) (?:that )?{_PERSON} (?:would |will |gets? |get |to )?"
     rf"{_WISH}\b",
-    r"\b(?:die in a fire|drop dead|kill all (?:the )?(?:women|men|jews|muslims|blacks|whites|gays|"
+    r"\bdie (?:irl|in real life|for real|for real life)\b",
+    r"\b(?:kill all (?:the )?(?:women|men|jews|muslims|blacks|whites|gays|"
     r"trans|immigrants|asians|mexicans)|you will (?:be|get) (?:raped|killed|shot|stabbed))\b",
     r"\b(?:know|ik|kno|knw|knowing|knows|found out|find out|find|found|finding) where (?:you|u|ya|he|she|they|your|ur|"
     r"his|her|their)(?: [a-z]+){0,3} (?:live|lives|sleep|sleeps|work|works|go to school|"
@@ -560,6 +561,25 @@ _WARNING_RE = re.compile(
 )
 
 
+#: Real promotions name the program that pays for them ("free skins for Prime Gaming members").
+_OFFICIAL_PROMO_RE = re.compile(
+    r"\b(?:prime gaming|prime members|amazon prime|twitch drops|game pass (?:ultimate )?members|"
+    r"ps plus members|playstation plus members|nintendo switch online members|in the battle pass|"
+    r"with the battle pass)\b"
+)
+
+
+_CURSE_RE = re.compile(r"\b(?:die in a fire|drop dead|rot in hell|burn in hell)\b")
+
+
+def _curse_at_people(text: str) -> list[Reason]:
+    """ "die in a fire, noob" is a death wish; "this patch should die in a fire" is not."""
+    for m in _CURSE_RE.finditer(text):
+        if not set(text[: m.start()].split()[-5:]) & _not_people():
+            return [("harassment", repr(m.group(0)))]
+    return []
+
+
 def _should_die_at_people(text: str) -> list[Reason]:
     """ "our support should die" is about a person; "this boss should die" and "the dragon in
     this expansion needs to die" are not (a game thing among the four words before)."""
@@ -608,14 +628,17 @@ def phrases(text: str) -> list[Reason]:
     A post that warns about a scam ("never trust sites offering free V-Bucks") is not one.
     """
     out = (
-        _first("harassment", _HARASSMENT_RE, text) or _should_die_at_people(text) or _harm_act(text)
+        _first("harassment", _HARASSMENT_RE, text)
+        or _should_die_at_people(text)
+        or _curse_at_people(text)
+        or _harm_act(text)
     )
     if not out:
         m = _THREAT_RE.search(text)
         if m and not (m.group("verb") in _GAME_VERB and _GAME_CONTEXT.search(m.group("rest"))):
             out = [("harassment", repr(m.group(0)[:60].strip()))]
     out += _first("self_harm", _SELF_HARM_RE, text)
-    if not _WARNING_RE.search(text):
+    if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
     out += _first("selling", _SELLING_RE, text)
     return out
