@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from xbot import flags, reports, timetable
-from xbot.poster import RedisLock
+from xbot.locks import RedisLock
 
 
 def _day(tz: str, y: int, m: int, d: int) -> tuple[datetime, datetime]:

@@ -45,11 +45,11 @@ from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.errors import PosterError
 from xbot.learning import RewardRule, baseline_median
+from xbot.locks import RedisLock
 from xbot.model import prior_from_model
 from xbot.poster import (
     Outbox,
     Poster,
-    RedisLock,
     blocked_hashes,
     crash_point,
     poster_state,

@@ -31,7 +31,8 @@ from apscheduler.triggers.cron import CronTrigger
 from xbot import reports
 from xbot.errors import PosterError, XbotError
 from xbot.flags import load_flags
-from xbot.poster import Poster, RedisLock, XPoster, metrics_source
+from xbot.locks import RedisLock
+from xbot.poster import Poster, XPoster, metrics_source
 from xbot.services import Services
 from xbot.settings import Settings
 
