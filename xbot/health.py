@@ -127,9 +127,10 @@ def _check_redis(services: Services) -> dict[str, Any]:
 
 def _check_db(services: Services, environment: str) -> dict[str, Any]:
     url = services.database_url()
-    with psycopg.connect(
-        url, connect_timeout=CONNECT_TIMEOUT_S, options=f"-c statement_timeout={_TIMEOUT_MS}"
-    ) as conn:
+    with psycopg.connect(url, **services.connect_args()) as conn:
+        # One transaction (psycopg's default): SET LOCAL holds for every check, also through a
+        # transaction-mode pooler, which rejects the startup "options" parameter.
+        conn.execute(f"set local statement_timeout = {int(_TIMEOUT_MS)}")
         views = {
             r[0]
             for r in conn.execute(

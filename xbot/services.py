@@ -229,6 +229,22 @@ class Services:
         ]
 
     # -- clients ----------------------------------------------------------------------------------
+    def connect_args(self) -> dict[str, Any]:
+        """psycopg connection options for every connection xbot opens (engine or direct).
+
+        Behind a transaction-mode pooler (``Settings.pooler_mode``) consecutive transactions
+        may run on different server connections, so psycopg must not prepare statements on
+        the server (``prepare_threshold=None``); no startup ``options`` are sent, which
+        poolers reject.
+        """
+        args: dict[str, Any] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": f"xbot-{self.settings.app_env}",
+        }
+        if self.settings.pooler_mode == "transaction":
+            args["prepare_threshold"] = None
+        return args
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:
@@ -237,10 +253,7 @@ class Services:
                 pool_pre_ping=True,
                 pool_size=2,
                 max_overflow=4,
-                connect_args={
-                    "connect_timeout": CONNECT_TIMEOUT_S,
-                    "application_name": f"xbot-{self.settings.app_env}",
-                },
+                connect_args=self.connect_args(),
             )
         return self._engine
 
