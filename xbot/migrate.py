@@ -15,12 +15,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import psycopg
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from xbot.errors import MigrationError
+
+if TYPE_CHECKING:  # the drivers load with the first query: `discover` (health) needs neither
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
 
 # An arbitrary constant shared by every xbot process: "xbot.migrate" as a 63-bit integer.
 ADVISORY_LOCK_KEY = int(hashlib.sha256(b"xbot.migrate").hexdigest()[:15], 16)
@@ -84,11 +85,16 @@ create table if not exists schema_migrations (
 
 def _lock(conn: sa.Connection) -> None:
     """Serialise migrators until this transaction ends (also through a transaction pooler)."""
+    import sqlalchemy as sa
+
     conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
 
 
 def _apply_if_pending(conn: sa.Connection, mig: Migration) -> bool:
     """Apply ``mig`` and record it in one transaction, under the lock; False if applied."""
+    import psycopg
+    import sqlalchemy as sa
+
     with conn.begin():
         _lock(conn)
         done = conn.execute(
@@ -135,6 +141,8 @@ def migrate(engine: Engine, directory: Path | None = None) -> list[str]:
 
 def status(engine: Engine, directory: Path | None = None) -> list[MigrationState]:
     """Every migration file with when it was applied (None = pending)."""
+    import sqlalchemy as sa
+
     files = discover(directory)
     with engine.connect() as conn:
         exists = conn.execute(sa.text("select to_regclass('schema_migrations')")).scalar()

@@ -23,15 +23,16 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis as redis_lib
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from xbot.errors import ServiceUnavailable
 from xbot.keys import Keys
 from xbot.settings import Settings, mask_url
+
+if TYPE_CHECKING:  # SQLAlchemy is imported with the first engine: `xbot health` never needs it
+    from sqlalchemy.engine import Engine
 
 CONNECT_TIMEOUT_S = 2
 _UNIX_SOCKET_MAX = 100
@@ -248,6 +249,8 @@ class Services:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            import sqlalchemy as sa
+
             self._engine = sa.create_engine(
                 sqlalchemy_url(self.database_url()),
                 pool_pre_ping=True,
