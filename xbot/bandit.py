@@ -64,6 +64,12 @@ _ZOOM_PASSES = 3
 # part, at most 0.031 (p = 0.5), 0.019 at p = 0.1; chosen so that a decision over 500
 # candidates stays under 2 ms (benchmarks/bench_decision.py). The epsilon part is exact.
 DEFAULT_PROPENSITY_DRAWS = 256
+# Propensity rows (never the decision's own row) for an arm whose posterior Beta(a, b) has
+# a, b >= _NORMAL_MIN_COUNT come from the normal with the exact mean and variance of
+# logit(Beta(a, b)) (digamma / trigamma), a quarter of the cost of two gamma draws; its skewness
+# there is below 0.1 and the propensities it gives differ from exact draws by less than their
+# Monte Carlo error (tests/test_bandit.py). Thinner posteriors are always drawn exactly.
+_NORMAL_MIN_COUNT = 30.0
 
 
 # -- hyperparameters --------------------------------------------------------------------------
@@ -221,7 +227,14 @@ class _Evidence:
         self.beta = np.zeros(0)
         self.pulls = np.zeros(0, dtype=np.int64)
         self._pooled: tuple[float, float] | None = None
+        #: bumped by every change, so caches of posteriors built from this evidence know when
+        #: they are stale
+        self.version = 0
         self.add(arms)
+
+    def _changed(self) -> None:
+        self._pooled = None
+        self.version += 1
 
     def pooled(self) -> tuple[float, float]:
         """:func:`pooled_prior` of this family, cached until the evidence changes."""
@@ -240,13 +253,13 @@ class _Evidence:
         for a in new:
             self.index[a] = len(self.index)
         pad = len(new)
-        self._pooled = None
+        self._changed()
         self.alpha = np.concatenate([self.alpha, np.zeros(pad)])
         self.beta = np.concatenate([self.beta, np.zeros(pad)])
         self.pulls = np.concatenate([self.pulls, np.zeros(pad, dtype=np.int64)])
 
     def learn(self, idx: np.ndarray, rewards: np.ndarray) -> None:
-        self._pooled = None
+        self._changed()
         np.add.at(self.alpha, idx, rewards)
         np.add.at(self.beta, idx, 1.0 - rewards)
         np.add.at(self.pulls, idx, 1)
@@ -257,12 +270,12 @@ class _Evidence:
         return dict(zip(self.arms, pairs, strict=True))
 
     def restart(self, restart: Restart) -> None:
-        self._pooled = None
+        self._changed()
         restart.apply(self.arms, self.alpha, self.beta)
 
     def decay(self, factor: float) -> None:
         if factor != 1.0:
-            self._pooled = None
+            self._changed()
             self.alpha *= factor
             self.beta *= factor
 
@@ -278,7 +291,7 @@ class _Evidence:
 
     def load(self, family: str, state: Mapping[str, Mapping[str, Any]]) -> None:
         self.add(_arm_name(family, a) for a in state)
-        self._pooled = None
+        self._changed()
         for arm, row in state.items():
             if not isinstance(row, Mapping) or not {"alpha", "beta"} <= set(row):
                 raise ValidationError(
@@ -521,20 +534,6 @@ class BetaBandit:
         return bandit
 
 
-def _small_products(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x @ w`` in row blocks of at most 2**18 multiply-adds each.
-
-    OpenBLAS runs products above 4 x 65536 multiply-adds on several threads; on busy cores those
-    threads wait for a time slice and a 0.07 ms product takes 10+ ms. Blocks this small run on
-    the calling thread, which keeps the decision's tail latency flat for a ~30 % cost.
-    """
-    rows = max(1, 2**18 // max(1, w.shape[0] * w.shape[1]))
-    out = np.empty((x.shape[0], w.shape[1]), dtype=np.result_type(x, w))
-    for start in range(0, x.shape[0], rows):
-        np.matmul(x[start : start + rows], w, out=out[start : start + rows])
-    return out
-
-
 # -- the factored engine ----------------------------------------------------------------------
 
 
@@ -570,23 +569,50 @@ class _Family:
     index: np.ndarray
     weight: np.ndarray
 
-    def score(self, logit: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """(draws x len(values)) scores of the given value ids from (draws x arms) log-odds."""
-        padded = np.hstack([logit, np.zeros((logit.shape[0], 1), dtype=logit.dtype)])
-        index, weight = self.index[values], self.weight[values]
-        out = np.zeros((logit.shape[0], index.shape[0]), dtype=logit.dtype)
-        for slot in range(index.shape[1]):
-            out += np.take(padded, index[:, slot], axis=1) * weight[:, slot]
-        return out
 
-    def group_weights(self, values: np.ndarray) -> np.ndarray:
-        """(arms + 1) x len(values) weights: score = [logit, 0] @ this (last row: padding)."""
-        out = np.zeros((len(self.arms) + 1, values.size), dtype=np.float32)
-        columns = np.arange(values.size)
-        index, weight = self.index[values], self.weight[values]
-        for slot in range(index.shape[1]):
-            out[index[:, slot], columns] += weight[:, slot]
-        out[-1] = 0.0
+@dataclass(frozen=True)
+class Encoded:
+    """Candidates parsed once into arm columns (:meth:`FeatureBandit.encode`).
+
+    :meth:`FeatureBandit.choose` accepts this in place of the feature mappings and skips the
+    parse, which is most of the cost of a decision over hundreds of candidates: the scheduler
+    encodes its pool once per cycle and every re-pick after a guard rejection reuses it.
+    """
+
+    size: int
+    families: tuple[tuple[str, _Family], ...]
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Every arm a pool mentions, all families stacked into one column of posteriors, with
+    what sampling needs; row ``a32.size`` of a sample is the padding row (0). Built once per
+    encoded pool and reused until the evidence of one of its families changes, so a decision
+    costs a few numpy calls whatever the number of families."""
+
+    encoded: Encoded
+    versions: tuple[int, ...]
+    a32: np.ndarray
+    b32: np.ndarray
+    centre: np.ndarray  # per stacked arm: logit(m_f) of its family
+    thick: np.ndarray  # stacked arms drawn from the logit-normal in propensity columns
+    thin: np.ndarray  # stacked arms always drawn exactly
+    mean: np.ndarray  # E[logit theta] - centre, thick arms
+    sd: np.ndarray  # sd[logit theta], thick arms
+    rows: tuple[np.ndarray, ...]  # per family: (value ids + 1) x slots stacked rows
+    weights: tuple[np.ndarray | None, ...]  # per family: their weights (None: one arm, 1.0)
+
+    def values(self, k: int, sample: np.ndarray) -> np.ndarray:
+        """(value ids + 1) x draws scores of family ``k`` (last row: absent value, 0)."""
+        rows, weight = self.rows[k], self.weights[k]
+        if weight is None:
+            return sample[rows[:, 0]]
+        out = sample[rows[:, 0]] * weight[:, :1]
+        for slot in range(1, rows.shape[1]):
+            out += sample[rows[:, slot]] * weight[:, slot : slot + 1]
         return out
 
 
@@ -653,6 +679,7 @@ class FeatureBandit:
         self.prior = prior
         self.seed = _seed(seed)
         self._rng = np.random.default_rng(self.seed)
+        self._plans: dict[int, _Plan] = {}
 
     @property
     def epsilon(self) -> float:
@@ -691,18 +718,60 @@ class FeatureBandit:
         """Posterior (a, b) for ``arms`` of ``fam`` (unseen arms: prior only) and the centre."""
         ev = self._ev[fam]
         pa, pb = self._family_prior(fam)
+        pos = np.fromiter(map(ev.index.get, arms, repeat(-1)), dtype=np.int64, count=len(arms))
+        seen = pos >= 0
         a = np.full(len(arms), pa)
         b = np.full(len(arms), pb)
-        for j, arm in enumerate(arms):
-            fixed = self._fixed[fam].get(arm)
-            if fixed is not None:
-                a[j], b[j] = fixed
-            i = ev.index.get(arm)
-            if i is not None:
-                a[j] += ev.alpha[i]
-                b[j] += ev.beta[i]
-        centre = math.log(pa / pb)
-        return a, b, centre
+        fixed = self._fixed[fam]
+        for j, arm in enumerate(arms) if fixed else ():
+            if arm in fixed:
+                a[j], b[j] = fixed[arm]
+        a[seen] += ev.alpha[pos[seen]]
+        b[seen] += ev.beta[pos[seen]]
+        return a, b, math.log(pa / pb)
+
+    def _plan(self, encoded: Encoded) -> _Plan:
+        """The stacked posteriors of ``encoded``'s arms (see :class:`_Plan`), cached."""
+        versions = tuple(self._ev[fam].version for fam, _ in encoded.families)
+        hit = self._plans.get(id(encoded))
+        if hit is not None and hit.encoded is encoded and hit.versions == versions:
+            return hit
+        a_parts, b_parts, centres, rows, weights = [], [], [], [], []
+        offset = 0
+        total = sum(len(f.arms) for _, f in encoded.families)
+        for fam, f in encoded.families:
+            a, b, centre = self._params(fam, f.arms)
+            a_parts.append(a)
+            b_parts.append(b)
+            centres.append(np.full(a.size, centre))
+            # the family's padding column (len(arms)) becomes the stacked padding row
+            rows.append(np.where(f.index == len(f.arms), total, f.index + offset))
+            scalar = f.index.shape[1] == 1 and bool(np.all(f.weight == 1.0))
+            weights.append(None if scalar else f.weight)
+            offset += a.size
+        a_all = np.concatenate(a_parts) if a_parts else np.zeros(0)
+        b_all = np.concatenate(b_parts) if b_parts else np.zeros(0)
+        centre_all = np.concatenate(centres) if centres else np.zeros(0)
+        mask = (a_all >= _NORMAL_MIN_COUNT) & (b_all >= _NORMAL_MIN_COUNT)
+        thick = np.flatnonzero(mask)
+        ta, tb = a_all[thick], b_all[thick]
+        plan = _Plan(
+            encoded=encoded,
+            versions=versions,
+            a32=a_all.astype(np.float32),
+            b32=b_all.astype(np.float32),
+            centre=centre_all.astype(np.float32),
+            thick=thick,
+            thin=np.flatnonzero(~mask),
+            mean=(special.digamma(ta) - special.digamma(tb) - centre_all[thick]).astype(np.float32),
+            sd=np.sqrt(special.polygamma(1, ta) + special.polygamma(1, tb)).astype(np.float32),
+            rows=tuple(rows),
+            weights=tuple(weights),
+        )
+        if len(self._plans) > 8:  # a scheduler keeps one pool per cycle
+            self._plans.clear()
+        self._plans[id(encoded)] = plan
+        return plan
 
     def expectations(self) -> dict[str, dict[str, float]]:
         """Posterior mean per family and arm (arms with evidence or a fixed prior)."""
@@ -726,67 +795,80 @@ class FeatureBandit:
         return out
 
     # -- decisions ----------------------------------------------------------------------------
+    def encode(self, candidates: Sequence[Features] | Encoded) -> Encoded:
+        """Parse candidates into arm columns once; :meth:`choose` takes the result as it is.
+
+        Unusual input (not plain dicts of non-empty strings or lists of them, or unknown
+        families) is validated one candidate at a time, so the error names the candidate.
+        """
+        if isinstance(candidates, Encoded):
+            return candidates
+        if isinstance(candidates, (str, Mapping)) or not isinstance(candidates, Sequence):
+            raise ValidationError("candidates", candidates, "a sequence of feature mappings")
+        if not candidates:
+            raise ValidationError("candidates", candidates, "at least one candidate")
+        parsed = self._parse_fast(candidates)
+        if parsed is None:  # unusual input: validate one by one (clear errors), then parse
+            parsed = self._parse_fast(self._normalise(candidates))
+            if parsed is None:  # pragma: no cover - _normalise only returns parseable dicts
+                raise ValidationError("candidates", candidates, "feature mappings")
+        return Encoded(len(candidates), tuple(parsed))
+
     def choose(
         self,
-        candidates: Sequence[Features],
+        candidates: Sequence[Features] | Encoded,
         eligible: Sequence[int] | None = None,
     ) -> Choice:
         """Pick one of ``candidates`` (restricted to the indices in ``eligible``).
 
+        ``candidates`` are feature mappings or, cheaper, what :meth:`encode` made of them.
         Candidates with identical features always score the same, so the Monte Carlo ranks
         distinct feature sets and a tie among identical candidates is split uniformly; the
         propensity of the pick is ``epsilon / n + (1 - epsilon) * P(its feature set wins) / copies``.
         Families that are equal for every eligible candidate (the slot's hour) shift all scores
         alike and are left out of the Monte Carlo.
 
-        Cost: Beta draws are made per *arm* (tens), not per candidate, and gathered into the
-        (draws x distinct feature sets) score matrix by one float32 product with a 0/1 (tags:
-        1/len) weight matrix; candidates are parsed column-wise (one dict lookup per value).
+        Cost: Beta draws are made per *arm* (tens), not per candidate; the decision's own row is
+        exact, the other propensity rows of well-observed arms come from the logit-normal with
+        the exact moments (``_NORMAL_MIN_COUNT``). Each family's draws become scores per
+        distinct value (a tag list: the mean over its tags) and are gathered per distinct
+        feature set; posteriors are cached until the evidence changes.
         """
-        if isinstance(candidates, (str, Mapping)) or not isinstance(candidates, Sequence):
-            raise ValidationError("candidates", candidates, "a sequence of feature mappings")
-        if not candidates:
-            raise ValidationError("candidates", candidates, "at least one candidate")
-        n = len(candidates)
+        encoded = self.encode(candidates)
+        n = encoded.size
         elig = self._eligible(eligible, n)
-        parsed = self._parse_fast(candidates)
-        if parsed is None:  # unusual input: validate one by one (clear errors), then parse
-            parsed = self._parse_fast(self._normalise(candidates))
-            if parsed is None:  # pragma: no cover - _normalise only returns parseable dicts
-                raise ValidationError("candidates", candidates, "feature mappings")
 
-        # Distinct feature sets among the eligible: one group id per eligible candidate, built
-        # from the families whose value differs between eligible candidates.
-        group = np.zeros(elig.size, dtype=np.int64)
-        varying = set()
-        for fam, f in parsed:
+        # Distinct feature sets among the eligible: one key per eligible candidate, built from
+        # the families whose value differs between eligible candidates.
+        key = np.zeros(elig.size, dtype=np.int64)
+        varying: set[str] = set()
+        for fam, f in encoded.families:
             codes = f.codes[elig]
             if codes.min() != codes.max():
+                key = key * (f.index.shape[0] + 1) + codes + 1
                 varying.add(fam)
-                _, group = np.unique(group * f.index.shape[0] + codes + 1, return_inverse=True)
-        group = group.reshape(-1)
-        n_groups = int(group.max()) + 1
-        copies = np.bincount(group)
-        first = np.full(n_groups, elig.size, dtype=np.int64)
-        np.minimum.at(first, group, np.arange(elig.size))
+        if varying:
+            _, first, group = np.unique(key, return_index=True, return_inverse=True)
+            group = group.reshape(-1)
+        else:
+            first, group = np.zeros(1, dtype=np.int64), np.zeros(elig.size, dtype=np.int64)
+        n_groups = first.size
+        copies = np.bincount(group, minlength=n_groups)
 
         eps = self.hyper.epsilon
         explore = bool(self._rng.random() < eps)
         draws = 1 if (eps >= 1.0 or n_groups == 1) else self.hyper.propensity_draws
         scores = np.zeros(n, dtype=np.float32)
-        logits, blocks = [], []
-        for fam, f in parsed:
-            a, b, centre = self._params(fam, f.arms)
-            mc = fam in varying
-            logit = self._sample_logit(a, b, centre, draws if mc else 1)
-            scores += f.score(logit[:1], f.codes)[0]  # code -1 (family absent) scores 0
-            if mc:
-                logits.append(np.hstack([logit, np.zeros((draws, 1), dtype=np.float32)]))
-                blocks.append(f.group_weights(f.codes[elig[first]]))
-        table = (
-            _small_products(np.hstack(logits), np.vstack(blocks)) if logits else np.zeros((1, 1))
-        )
-        tied = np.flatnonzero(table[0] == table[0].max())
+        table = np.zeros((n_groups, draws), dtype=np.float32)  # feature set x draw
+        plan = self._plan(encoded)
+        sample = self._sample_logit(plan, draws)
+        for k, (fam, f) in enumerate(encoded.families):
+            values = plan.values(k, sample)
+            scores += values[f.codes, 0]  # code -1 (family absent) is the last row: 0
+            if fam in varying:
+                table += values[f.codes[elig[first]]]
+        decision = table[:, 0]
+        tied = np.flatnonzero(decision == decision.max())
         winner = int(tied[self._rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
         if explore:
             pos = int(self._rng.integers(elig.size))
@@ -797,10 +879,10 @@ class FeatureBandit:
         if n_groups == 1:
             win = 1.0
         else:  # share of draws g wins, a tie of k groups crediting each 1/k
-            top = table.max(axis=1)
-            hits = np.flatnonzero(table[:, g] == top)
-            ties = np.count_nonzero(table[hits] == top[hits, None], axis=1)
-            win = float(np.sum(1.0 / ties)) / table.shape[0]
+            top = table.max(axis=0)
+            hits = np.flatnonzero(table[g] == top)
+            ties = np.count_nonzero(table[:, hits] == top[hits], axis=0)
+            win = float(np.sum(1.0 / ties)) / draws
         propensity = eps / elig.size + (1.0 - eps) * win / int(copies[g])
         return Choice(int(elig[pos]), float(propensity), scores.tolist(), explore)
 
@@ -874,20 +956,41 @@ class FeatureBandit:
             out.append(self._arms_of(cand, f"candidates[{i}]"))
         return out
 
-    def _sample_logit(self, a: np.ndarray, b: np.ndarray, centre: float, draws: int) -> np.ndarray:
-        """``draws`` x arms centred log-odds of real Beta(a, b) draws, as float32.
+    def _sample_logit(self, plan: _Plan, draws: int) -> np.ndarray:
+        """(stacked arms + 1) x ``draws`` centred log-odds, float32, last row 0.
 
-        logit(X) for X = G_a / (G_a + G_b) is log G_a - log G_b: two float32 gamma draws per
-        entry, half the cost of float64 Beta draws and precise enough to rank candidates.
+        Column 0 (the decision's own draw) is exact: logit(X) for X = G_a / (G_a + G_b) is
+        log G_a - log G_b, two float32 gamma draws per arm. Propensity columns 1.. are exact
+        for thin posteriors and logit-normal with the exact moments for thick ones.
         """
-        ga = self._rng.standard_gamma(
-            np.broadcast_to(a.astype(np.float32), (draws, a.size)), dtype=np.float32
-        )
-        gb = self._rng.standard_gamma(
-            np.broadcast_to(b.astype(np.float32), (draws, b.size)), dtype=np.float32
-        )
+        arms = plan.a32.size
+        out = np.zeros((arms + 1, draws), dtype=np.float32)
+        out[:arms, :1] = self._exact_logit(plan.a32, plan.b32, 1, plan.centre)
+        if draws == 1:
+            return out
+        if plan.thick.size:
+            normal = self._rng.standard_normal((plan.thick.size, draws - 1), dtype=np.float32)
+            normal *= plan.sd[:, None]
+            normal += plan.mean[:, None]
+            out[plan.thick, 1:] = normal
+        if plan.thin.size:
+            thin = plan.thin
+            out[thin, 1:] = self._exact_logit(
+                plan.a32[thin], plan.b32[thin], draws - 1, plan.centre[thin]
+            )
+        return out
+
+    def _exact_logit(
+        self, a: np.ndarray, b: np.ndarray, cols: int, centre: np.ndarray
+    ) -> np.ndarray:
+        """len(a) x ``cols`` exact centred logit(Beta(a, b)) draws: log G_a - log G_b."""
+        ga = self._rng.standard_gamma(np.broadcast_to(a[:, None], (a.size, cols)), dtype=np.float32)
+        gb = self._rng.standard_gamma(np.broadcast_to(b[:, None], (b.size, cols)), dtype=np.float32)
         tiny = np.float32(np.finfo(np.float32).tiny)
-        return np.log(np.maximum(ga, tiny)) - np.log(np.maximum(gb, tiny)) - np.float32(centre)
+        out = np.log(np.maximum(ga, tiny))
+        out -= np.log(np.maximum(gb, tiny))
+        out -= centre[:, None]
+        return out
 
     @staticmethod
     def _eligible(eligible: Sequence[int] | None, n: int) -> np.ndarray:
