@@ -598,22 +598,55 @@ class _Plan:
     a32: np.ndarray
     b32: np.ndarray
     centre: np.ndarray  # per stacked arm: logit(m_f) of its family
-    thick: np.ndarray  # stacked arms drawn from the logit-normal in propensity columns
     thin: np.ndarray  # stacked arms always drawn exactly
-    mean: np.ndarray  # E[logit theta] - centre, thick arms
-    sd: np.ndarray  # sd[logit theta], thick arms
-    rows: tuple[np.ndarray, ...]  # per family: (value ids + 1) x slots stacked rows
-    weights: tuple[np.ndarray | None, ...]  # per family: their weights (None: one arm, 1.0)
+    mean: np.ndarray  # E[logit theta] - centre, every stacked arm
+    sd: np.ndarray  # sd[logit theta], every stacked arm
 
-    def values(self, k: int, sample: np.ndarray) -> np.ndarray:
-        """(value ids + 1) x draws scores of family ``k`` (last row: absent value, 0)."""
-        rows, weight = self.rows[k], self.weights[k]
-        if weight is None:
-            return sample[rows[:, 0]]
-        out = sample[rows[:, 0]] * weight[:, :1]
-        for slot in range(1, rows.shape[1]):
-            out += sample[rows[:, slot]] * weight[:, slot : slot + 1]
-        return out
+
+@dataclass(frozen=True)
+class _Layout:
+    """The structure of a decision over an encoded pool and an eligible set, which does not
+    depend on the evidence and so is built once for every pick that uses it: the distinct
+    feature sets among the eligible (``group`` per eligible candidate, ``first`` member and
+    ``copies`` per set), the families that vary, and two weight matrices over the stacked
+    arms (+ the padding row) that turn a sample into scores: ``sets`` (feature sets x arms,
+    varying families only) and ``candidates`` (every candidate x arms, all families)."""
+
+    encoded: Encoded
+    eligible: bytes
+    group: np.ndarray
+    first: np.ndarray
+    copies: np.ndarray
+    sets: np.ndarray
+    candidates: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.first.size)
+
+
+def _weights(rows: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """Dense (len(rows) x size) weights from per-row (row ids, weights) slot arrays."""
+    out = np.zeros((rows.shape[0], size), dtype=np.float32)
+    lines = np.arange(rows.shape[0])
+    for slot in range(rows.shape[1]):  # within one slot each line names an arm once
+        out[lines, rows[:, slot]] += weight[:, slot]
+    out[:, size - 1] = 0.0  # the padding row contributes nothing
+    return out
+
+
+def _blocked_product(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``w @ x`` in row blocks of at most 2**18 multiply-adds each.
+
+    OpenBLAS runs products above 4 x 65536 multiply-adds on several threads; on busy cores those
+    threads wait for a time slice and a 0.1 ms product takes several ms. Blocks this small run
+    on the calling thread, which keeps the decision's tail latency flat.
+    """
+    rows = max(1, 2**18 // max(1, w.shape[1] * x.shape[1]))
+    out = np.empty((w.shape[0], x.shape[1]), dtype=np.float32)
+    for start in range(0, w.shape[0], rows):
+        np.matmul(w[start : start + rows], x, out=out[start : start + rows])
+    return out
 
 
 class FeatureBandit:
@@ -680,6 +713,7 @@ class FeatureBandit:
         self.seed = _seed(seed)
         self._rng = np.random.default_rng(self.seed)
         self._plans: dict[int, _Plan] = {}
+        self._layouts: dict[int, _Layout] = {}
 
     @property
     def epsilon(self) -> float:
@@ -736,42 +770,73 @@ class FeatureBandit:
         hit = self._plans.get(id(encoded))
         if hit is not None and hit.encoded is encoded and hit.versions == versions:
             return hit
-        a_parts, b_parts, centres, rows, weights = [], [], [], [], []
-        offset = 0
-        total = sum(len(f.arms) for _, f in encoded.families)
+        a_parts, b_parts, centres = [], [], []
         for fam, f in encoded.families:
             a, b, centre = self._params(fam, f.arms)
             a_parts.append(a)
             b_parts.append(b)
             centres.append(np.full(a.size, centre))
-            # the family's padding column (len(arms)) becomes the stacked padding row
-            rows.append(np.where(f.index == len(f.arms), total, f.index + offset))
-            scalar = f.index.shape[1] == 1 and bool(np.all(f.weight == 1.0))
-            weights.append(None if scalar else f.weight)
-            offset += a.size
         a_all = np.concatenate(a_parts) if a_parts else np.zeros(0)
         b_all = np.concatenate(b_parts) if b_parts else np.zeros(0)
         centre_all = np.concatenate(centres) if centres else np.zeros(0)
         mask = (a_all >= _NORMAL_MIN_COUNT) & (b_all >= _NORMAL_MIN_COUNT)
-        thick = np.flatnonzero(mask)
-        ta, tb = a_all[thick], b_all[thick]
+        ta, tb = a_all, b_all  # moments of every arm: thin rows are overwritten by exact draws
         plan = _Plan(
             encoded=encoded,
             versions=versions,
             a32=a_all.astype(np.float32),
             b32=b_all.astype(np.float32),
             centre=centre_all.astype(np.float32),
-            thick=thick,
             thin=np.flatnonzero(~mask),
-            mean=(special.digamma(ta) - special.digamma(tb) - centre_all[thick]).astype(np.float32),
+            mean=(special.digamma(ta) - special.digamma(tb) - centre_all).astype(np.float32),
             sd=np.sqrt(special.polygamma(1, ta) + special.polygamma(1, tb)).astype(np.float32),
-            rows=tuple(rows),
-            weights=tuple(weights),
         )
         if len(self._plans) > 8:  # a scheduler keeps one pool per cycle
             self._plans.clear()
         self._plans[id(encoded)] = plan
         return plan
+
+    def _layout(self, encoded: Encoded, elig: np.ndarray) -> _Layout:
+        """The :class:`_Layout` of ``encoded`` restricted to ``elig``, cached."""
+        key = elig.tobytes()
+        hit = self._layouts.get(id(encoded))
+        if hit is not None and hit.encoded is encoded and hit.eligible == key:
+            return hit
+        total = sum(len(f.arms) for _, f in encoded.families)
+        # Distinct feature sets among the eligible: one key per eligible candidate, built from
+        # the families whose value differs between eligible candidates.
+        code = np.zeros(elig.size, dtype=np.int64)
+        varying: list[bool] = []
+        for _, f in encoded.families:
+            codes = f.codes[elig]
+            varying.append(bool(codes.min() != codes.max()))
+            if varying[-1]:
+                code = code * (f.index.shape[0] + 1) + codes + 1
+        _, first, group = np.unique(code, return_index=True, return_inverse=True)
+        sets = np.zeros((first.size, total + 1), dtype=np.float32)
+        candidates = np.zeros((encoded.size, total + 1), dtype=np.float32)
+        offset = 0
+        for (_, f), vary in zip(encoded.families, varying, strict=True):
+            # the family's padding column (len(arms)) becomes the stacked padding row
+            rows = np.where(f.index == len(f.arms), total, f.index + offset)
+            values = _weights(rows, f.weight, total + 1)  # value id x stacked arm
+            candidates += values[f.codes]
+            if vary:
+                sets += values[f.codes[elig[first]]]
+            offset += len(f.arms)
+        layout = _Layout(
+            encoded=encoded,
+            eligible=key,
+            group=group.reshape(-1),
+            first=first,
+            copies=np.bincount(group.reshape(-1), minlength=first.size),
+            sets=sets,
+            candidates=candidates,
+        )
+        if len(self._layouts) > 8:
+            self._layouts.clear()
+        self._layouts[id(encoded)] = layout
+        return layout
 
     def expectations(self) -> dict[str, dict[str, float]]:
         """Posterior mean per family and arm (arms with evidence or a fixed prior)."""
@@ -835,55 +900,38 @@ class FeatureBandit:
         feature set; posteriors are cached until the evidence changes.
         """
         encoded = self.encode(candidates)
-        n = encoded.size
-        elig = self._eligible(eligible, n)
-
-        # Distinct feature sets among the eligible: one key per eligible candidate, built from
-        # the families whose value differs between eligible candidates.
-        key = np.zeros(elig.size, dtype=np.int64)
-        varying: set[str] = set()
-        for fam, f in encoded.families:
-            codes = f.codes[elig]
-            if codes.min() != codes.max():
-                key = key * (f.index.shape[0] + 1) + codes + 1
-                varying.add(fam)
-        if varying:
-            _, first, group = np.unique(key, return_index=True, return_inverse=True)
-            group = group.reshape(-1)
-        else:
-            first, group = np.zeros(1, dtype=np.int64), np.zeros(elig.size, dtype=np.int64)
-        n_groups = first.size
-        copies = np.bincount(group, minlength=n_groups)
-
+        elig = self._eligible(eligible, encoded.size)
+        layout = self._layout(encoded, elig)
         eps = self.hyper.epsilon
         explore = bool(self._rng.random() < eps)
+        n_groups = layout.n_groups
         draws = 1 if (eps >= 1.0 or n_groups == 1) else self.hyper.propensity_draws
-        scores = np.zeros(n, dtype=np.float32)
-        table = np.zeros((n_groups, draws), dtype=np.float32)  # feature set x draw
-        plan = self._plan(encoded)
-        sample = self._sample_logit(plan, draws)
-        for k, (fam, f) in enumerate(encoded.families):
-            values = plan.values(k, sample)
-            scores += values[f.codes, 0]  # code -1 (family absent) is the last row: 0
-            if fam in varying:
-                table += values[f.codes[elig[first]]]
+        sample = self._sample_logit(self._plan(encoded), draws)
+        table = _blocked_product(layout.sets, sample)  # feature set x draw
         decision = table[:, 0]
         tied = np.flatnonzero(decision == decision.max())
         winner = int(tied[self._rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
         if explore:
             pos = int(self._rng.integers(elig.size))
         else:
-            mine = np.flatnonzero(group == winner)
+            mine = np.flatnonzero(layout.group == winner)
             pos = int(mine[self._rng.integers(mine.size)]) if mine.size > 1 else int(mine[0])
-        g = int(group[pos])
+        g = int(layout.group[pos])
         if n_groups == 1:
             win = 1.0
-        else:  # share of draws g wins, a tie of k groups crediting each 1/k
-            top = table.max(axis=0)
-            hits = np.flatnonzero(table[g] == top)
-            ties = np.count_nonzero(table[:, hits] == top[hits], axis=0)
-            win = float(np.sum(1.0 / ties)) / draws
-        propensity = eps / elig.size + (1.0 - eps) * win / int(copies[g])
+        else:  # share of draws g wins, a tie of k feature sets crediting each 1/k
+            others = np.full(draws, -np.inf, dtype=np.float32)  # best other set, per draw
+            if g > 0:
+                others = table[:g].max(axis=0)
+            if g + 1 < n_groups:
+                others = np.maximum(others, table[g + 1 :].max(axis=0))
+            mine_row = table[g]
+            win = float(np.count_nonzero(mine_row > others))
+            for d in np.flatnonzero(mine_row == others):  # exact ties: rare with real draws
+                win += 1.0 / int(np.count_nonzero(table[:, d] == others[d]))
+            win /= draws
+        propensity = eps / elig.size + (1.0 - eps) * win / int(layout.copies[g])
+        scores = layout.candidates @ sample[:, 0]  # every candidate, the decision's draw
         return Choice(int(elig[pos]), float(propensity), scores.tolist(), explore)
 
     def _parse_fast(self, candidates: Sequence[Any]) -> list[tuple[str, _Family]] | None:
@@ -961,31 +1009,42 @@ class FeatureBandit:
 
         Column 0 (the decision's own draw) is exact: logit(X) for X = G_a / (G_a + G_b) is
         log G_a - log G_b, two float32 gamma draws per arm. Propensity columns 1.. are exact
-        for thin posteriors and logit-normal with the exact moments for thick ones.
+        for thin posteriors and logit-normal with the exact moments (in antithetic pairs) for
+        thick ones.
         """
         arms = plan.a32.size
-        out = np.zeros((arms + 1, draws), dtype=np.float32)
+        out = np.empty((arms + 1, draws), dtype=np.float32)
+        out[arms] = 0.0
+        if draws > 1:
+            if plan.thin.size == arms:
+                out[:arms] = self._exact_logit(plan.a32, plan.b32, draws, plan.centre)
+                return out
+            # antithetic pairs: columns 1..h are z, the rest -z (z fresh per decision). Each
+            # column keeps the exact marginal; a set that wins at z tends to lose at -z, so
+            # the win share's variance is no larger than with independent columns, for half
+            # the random numbers.
+            body = out[:arms]
+            half = draws // 2
+            z = self._rng.standard_normal((arms, half), dtype=np.float32)
+            body[:, 1 : half + 1] = z
+            np.negative(z[:, : draws - 1 - half], out=body[:, half + 1 :])
+            body *= plan.sd[:, None]
+            body += plan.mean[:, None]
+            if plan.thin.size:
+                thin = plan.thin
+                out[thin] = self._exact_logit(
+                    plan.a32[thin], plan.b32[thin], draws, plan.centre[thin]
+                )
         out[:arms, :1] = self._exact_logit(plan.a32, plan.b32, 1, plan.centre)
-        if draws == 1:
-            return out
-        if plan.thick.size:
-            normal = self._rng.standard_normal((plan.thick.size, draws - 1), dtype=np.float32)
-            normal *= plan.sd[:, None]
-            normal += plan.mean[:, None]
-            out[plan.thick, 1:] = normal
-        if plan.thin.size:
-            thin = plan.thin
-            out[thin, 1:] = self._exact_logit(
-                plan.a32[thin], plan.b32[thin], draws - 1, plan.centre[thin]
-            )
         return out
 
     def _exact_logit(
         self, a: np.ndarray, b: np.ndarray, cols: int, centre: np.ndarray
     ) -> np.ndarray:
         """len(a) x ``cols`` exact centred logit(Beta(a, b)) draws: log G_a - log G_b."""
-        ga = self._rng.standard_gamma(np.broadcast_to(a[:, None], (a.size, cols)), dtype=np.float32)
-        gb = self._rng.standard_gamma(np.broadcast_to(b[:, None], (b.size, cols)), dtype=np.float32)
+        size = (a.size, cols)
+        ga = self._rng.standard_gamma(a[:, None], size=size, dtype=np.float32)
+        gb = self._rng.standard_gamma(b[:, None], size=size, dtype=np.float32)
         tiny = np.float32(np.finfo(np.float32).tiny)
         out = np.log(np.maximum(ga, tiny))
         out -= np.log(np.maximum(gb, tiny))
