@@ -1023,11 +1023,11 @@ class FeatureBandit:
             # column keeps the exact marginal; a set that wins at z tends to lose at -z, so
             # the win share's variance is no larger than with independent columns, for half
             # the random numbers.
-            body = out[:arms]
+            body = out[:arms, 1:]  # column 0 is the exact decision draw, filled below
             half = draws // 2
             z = self._rng.standard_normal((arms, half), dtype=np.float32)
-            body[:, 1 : half + 1] = z
-            np.negative(z[:, : draws - 1 - half], out=body[:, half + 1 :])
+            body[:, :half] = z
+            np.negative(z[:, : draws - 1 - half], out=body[:, half:])
             body *= plan.sd[:, None]
             body += plan.mean[:, None]
             if plan.thin.size:
