@@ -42,12 +42,32 @@ def _media_refs(entry: Any) -> list[dict[str, str]]:
     return [r for r in refs if r["url"]]
 
 
-def _media_description(entry: Any) -> str:
-    """feedparser files ``media:description`` under ``content`` as text/plain."""
-    for c in entry.get("content") or []:
-        if c.get("type") == "text/plain" and c.get("value"):
-            return str(c["value"])
-    return ""
+_MRSS = "{http://search.yahoo.com/mrss/}"
+
+
+def _media_descriptions(body: bytes, count: int) -> list[str]:
+    """Per item/entry in document order, its Media RSS ``media:description`` (else
+    ``media:title``), the image's own description. feedparser folds these into the entry's
+    summary or content where they cannot be told apart from the article's text, so they are read
+    here from the XML; empty strings when the document cannot be read or the counts disagree."""
+    import xml.etree.ElementTree as ET  # expat with its entity-amplification protection
+
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return [""] * count
+    items = [el for el in root.iter() if el.tag in ("item", "{http://www.w3.org/2005/Atom}entry")]
+    if len(items) != count:
+        return [""] * count
+    out: list[str] = []
+    for item in items:
+        texts = [
+            (el.text or "").strip()
+            for tag in ("description", "title")
+            for el in item.iter(_MRSS + tag)
+        ]
+        out.append(next((t for t in texts if t), ""))
+    return out
 
 
 def parse_entries(body: bytes) -> dict[str, Any]:
@@ -62,7 +82,8 @@ def parse_entries(body: bytes) -> dict[str, Any]:
     problem = getattr(parsed, "bozo_exception", None)
     broken = parsed.bozo and not isinstance(problem, feedparser.CharacterEncodingOverride)
     entries = []
-    for e in parsed.entries:
+    descriptions = _media_descriptions(body, len(parsed.entries)) if not broken else []
+    for n, e in enumerate(parsed.entries):
         stamp = e.get("published_parsed") or e.get("updated_parsed")
         entries.append(
             {
@@ -74,7 +95,7 @@ def parse_entries(body: bytes) -> dict[str, Any]:
                 "link": str(e.get("link") or ""),
                 "published": tuple(stamp[:6]) if stamp else None,
                 "media": _media_refs(e),
-                "media_description": _media_description(e),
+                "media_description": descriptions[n] if descriptions else "",
             }
         )
     return {"problem": str(problem) if broken else None, "entries": entries}

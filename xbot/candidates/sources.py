@@ -154,8 +154,23 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         hooks=tuple(raw["hooks"]),
         closers=tuple(raw["closers"]),
         feed_formats=dict(raw["feed_formats"]),
-        images={str(game): dict(spec) for game, spec in raw.get("images", {}).items()},
+        images=_catalogue_images(raw.get("images", {}), topics),
     )
+
+
+def _catalogue_images(raw: Any, topics: dict[str, Topic]) -> dict[str, dict[str, str]]:
+    """``[images."<game>"]`` tables: each names a game of some topic and has a ``file``."""
+    games = {g for t in topics.values() for g in t.games}
+    images: dict[str, dict[str, str]] = {}
+    for game, spec in dict(raw).items():
+        if game not in games:
+            raise ValidationError(f"images.{game!r}", game, "a game listed under some topic")
+        if not isinstance(spec, dict) or not isinstance(spec.get("file"), str):
+            raise ValidationError(f"images.{game!r}.file", spec, "a path, package:<file> or URL")
+        if not isinstance(spec.get("alt", ""), str):
+            raise ValidationError(f"images.{game!r}.alt", spec.get("alt"), "a string")
+        images[game] = {"file": spec["file"], "alt": spec.get("alt", "")}
+    return images
 
 
 @dataclass
@@ -635,7 +650,7 @@ def load_config(path: Path | None = None) -> SourcesConfig:
                         )
                     ),
                     parse_timeout=_setting(
-                        entry, name, "parse_timeout", FEED_PARSE_TIMEOUT_S, 0.1, 600
+                        entry, name, "parse_timeout", FEED_PARSE_TIMEOUT_S, 0.01, 600
                     ),
                     **media_limits,
                 )

@@ -45,8 +45,15 @@ def refresh_cmd(app: App, as_json: bool) -> None:
         click.echo(
             f"Expired pruned: {report.expired_pruned}; stale claims returned: {report.claims_returned}"
         )
+    if report.items_refused or report.items_cleaned:
+        click.echo(
+            f"Bad items: {report.items_refused} refused, {report.items_cleaned} cleaned of "
+            "control characters (xbot sources stats)"
+        )
     for name, error in report.source_errors.items():
         click.echo(f"source error: {name}: {error}", err=True)
+    for name, warning in report.source_warnings.items():
+        click.echo(f"source warning: {name}: {warning}", err=True)
 
 
 @click.group()
@@ -96,3 +103,5 @@ def stats_cmd(app: App, as_json: bool) -> None:
     for r in rows:
         if r["last_error"]:
             click.echo(f"last error: {r['source']}: {r['last_error']}", err=True)
+        if r["last_warning"]:
+            click.echo(f"warning: {r['source']}: {r['last_warning']}", err=True)
