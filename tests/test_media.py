@@ -16,6 +16,7 @@ from xbot.candidates.sources import (
     FeedSource,
     FetchContext,
     FileSource,
+    SourceError,
     TemplateSource,
     load_catalogue,
 )
@@ -185,3 +186,19 @@ def test_catalogue_games_carry_their_image(store: MediaStore) -> None:
             assert Path(item.media["path"]).is_file()
         else:
             assert item.media is None
+
+
+@pytest.mark.parametrize("send_length", [True, False])
+def test_feed_over_http_is_capped_with_or_without_content_length(
+    server: ImageServer, send_length: bool
+) -> None:
+    items = "".join(f"<item><title>Valorant {n}</title><guid>{n}</guid></item>" for n in range(40))
+    body = f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
+    url = server.add(f"/feeds/big-{send_length}.xml", body, send_length=send_length)
+    capped = FeedSource("big", url, 1.0, ("gaming_fps",), max_bytes=len(body) - 1)
+    with pytest.raises(SourceError, match="over max_bytes"):
+        capped.fetch(_ctx(None))
+    fits = FeedSource("big", url, 1.0, ("gaming_fps",), max_bytes=len(body))
+    assert len(fits.fetch(_ctx(None)).items) == 40
+    empty = FeedSource("empty", server.add(f"/feeds/empty-{send_length}.xml", b""), 1.0, ())
+    assert empty.fetch(_ctx(None)).warnings == ["empty feed body (0 entries)"]

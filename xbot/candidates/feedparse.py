@@ -43,6 +43,8 @@ def _media_refs(entry: Any) -> list[dict[str, str]]:
 
 
 _MRSS = "{http://search.yahoo.com/mrss/}"
+#: RSS 2.0 item, Atom entry, RSS 1.0 (RDF) item.
+_ITEM_TAGS = ("item", "{http://www.w3.org/2005/Atom}entry", "{http://purl.org/rss/1.0/}item")
 
 
 def _media_descriptions(body: bytes, count: int) -> list[str]:
@@ -56,7 +58,7 @@ def _media_descriptions(body: bytes, count: int) -> list[str]:
         root = ET.fromstring(body)
     except ET.ParseError:
         return [""] * count
-    items = [el for el in root.iter() if el.tag in ("item", "{http://www.w3.org/2005/Atom}entry")]
+    items = [el for el in root.iter() if el.tag in _ITEM_TAGS]
     if len(items) != count:
         return [""] * count
     out: list[str] = []
