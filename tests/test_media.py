@@ -105,9 +105,10 @@ def test_local_paths_and_schemes(store: MediaStore, tmp_path: Path) -> None:
 _FEED = """<?xml version="1.0"?>
 <rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
 <item><title>Valorant via media content</title><guid>1</guid>
-  <media:content url="{content}" medium="image"><media:description>Jett &lt;b&gt;dashing&lt;/b&gt;</media:description></media:content>
+  <media:content url="{content}" medium="image"><media:description type="html">Jett &lt;b&gt;dashing&lt;/b&gt; &amp;amp; more</media:description></media:content>
   <enclosure url="{unused}" type="image/png" length="1"/></item>
 <item><title>Valorant via enclosure</title><guid>2</guid>
+  <media:title>Plain &amp;amp; literal</media:title>
   <enclosure url="{enclosure}" type="image/jpeg" length="1"/></item>
 <item><title>Valorant via thumbnail</title><guid>3</guid><media:thumbnail url="{thumb}"/></item>
 <item><title>Valorant audio only</title><guid>4</guid>
@@ -133,9 +134,10 @@ def test_feed_items_carry_their_image(
     result = FeedSource("f", str(path), 1.0, ("gaming_fps",)).fetch(_ctx(store))
     by_title = {i.metadata["entry_id"]: i.media for i in result.items}
     assert by_title["1"]["source_url"] == urls["content"]
-    assert by_title["1"]["alt"] == "Jett dashing"  # media:description, as plain text
+    assert by_title["1"]["alt"] == "Jett dashing & more"  # type="html": HTML layer undone
     assert by_title["2"]["mime"] == "image/jpeg"
-    assert by_title["2"]["alt"].startswith("Image for: Valorant via enclosure")
+    assert by_title["2"]["alt"] == "Plain &amp; literal"  # plain (the default): text as written
+    assert by_title["3"]["alt"] == "Image for: Valorant via thumbnail"
     assert by_title["3"]["mime"] == "image/webp"
     assert by_title["4"] is None  # an audio enclosure is not an image
     assert by_title["5"]["mime"] == "image/webp"

@@ -47,28 +47,33 @@ _MRSS = "{http://search.yahoo.com/mrss/}"
 _ITEM_TAGS = ("item", "{http://www.w3.org/2005/Atom}entry", "{http://purl.org/rss/1.0/}item")
 
 
-def _media_descriptions(body: bytes, count: int) -> list[str]:
+def _media_descriptions(body: bytes, count: int) -> list[dict[str, str]]:
     """Per item/entry in document order, its Media RSS ``media:description`` (else
-    ``media:title``), the image's own description. feedparser folds these into the entry's
-    summary or content where they cannot be told apart from the article's text, so they are read
-    here from the XML; empty strings when the document cannot be read or the counts disagree."""
+    ``media:title``) as ``{"value", "type"}`` (Media RSS ``type="plain"`` is the default, else
+    ``html``): the image's own description. feedparser folds these into the entry's summary or
+    content where they cannot be told apart from the article's text, so they are read here from
+    the XML; empty values when the document cannot be read or the counts disagree."""
     import xml.etree.ElementTree as ET  # expat with its entity-amplification protection
 
+    empty = {"value": "", "type": "text/plain"}
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
-        return [""] * count
+        return [empty] * count
     items = [el for el in root.iter() if el.tag in _ITEM_TAGS]
     if len(items) != count:
-        return [""] * count
-    out: list[str] = []
+        return [empty] * count
+    out: list[dict[str, str]] = []
     for item in items:
-        texts = [
-            (el.text or "").strip()
+        found = [
+            {
+                "value": (el.text or "").strip(),
+                "type": "text/html" if el.get("type") == "html" else "text/plain",
+            }
             for tag in ("description", "title")
             for el in item.iter(_MRSS + tag)
         ]
-        out.append(next((t for t in texts if t), ""))
+        out.append(next((d for d in found if d["value"]), empty))
     return out
 
 
@@ -97,7 +102,7 @@ def parse_entries(body: bytes) -> dict[str, Any]:
                 "link": str(e.get("link") or ""),
                 "published": tuple(stamp[:6]) if stamp else None,
                 "media": _media_refs(e),
-                "media_description": descriptions[n] if descriptions else "",
+                "media_description": descriptions[n] if descriptions else {"value": ""},
             }
         )
     return {"problem": str(problem) if broken else None, "entries": entries}

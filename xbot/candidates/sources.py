@@ -298,7 +298,8 @@ class FeedSource:
         """The entry's first usable image; a refused one is reported and the next tried."""
         if ctx.media is None:
             return None
-        description = plain_text(feed_text(entry["media_description"], {"type": "text/html"}))[0]
+        described = entry["media_description"]
+        description = plain_text(feed_text(described["value"], described))[0]
         alt = description or default_alt(title)
         for url in _image_refs(entry["media"])[:3]:
             try:
