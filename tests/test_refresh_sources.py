@@ -70,7 +70,7 @@ def test_control_characters_never_abort_a_refresh(services: Services, tmp_path: 
     for text in texts:
         assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in text), repr(text)
     assert report.items_cleaned >= 5
-    assert report.items_refused == 2  # nothing left of the all-control and the script-only rows
+    assert report.item_errors == 2  # nothing left of the all-control and the script-only rows
     stats = {s["source"]: s for s in source_stats(services, config)}
     assert stats["hand"]["errors"] == 2 and stats["hand"]["cleaned"] >= 5
     assert stats["catalogue"]["accepted"] == 5

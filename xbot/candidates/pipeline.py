@@ -72,8 +72,9 @@ class RefreshReport:
     source_errors: dict[str, str] = field(default_factory=dict)
     #: Sources that were read but gave nothing to use (an empty feed): not a success.
     source_warnings: dict[str, str] = field(default_factory=dict)
-    #: Items refused by their source or by sanitising (bad rows, nothing left after cleaning).
-    items_refused: int = 0
+    #: Item-level problems: bad rows and images reported by sources, items refused here
+    #: (nothing left after cleaning). Each is in the source's ``errors`` / ``last_error``.
+    item_errors: int = 0
     #: Items whose control characters were stripped (and then went on).
     items_cleaned: int = 0
     expired_pruned: int = 0
@@ -162,7 +163,7 @@ def refresh(
             st["fetched"] += len(result.items)
             if result.errors:
                 st["errors"] += len(result.errors)
-                report.items_refused += len(result.errors)
+                report.item_errors += len(result.errors)
                 last_error[source.name] = result.errors[-1]
             if result.warnings:
                 st["warnings"] += len(result.warnings)
@@ -178,7 +179,7 @@ def refresh(
                         raise ValueError("no text left after removing control characters/markup")
                     status, digest = _screen(item, guard, exact, near)
                 except Exception as exc:  # isolation boundary: one bad item never stops a refresh
-                    report.items_refused += 1
+                    report.item_errors += 1
                     st["errors"] += 1
                     last_error[source.name] = f"item {n}: {type(exc).__name__}: {exc}"
                     continue

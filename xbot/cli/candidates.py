@@ -45,10 +45,10 @@ def refresh_cmd(app: App, as_json: bool) -> None:
         click.echo(
             f"Expired pruned: {report.expired_pruned}; stale claims returned: {report.claims_returned}"
         )
-    if report.items_refused or report.items_cleaned:
+    if report.item_errors or report.items_cleaned:
         click.echo(
-            f"Bad items: {report.items_refused} refused, {report.items_cleaned} cleaned of "
-            "control characters (xbot sources stats)"
+            f"Bad items: {report.item_errors} reported, {report.items_cleaned} cleaned of "
+            "control characters (see xbot sources stats)"
         )
     for name, error in report.source_errors.items():
         click.echo(f"source error: {name}: {error}", err=True)
