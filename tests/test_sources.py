@@ -264,6 +264,9 @@ def test_csv_header_must_name_known_columns(tmp_path: Path, ctx: FetchContext) -
     path.write_text("txt,topic\nHello,gaming_fps\n", "utf-8")
     result = FileSource("csv", str(path), 1.0, ("gaming_fps",)).fetch(ctx)
     assert result.items == [] and "header" in result.errors[0]
+    path.write_text("\ufefftext,topic\r\nHello,gaming_fps\r\n", "utf-8")  # Excel's BOM + CRLF
+    result = FileSource("csv", str(path), 1.0, ("gaming_fps",)).fetch(ctx)
+    assert [i.text for i in result.items] == ["Hello"] and result.errors == []
 
 
 def test_jsonl_line_separator_inside_a_string_is_not_a_new_row(

@@ -428,7 +428,7 @@ def _csv_rows(text: str) -> list[tuple[int, Any]]:
     which is what a reader over the whole file does. A quoted field therefore cannot span lines
     (line breaks in a post are collapsed anyway).
     """
-    lines = text.split("\n")
+    lines = text.removeprefix("\ufeff").split("\n")  # a spreadsheet's byte-order mark
     header_at = next((n for n, line in enumerate(lines) if line.strip()), None)
     if header_at is None:
         return []
