@@ -184,3 +184,41 @@ def test_image_hash_is_part_of_dedup_and_payload(
     # A second refresh: everything (same text, same image) is a duplicate.
     again = refresh(services, ENV, now=NOW, config_path=config)
     assert again.accepted == 0 and again.duplicates_exact == again.generated
+
+
+def test_arbitrary_unicode_rows_never_fail_a_refresh(services: Services, tmp_path: Path) -> None:
+    """300 rows of random code points (controls, surrogates, noncharacters, markup, emoji, RTL)
+    in one file: the refresh completes and accounts for every row, and nothing stored holds a
+    control character."""
+    import random
+
+    rng = random.Random(10_4)
+    alphabet = (
+        [chr(c) for c in range(0, 0x20)] + [chr(c) for c in range(0x7F, 0xA0)]
+        + ["\ud800", "\udfff", "\ufffe", "\uffff", "\ufdd0", "\u200d", "\u202e", "\u2028"]
+        + list("<>&;#/\"' ") + ["<b>", "</script>", "<script>", "&amp;", "&#0;", "\U0001f3ae"]
+        + list("Valorant maps are great ")
+    )  # fmt: skip
+    rows = [
+        json.dumps({"text": "".join(rng.choices(alphabet, k=rng.randint(1, 60))) + f" {n}",
+                    "topic": "gaming_fps"})
+        for n in range(300)
+    ]  # fmt: skip
+    (tmp_path / "posts.jsonl").write_text("\n".join(rows) + "\n", "utf-8")
+    config = _config(tmp_path, 'name = "hand"\nkind = "file"\nlocation = "posts.jsonl"')
+    report = refresh(services, ENV, now=NOW, config_path=config)
+    assert not report.source_errors
+    accounted = (
+        report.accepted
+        + report.duplicates_exact
+        + report.duplicates_near
+        + sum(report.rejected.values())
+        + report.item_errors
+    )
+    assert report.generated == 300 and accounted == 300, report.to_dict()
+    assert report.accepted > 100
+    for row in _rows(services):
+        assert not any(
+            ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF for c in row.text
+        )
+        assert "<script" not in row.text and "<b>" not in row.text

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xbot.candidates.sources import (
     FeedSource,
@@ -13,6 +15,7 @@ from xbot.candidates.sources import (
     FileSource,
     SourceError,
     TemplateSource,
+    _csv_rows,
     load_catalogue,
     load_config,
 )
@@ -276,3 +279,12 @@ def test_jsonl_line_separator_inside_a_string_is_not_a_new_row(
     path.write_text('{"text": "Valorant\u2028maps\u0085ok", "topic": "gaming_fps"}\n', "utf-8")
     result = FileSource("j", str(path), 1.0, ("gaming_fps",)).fetch(ctx)
     assert result.errors == [] and len(result.items) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet='ab,"\\ \r\x00', max_size=12), min_size=1, max_size=8))
+def test_csv_lines_are_never_merged(lines: list[str]) -> None:
+    """Whatever the quoting, each non-empty line is exactly one row (good or bad)."""
+    body = "text,topic\n" + "\n".join(lines) + "\n"
+    expected = [n for n, line in enumerate(lines, start=2) if line.removesuffix("\r").strip()]
+    assert [n for n, _ in _csv_rows(body)] == expected
