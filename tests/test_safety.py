@@ -315,6 +315,8 @@ def test_other_members_of_each_class(guard: SafetyGuard, text: str, code: str) -
         "This patch should die in a fire",
         "Free skins for Prime Gaming members this week",
         "match id 20250601180000",  # Luhn-valid, but a timestamp
+        "Upgrade your hoe in Stardew Valley",
+        "Bastard sword build for the DLC",
     ],
 )
 def test_gaming_context_passes(guard: SafetyGuard, text: str) -> None:
