@@ -12,7 +12,8 @@ The pipeline, in order (each step defeats one family of evasions):
 5. Tokens: runs of letters, digits and the symbols people type for letters. Apostrophes vanish
    ("assassin's" -> "assassins"); a leading ``#``/``@`` (hashtag, mention) is dropped.
 6. Leetspeak: in a token that has a letter, digits and symbols become letters ("ni66er",
-   "$h1t", "k!ll"); a token of digits only stays digits (dates, scores, patch numbers).
+   "$h1t", "k!ll"), and 1, | and ! are also read as "l" ("ki11"); digits alone, numbers with
+   units ("10k") and product codes ("ps5") stay as written (dates, scores, patch numbers).
    ``*`` and an inner ``#`` stay as a wildcard mark, resolved against the term lists later.
 7. Runs of three or more of one character are cut to two ("fuuuuck" -> "fuuck",
    "asssss" -> "ass"); matchers also compare fully squeezed forms for stretched tokens.
@@ -133,15 +134,11 @@ def _joined(run: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Folded:
-    """A folded text: ``tokens`` after the whole pipeline, and ``text`` = tokens joined by spaces."""
+    """A folded text: its ``tokens`` after the whole pipeline."""
 
     tokens: tuple[str, ...]
     #: The same tokens with 1, | and ! read as "l" where the text had them (None if none).
     l_tokens: tuple[str, ...] | None = None
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.tokens)
 
 
 def fold(text: str) -> Folded:
