@@ -144,3 +144,27 @@ def test_bad_environment_refused(xbot, command: str) -> None:
     result = xbot("emergency", command, "--env", "prod")
     assert result.exit_code != 0
     assert "prod" in result.output
+
+
+def test_clear_queue_with_postgres_down_refuses_before_touching_redis(
+    xbot, services: Services, redis_url: str, closed_port: int
+) -> None:
+    """Postgres (the record) first: with it down nothing is deleted and the command fails loudly,
+    so no clear-queue ever happens without its audit row."""
+    client = redis_lib.Redis.from_url(redis_url)
+    try:
+        written = _fill(client, services.keys, 4)
+        before = {k: client.dump(k) for k in written}
+        down = {"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed_port}/x"}
+        result = xbot("emergency", "clear-queue", env=down)
+        assert result.exit_code == 4, result.output
+        assert result.stderr.startswith("error: postgres unavailable")
+        assert {k: client.dump(k) for k in written} == before, "Redis was touched"
+        assert _audit(services, "EMERGENCY_CLEAR_QUEUE") == []
+
+        done = xbot("emergency", "clear-queue")  # and once Postgres is back, it does the job
+        assert done.exit_code == 0, done.output
+        assert not any(client.exists(k) for k in written)
+        assert len(_audit(services, "EMERGENCY_CLEAR_QUEUE")) == 1
+    finally:
+        client.close()

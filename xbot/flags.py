@@ -11,12 +11,13 @@ trusted: :func:`load_flags` falls back to the default for a bad value and report
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -73,14 +74,55 @@ def _hours(value: Any) -> list[int]:
     return sorted(hours)
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _timezone(value: Any) -> str:
-    if not isinstance(value, str) or not value:
+    # Membership first: ZoneInfo("America") opens a tz *directory* (IsADirectoryError), and
+    # ZoneInfo of other files under the tz tree fails in yet other ways.
+    if not isinstance(value, str) or value not in _zone_names():
         raise ValueError
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise ValueError from exc
     return value
+
+
+# -- reading jsonb written by hand --------------------------------------------------------------
+
+_MAX_INT_DIGITS = 30  # beyond any flag's range; longer literals are read as (possibly inf) floats
+_MAX_SHOWN = 60
+_MAX_BRACKETS = 64  # quiet_hours, the only structured flag, needs one
+
+
+def _lenient_int(text: str) -> int | float:
+    """An integer literal; a huge one (``1e5000`` comes back from jsonb as 5001 digits, more than
+    Python converts) is read as a float, which every range check then refuses."""
+    return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+
+def _decode(text: str) -> Any:
+    """Parse JSON text (from jsonb or the CLI) into a value a flag check can look at.
+
+    Raises ValueError for text that is not JSON, and for text with more brackets than any flag
+    value needs: jsonb stores values nested 10,000 deep, which ``json`` (and any recursive
+    code after it, such as the audit writer) cannot walk.
+    """
+    if text.count("[") + text.count("{") > _MAX_BRACKETS:
+        raise ValueError("nested too deeply")
+    return json.loads(text, parse_int=_lenient_int)
+
+
+def _shown(value: Any) -> str:
+    """A value as it appears in a problem message: JSON, cut short."""
+    try:
+        text = json.dumps(value, allow_nan=True)
+    except TypeError:  # an _Unreadable
+        text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
 # -- parsers for CLI text ---------------------------------------------------------------------
@@ -88,8 +130,8 @@ def _timezone(value: Any) -> str:
 
 def _parse_json(text: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return _decode(text)
+    except ValueError:  # not JSON: the text itself, for the range check
         return text
 
 
@@ -99,8 +141,17 @@ def _parse_hours(text: str) -> Any:
         return _parse_json(stripped)
     if not stripped:
         return []
-    parts = [p.strip() for p in stripped.split(",")]
-    return [int(p) if p.lstrip("-").isdigit() else p for p in parts]
+    return [_hour_text(p.strip()) for p in stripped.split(",")]
+
+
+def _hour_text(text: str) -> Any:
+    """One comma-separated hour: an int when it is a decimal literal, else the text (refused)."""
+    if not text.lstrip("-").isdecimal():
+        return text
+    try:
+        return _lenient_int(text)
+    except ValueError:  # e.g. superscript digits: decimal to unicode, not to int()
+        return text
 
 
 @dataclass(frozen=True)
@@ -116,7 +167,7 @@ class FlagSpec:
     def validate(self, value: Any) -> Any:
         try:
             return self.check(value)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError, OSError):
             raise ValidationError(self.name, value, self.allowed) from None
 
 
@@ -213,16 +264,45 @@ def seed_defaults(conn: Connection, environment: str) -> None:
         )
 
 
+class _Unreadable:
+    """A stored flag value that cannot be decoded (nested deeper than ``json`` recurses)."""
+
+    def __repr__(self) -> str:
+        return "<unreadable: nested too deeply>"
+
+
 def read_raw(conn: Connection, environment: str) -> dict[str, dict[str, Any]]:
+    """Each config_key's flags, every value decoded on its own and leniently.
+
+    Values are fetched as jsonb text (``jsonb_each``) and decoded here, so nothing SQL can store
+    raises while fetching: a 5001-digit number is read as a float, and a value nested 10,000
+    deep (jsonb accepts it) as :class:`_Unreadable`, which spoils that one value only.
+    """
     rows = conn.execute(
-        sa.text("select config_key, config_value from bot_config where environment = :e"),
+        sa.text(
+            "select c.config_key, e.key, e.value::text as v from bot_config c "
+            "left join lateral jsonb_each(c.config_value) e on true where c.environment = :e"
+        ),
         {"e": environment},
     )
-    return {r.config_key: dict(r.config_value) for r in rows}
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        section = out.setdefault(r.config_key, {})
+        if r.key is None:  # an empty object
+            continue
+        try:
+            section[r.key] = _decode(r.v)
+        except ValueError:
+            section[r.key] = _Unreadable()
+    return out
 
 
 def load_flags(conn: Connection, environment: str) -> Flags:
-    """Read and validate the environment's flags. Bad or missing values fall back to defaults."""
+    """Read and validate the environment's flags. Bad or missing values fall back to defaults.
+
+    Never raises for anything ``bot_config`` holds: each bad value becomes a problem naming the
+    flag, the value and the allowed range (health turns DEGRADED) and the default is used.
+    """
     raw = read_raw(conn, check_environment(environment))
     values: dict[str, Any] = {}
     problems: list[str] = []
@@ -237,13 +317,16 @@ def load_flags(conn: Connection, environment: str) -> Flags:
             continue
         try:
             values[spec.name] = spec.validate(section[spec.name])
-        except ValidationError as exc:
+        except ValidationError:
             values[spec.name] = spec.default
-            problems.append(f"{exc.message}; using default {json.dumps(spec.default)}")
+            problems.append(
+                f"{spec.name}={_shown(section[spec.name])} is not allowed: {spec.allowed}; "
+                f"using default {json.dumps(spec.default)}"
+            )
     for key, section in raw.items():
         for name in section:
             if name not in SPECS or SPECS[name].config_key != key:
-                problems.append(f"unknown flag {name!r} in {key}")
+                problems.append(f"unknown flag {_shown(name)} in {key}")
     return Flags(**values, problems=tuple(problems))
 
 
@@ -259,15 +342,47 @@ def _spec(name: str) -> FlagSpec:
     return SPECS[name]
 
 
+def _stored_value(conn: Connection, environment: str, spec: FlagSpec) -> Any:
+    """The value stored for one flag, decoded leniently (None when absent); for the audit row."""
+    text = conn.execute(
+        sa.text(
+            "select (config_value -> :n)::text from bot_config "
+            "where environment = :e and config_key = :k"
+        ),
+        {"n": spec.name, "e": environment, "k": spec.config_key},
+    ).scalar_one_or_none()
+    if text is None:
+        return None
+    try:
+        return _decode(text)
+    except ValueError:
+        return text[:_MAX_SHOWN]
+
+
 def set_flag(
     conn: Connection, environment: str, name: str, value: Any, *, actor: str = "cli"
 ) -> Any:
-    """Validate then write one flag in the caller's transaction; audit it. Returns the value."""
+    """Validate then write one flag in the caller's transaction; audit it. Returns the value.
+
+    Writes the one key it owns and parses nothing else of ``bot_config``, so it works whatever
+    the other flags hold (the emergency commands and ``config reset`` depend on it). A missing
+    row is created with the defaults.
+    """
     check_environment(environment)
     spec = _spec(name)
     clean = spec.validate(value)
-    seed_defaults(conn, environment)
-    old = read_raw(conn, environment).get(spec.config_key, {}).get(name)
+    conn.execute(
+        sa.text(
+            "insert into bot_config (environment, config_key, config_value) "
+            "values (:e, :k, cast(:v as jsonb)) on conflict (environment, config_key) do nothing"
+        ),
+        {
+            "e": environment,
+            "k": spec.config_key,
+            "v": json.dumps(default_config()[spec.config_key]),
+        },
+    )
+    old = _stored_value(conn, environment, spec)
     conn.execute(
         sa.text(
             "update bot_config set config_value = jsonb_set(config_value, :path, cast(:v as jsonb)), "
