@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from xbot import __version__
 from xbot.errors import ServiceUnavailable, XbotError
 from xbot.services import Services
-from xbot.settings import Settings, load_settings
+from xbot.settings import Settings, load_settings, mask_text
 
 # command name -> "module:attribute" (a click.Command or click.Group)
 COMMANDS: dict[str, str] = {
@@ -43,8 +43,15 @@ COMMANDS: dict[str, str] = {
 class App:
     """What every command receives (``@click.pass_obj``): settings and lazily opened services."""
 
-    settings: Settings
+    _settings: Settings | None = field(default=None, repr=False)
     _services: Services | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """Loaded on first use, so ``--help`` works whatever the environment holds."""
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
 
     @property
     def services(self) -> Services:
@@ -91,7 +98,7 @@ def cli(ctx: click.Context) -> None:
     Settings come from the environment and .env (see .env.template). With DATABASE_URL and
     REDIS_URL unset, embedded Postgres and Redis run under XBOT_HOME (default .xbot/).
     """
-    app = App(settings=load_settings())
+    app = App()
     ctx.obj = app
     ctx.call_on_close(app.close)
 
@@ -102,7 +109,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _fail(exc: XbotError) -> None:
-    click.echo(f"error: {exc}", err=True)
+    # mask_text: a driver's message may quote a connection string or a piece of one.
+    click.echo(f"error: {mask_text(str(exc))}", err=True)
     sys.exit(exc.exit_code)
 
 
@@ -111,12 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="xbot", standalone_mode=False)
     except XbotError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(exc)
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         # A server that is down or refuses us: one line and exit 4, not a driver traceback.
         _fail(ServiceUnavailable("postgres", _first_line(exc.orig or exc)))
-    except (redis_lib.ConnectionError, redis_lib.TimeoutError) as exc:
+    except redis_lib.RedisError as exc:  # down, or REDIS_URL points at something not Redis
         _fail(ServiceUnavailable("redis", _first_line(exc)))
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

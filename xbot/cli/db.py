@@ -75,9 +75,10 @@ def db_url(app: App, with_password: bool) -> None:
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
-        if parsed.password:
+        if parsed.password or "password" in parsed.query:
             # URL.set(password=None) would keep the password: None means "unchanged" there.
-            url = parsed._replace(password=None).render_as_string(hide_password=False)
+            parsed = parsed._replace(password=None).difference_update_query(["password"])
+            url = parsed.render_as_string(hide_password=False)
     click.echo(url)
 
 
