@@ -84,7 +84,7 @@ def test_clear_queue_only_touches_this_prefix(
         other_keys = _fill(client, other, 3)
         # keys of ours that are not queue state survive too
         client.hset(mine.bandit("topic", "fps"), mapping={"alpha": 2, "beta": 1})
-        client.set(mine.last_post_at(), "2026-01-01T00:00:00Z")
+        client.hset(mine.poster_status(), mapping={"state": "ok"})
         with services.engine.begin() as conn:
             conn.exec_driver_sql(
                 "insert into candidates (environment, content_hash, text, topic, source, status) "
@@ -108,7 +108,7 @@ def test_clear_queue_only_touches_this_prefix(
             "candidates_expired": 2,
         }
         left = sorted(client.scan_iter(match=mine.all_pattern(), count=1000))
-        assert left == sorted([mine.bandit("topic", "fps"), mine.last_post_at()])
+        assert left == sorted([mine.bandit("topic", "fps"), mine.poster_status()])
         assert all(client.exists(k) for k in other_keys), "another prefix's keys were deleted"
         assert client.zcard(other.queue()) == 3
 

@@ -161,8 +161,9 @@ class FlagSpec:
     default: Any
     allowed: str
     check: Callable[[Any], Any]
-    help: str
-    parse: Callable[[str], Any] = _parse_json
+    # keyword-only: an entry written with a trailing description (the removed ``help``) fails
+    # at import instead of passing the text as the parser
+    parse: Callable[[str], Any] = field(default=_parse_json, kw_only=True)
 
     def validate(self, value: Any) -> Any:
         try:
@@ -174,35 +175,38 @@ class FlagSpec:
 SPECS: dict[str, FlagSpec] = {
     s.name: s
     for s in (
-        FlagSpec("learning_engine_v2", FEATURE_FLAGS, False, "true or false", _boolean,
-                 "V2 bandit engine picks candidates (false: V1, highest priority first)"),
+        # V2 bandit engine picks candidates (false: V1, highest priority first)
+        FlagSpec("learning_engine_v2", FEATURE_FLAGS, False, "true or false", _boolean),
+        # probability that a cycle's pick is posted live
         FlagSpec("post_fraction", LEARNING_CONFIG, 0.0, "a number from 0.0 to 1.0",
-                 _number(0.0, 1.0), "probability that a cycle's pick is posted live"),
-        FlagSpec("epsilon", LEARNING_CONFIG, 0.2, "a number from 0.0 to 1.0",
-                 _number(0.0, 1.0), "exploration floor: chance of a uniform pick"),
+                 _number(0.0, 1.0)),
+        # exploration floor: chance of a uniform pick
+        FlagSpec("epsilon", LEARNING_CONFIG, 0.2, "a number from 0.0 to 1.0", _number(0.0, 1.0)),
+        # minimum minutes between live posts
         FlagSpec("post_interval_min", LEARNING_CONFIG, 60, "an integer from 15 to 180",
-                 _integer(15, 180), "minimum minutes between live posts"),
-        FlagSpec("max_hashtags", LEARNING_CONFIG, 3, "an integer from 1 to 5",
-                 _integer(1, 5), "most hashtags a post may carry"),
+                 _integer(15, 180)),
+        # most hashtags a post may carry
+        FlagSpec("max_hashtags", LEARNING_CONFIG, 3, "an integer from 1 to 5", _integer(1, 5)),
+        # hours (in `timezone`) with no posting
         FlagSpec("quiet_hours", LEARNING_CONFIG, [2, 3, 4, 5],
-                 "a list of distinct integers from 0 to 23", _hours,
-                 "hours (in `timezone`) with no posting", _parse_hours),
+                 "a list of distinct integers from 0 to 23", _hours, parse=_parse_hours),
+        # time zone of quiet hours and hour arms
         FlagSpec("timezone", LEARNING_CONFIG, "UTC", "an IANA time zone name, e.g. Europe/Berlin",
-                 _timezone, "time zone of quiet hours and hour arms", str),
-        FlagSpec("daily_cap", LEARNING_CONFIG, 17, "an integer from 1 to 100",
-                 _integer(1, 100), "most live posts per day (17 fits the smallest X API plan)"),
+                 _timezone, parse=str),
+        # most live posts per day (17 fits the smallest X API plan)
+        FlagSpec("daily_cap", LEARNING_CONFIG, 17, "an integer from 1 to 100", _integer(1, 100)),
+        # bandit count discount per learning cycle (1.0 = no forgetting)
         FlagSpec("decay", LEARNING_CONFIG, 1.0, "a number greater than 0.0 and at most 1.0",
-                 _number(0.0, 1.0, lo_open=True),
-                 "bandit count discount per learning cycle (1.0 = no forgetting)"),
+                 _number(0.0, 1.0, lo_open=True)),
+        # change-detector alarm level in nats (0 = off; 6-8 measured best): an alarm restarts
+        # the arm's family
         FlagSpec("drift_check", LEARNING_CONFIG, 0.0, "a number from 0.0 to 50.0",
-                 _number(0.0, 50.0),
-                 "change-detector alarm level in nats (0 = off; 6-8 measured best): an alarm "
-                 "restarts the arm's family"),
-        FlagSpec("model_priors", LEARNING_CONFIG, False, "true or false", _boolean,
-                 "seed bandit priors from the PyMC model (empirical Bayes)"),
+                 _number(0.0, 50.0)),
+        # seed bandit priors from the PyMC model (empirical Bayes)
+        FlagSpec("model_priors", LEARNING_CONFIG, False, "true or false", _boolean),
+        # similarity at or above which a candidate is a near duplicate
         FlagSpec("near_duplicate_threshold", LEARNING_CONFIG, 0.85,
-                 "a number from 0.5 to 1.0", _number(0.5, 1.0),
-                 "similarity at or above which a candidate is a near duplicate"),
+                 "a number from 0.5 to 1.0", _number(0.5, 1.0)),
     )
 }  # fmt: skip
 
