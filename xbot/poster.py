@@ -43,6 +43,7 @@ import tweepy
 from xbot import audit
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import CandidateQueue
+from xbot.clock import as_utc
 from xbot.errors import LockBusy, PosterError
 from xbot.services import Services
 from xbot.settings import Settings
@@ -74,14 +75,6 @@ def crash_point(step: str) -> None:
     """
     if os.environ.get(CRASH_ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _utcnow(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware (UTC)")
-    return now.astimezone(UTC)
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -515,7 +508,7 @@ def mark_auth_failed(services: Services, reason: str, *, now: datetime | None = 
     """Stop all posting until an operator runs ``xbot schedule resume`` (health: DEGRADED)."""
     services.redis.hset(
         services.keys.poster_status(),
-        mapping={"state": "auth_failed", "reason": reason, "since": _utcnow(now).isoformat()},
+        mapping={"state": "auth_failed", "reason": reason, "since": as_utc(now).isoformat()},
     )
 
 
@@ -541,7 +534,7 @@ def rate_limited_until(services: Services, *, now: datetime | None = None) -> da
     if not raw:
         return None
     reset_at = datetime.fromisoformat(raw)
-    return reset_at if reset_at > _utcnow(now) else None
+    return reset_at if reset_at > as_utc(now) else None
 
 
 # -- the single-poster lock ---------------------------------------------------------------------
@@ -679,7 +672,7 @@ class Outbox:
 
         Only a ``failed`` row (the timeline showed it was never published) may be claimed again.
         """
-        at = _utcnow(now)
+        at = as_utc(now)
         with self.services.engine.begin() as conn:
             return conn.execute(
                 sa.text(
@@ -748,7 +741,7 @@ class Outbox:
         exponential backoff, and each retry first reads the timeline: the failed call may have
         been published. If every attempt fails the row stays ``in_doubt`` for the next cycle.
         """
-        at = _utcnow(now)
+        at = as_utc(now)
         crash_point("claimed")
         for attempt in range(1, self.attempts + 1):
             try:
@@ -829,7 +822,7 @@ class Outbox:
         candidate may be queued again (X never showed it), except after a 403 duplicate, which
         is final: the candidate is rejected.
         """
-        at = _utcnow(now)
+        at = as_utc(now)
         with self.services.engine.begin() as conn:
             rows = conn.execute(
                 sa.text(

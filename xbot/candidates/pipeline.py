@@ -27,8 +27,9 @@ from xbot.candidates.prep import (
     content_hash,
     priority_score,
 )
-from xbot.candidates.queue import Candidate, CandidateQueue, as_utc
+from xbot.candidates.queue import Candidate, CandidateQueue
 from xbot.candidates.sources import FetchContext, SourceError, load_config
+from xbot.clock import as_utc
 from xbot.flags import check_environment, load_flags
 from xbot.safety import SafetyGuard
 from xbot.services import Services
