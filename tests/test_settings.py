@@ -286,3 +286,20 @@ def test_help_works_for_every_command_whatever_the_environment(xbot) -> None:
         assert result.exit_code == 0, (command, result.output)
         assert result.stdout.startswith("Usage: xbot"), (command, result.output)
     assert xbot("health", env=bad).exit_code == 3  # the command itself still refuses
+
+
+def test_location_variables_are_settings_and_work_from_env_file(xbot, tmp_path: Path) -> None:
+    """XBOT_SOURCES / XBOT_MIGRATIONS_DIR / XBOT_CRASH_AT go through Settings, so `.env` sets
+    them too (they used to be read from the process environment only)."""
+    s = _load(XBOT_SOURCES="~/s.toml", XBOT_MIGRATIONS_DIR="/m", XBOT_CRASH_AT="sent")
+    assert s.sources_path == Path("~/s.toml").expanduser()
+    assert s.migrations_dir == Path("/m") and s.crash_at == "sent"
+    defaults = _load()
+    assert defaults.sources_path is None and defaults.migrations_dir is None
+    assert defaults.crash_at == ""
+
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"XBOT_MIGRATIONS_DIR={tmp_path / 'nowhere'}\n", encoding="utf-8")
+    result = xbot("db", "migrate", env={"XBOT_ENV_FILE": str(env_file)})
+    assert result.exit_code == 5, result.output
+    assert str(tmp_path / "nowhere") in result.stderr

@@ -186,7 +186,11 @@ def check(
             if missing:
                 report.degraded.append("missing views: " + ", ".join(missing))
             try:
-                pending = [m.version for m in migrate.discover() if m.version not in d["applied"]]
+                pending = [
+                    m.version
+                    for m in migrate.discover(services.settings.migrations_dir)
+                    if m.version not in d["applied"]
+                ]
             except XbotError as exc:
                 pending = []
                 report.degraded.append(str(exc))

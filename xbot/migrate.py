@@ -9,7 +9,6 @@ advisory lock, and each file is applied in its own transaction together with its
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,10 +48,10 @@ class MigrationState:
     changed: bool  # applied, but the file differs from what was applied
 
 
-def migrations_dir() -> Path:
-    """``$XBOT_MIGRATIONS_DIR`` or ``sql/migrations`` of the source tree xbot was installed from."""
-    env = os.environ.get("XBOT_MIGRATIONS_DIR")
-    path = Path(env) if env else Path(__file__).resolve().parents[1] / "sql" / "migrations"
+def migrations_dir(directory: Path | None = None) -> Path:
+    """``directory`` (Settings.migrations_dir, XBOT_MIGRATIONS_DIR) or ``sql/migrations`` of the
+    source tree xbot was installed from."""
+    path = directory or Path(__file__).resolve().parents[1] / "sql" / "migrations"
     if not path.is_dir():
         raise MigrationError(
             "-", f"migrations directory {path} not found (install xbot with `pip install -e .`)"
@@ -61,7 +60,7 @@ def migrations_dir() -> Path:
 
 
 def discover(directory: Path | None = None) -> list[Migration]:
-    directory = directory or migrations_dir()
+    directory = migrations_dir(directory)
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)

@@ -51,7 +51,6 @@ from xbot.sim import SimWorld
 
 log = logging.getLogger("xbot.poster")
 
-CRASH_ENV = "XBOT_CRASH_AT"
 CRASH_STEPS = ("queue_claimed", "claimed", "sent", "recorded")
 TWEETS_ENDPOINT = "create_post"
 CHATTY_LOGGERS = ("tweepy.client", "requests_oauthlib", "oauthlib")
@@ -66,14 +65,14 @@ METRIC_NAMES = {
 }
 
 
-def crash_point(step: str) -> None:
-    """Test hook: SIGKILL this process at ``step`` when ``XBOT_CRASH_AT=<step>``.
+def crash_point(settings: Settings, step: str) -> None:
+    """Test hook: SIGKILL this process at ``step`` when ``XBOT_CRASH_AT=<step>``
+    (``Settings.crash_at``).
 
     The crash-injection test needs a real, un-catchable death at each point between claim,
-    HTTP call and record; reading the variable here (not in Settings) keeps the hook out of
-    every production code path except this one comparison.
+    HTTP call and record; the hook costs production one string comparison.
     """
-    if os.environ.get(CRASH_ENV) == step:
+    if settings.crash_at == step:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -742,7 +741,7 @@ class Outbox:
         been published. If every attempt fails the row stays ``in_doubt`` for the next cycle.
         """
         at = as_utc(now)
-        crash_point("claimed")
+        crash_point(self.services.settings, "claimed")
         for attempt in range(1, self.attempts + 1):
             try:
                 tweet_id = self.poster.create_post(text)
@@ -780,12 +779,12 @@ class Outbox:
                 # a 400 or other definite refusal: X did not publish it
                 self._set(pk, "failed", at, note={"reason": "error", "error": str(exc)})
                 return Published(pk, "failed", None, "error")
-            crash_point("sent")
+            crash_point(self.services.settings, "sent")
             headers = getattr(self.poster, "last_rate_headers", {})
             if headers:
                 self._remember_window(headers, at)
             self._set(pk, "posted", at, tweet_id=tweet_id, posted_at=at)
-            crash_point("recorded")
+            crash_point(self.services.settings, "recorded")
             return Published(pk, "posted", tweet_id, "posted")
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -338,7 +338,7 @@ class _Cycle:
     ) -> dict[str, Any]:
         assert outbox is not None
         candidate = claim.candidate
-        crash_point("queue_claimed")
+        crash_point(self.services.settings, "queue_claimed")
         pk = outbox.claim(
             text=candidate.text,
             candidate_id=candidate.db_id,

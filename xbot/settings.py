@@ -180,6 +180,9 @@ class Settings:
     x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
     x_user_id: str = ""
     x_api_base_url: str = "https://api.x.com"
+    sources_path: Path | None = None  # XBOT_SOURCES; None = config/sources.toml
+    migrations_dir: Path | None = None  # XBOT_MIGRATIONS_DIR; None = sql/migrations
+    crash_at: str = ""  # XBOT_CRASH_AT: the crash-injection test's hook (see poster.crash_point)
 
     @property
     def environment(self) -> str:
@@ -231,6 +234,10 @@ def _parse_bool(name: str, raw: str) -> bool:
     if raw in ("true", "false"):
         return raw == "true"
     raise SettingsError(name, raw, "exactly 'true' or 'false' (lower case, no spaces)")
+
+
+def _optional_path(raw: str | None) -> Path | None:
+    return Path(raw).expanduser() if raw else None
 
 
 def load_settings(
@@ -302,4 +309,7 @@ def load_settings(
         x_bearer_token=Secret(get("X_BEARER_TOKEN") or ""),
         x_user_id=user_id,
         x_api_base_url=base_url,
+        sources_path=_optional_path(get("XBOT_SOURCES")),
+        migrations_dir=_optional_path(get("XBOT_MIGRATIONS_DIR")),
+        crash_at=get("XBOT_CRASH_AT") or "",
     )
