@@ -14,17 +14,17 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, available_timezones
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from xbot import audit
 from xbot.errors import ValidationError
 from xbot.settings import APP_ENVS
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that query: see parse_flags
+    from sqlalchemy.engine import Connection
 
 FEATURE_FLAGS = "feature_flags"
 LEARNING_CONFIG = "learning_config"
@@ -254,6 +254,8 @@ def default_config() -> dict[str, dict[str, Any]]:
 
 def seed_defaults(conn: Connection, environment: str) -> None:
     """Create the environment's rows, or add flags they lack; existing values are kept."""
+    import sqlalchemy as sa
+
     check_environment(environment)
     for key, values in default_config().items():
         conn.execute(
@@ -275,39 +277,56 @@ class _Unreadable:
         return "<unreadable: nested too deeply>"
 
 
-def read_raw(conn: Connection, environment: str) -> dict[str, dict[str, Any]]:
-    """Each config_key's flags, every value decoded on its own and leniently.
+# Every flag value on its own row, as jsonb text: ``{}`` is the placeholder for the
+# environment (``:e`` for SQLAlchemy, ``%s`` for psycopg, see RAW_ROWS_SQL_PSYCOPG).
+_RAW_ROWS_SQL = (
+    "select c.config_key, e.key, e.value::text from bot_config c "
+    "left join lateral jsonb_each(c.config_value) e on true where c.environment = {}"
+)
+RAW_ROWS_SQL_PSYCOPG = _RAW_ROWS_SQL.format("%s")
 
-    Values are fetched as jsonb text (``jsonb_each``) and decoded here, so nothing SQL can store
-    raises while fetching: a 5001-digit number is read as a float, and a value nested 10,000
-    deep (jsonb accepts it) as :class:`_Unreadable`, which spoils that one value only.
+
+def decode_rows(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """``(config_key, flag, jsonb text)`` rows of ``RAW_ROWS_SQL*`` -> {config_key: {flag: value}}.
+
+    Values are fetched as text and decoded here, each on its own and leniently, so nothing SQL
+    can store raises while fetching (psycopg's own jsonb decoding fails on ``1e5000``, a
+    5001-digit integer): a huge number is read as a float, and a value nested 10,000 deep
+    (jsonb accepts it) as :class:`_Unreadable`, which spoils that one value only.
     """
-    rows = conn.execute(
-        sa.text(
-            "select c.config_key, e.key, e.value::text as v from bot_config c "
-            "left join lateral jsonb_each(c.config_value) e on true where c.environment = :e"
-        ),
-        {"e": environment},
-    )
     out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        section = out.setdefault(r.config_key, {})
-        if r.key is None:  # an empty object
+    for config_key, name, text in rows:
+        section = out.setdefault(config_key, {})
+        if name is None:  # an empty object
             continue
         try:
-            section[r.key] = _decode(r.v)
+            section[name] = _decode(text)
         except ValueError:
-            section[r.key] = _Unreadable()
+            section[name] = _Unreadable()
     return out
 
 
-def load_flags(conn: Connection, environment: str) -> Flags:
-    """Read and validate the environment's flags. Bad or missing values fall back to defaults.
+def read_raw(conn: Connection, environment: str) -> dict[str, dict[str, Any]]:
+    """Each config_key's flags, decoded leniently (see :func:`decode_rows`)."""
+    import sqlalchemy as sa
 
-    Never raises for anything ``bot_config`` holds: each bad value becomes a problem naming the
-    flag, the value and the allowed range (health turns DEGRADED) and the default is used.
+    rows = conn.execute(sa.text(_RAW_ROWS_SQL.format(":e")), {"e": environment})
+    return decode_rows(rows)
+
+
+def load_flags(conn: Connection, environment: str) -> Flags:
+    """Read and validate the environment's flags. Bad or missing values fall back to defaults."""
+    return parse_flags(read_raw(conn, check_environment(environment)), environment)
+
+
+def parse_flags(raw: dict[str, dict[str, Any]], environment: str) -> Flags:
+    """Validate ``bot_config`` rows ({config_key: {flag: value}}) as :func:`load_flags` does.
+
+    For a caller that read the rows itself (``xbot health``, on its psycopg connection, with
+    ``RAW_ROWS_SQL_PSYCOPG`` and :func:`decode_rows`). Never raises for anything ``bot_config``
+    holds: each bad value becomes a problem naming the flag, the value and the allowed range
+    (health turns DEGRADED) and the default is used.
     """
-    raw = read_raw(conn, check_environment(environment))
     values: dict[str, Any] = {}
     problems: list[str] = []
     if not raw:
@@ -348,6 +367,8 @@ def _spec(name: str) -> FlagSpec:
 
 def _stored_value(conn: Connection, environment: str, spec: FlagSpec) -> Any:
     """The value stored for one flag, decoded leniently (None when absent); for the audit row."""
+    import sqlalchemy as sa
+
     text = conn.execute(
         sa.text(
             "select (config_value -> :n)::text from bot_config "
@@ -372,6 +393,8 @@ def set_flag(
     the other flags hold (the emergency commands and ``config reset`` depend on it). A missing
     row is created with the defaults.
     """
+    import sqlalchemy as sa
+
     check_environment(environment)
     spec = _spec(name)
     clean = spec.validate(value)
