@@ -20,6 +20,7 @@ from xbot.errors import SettingsError
 
 APP_ENVS = ("development", "staging", "production")
 DEFAULT_PREFIX = {"development": "dev:", "staging": "stg:", "production": "prod:"}
+DEFAULT_REPORT_KEEP_DAYS = 30  # `xbot report prune` and the scheduler's nightly prune
 
 
 class Secret:
@@ -80,6 +81,7 @@ class Settings:
     x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
     x_user_id: str = ""
     x_api_base_url: str = "https://api.x.com"
+    report_keep_days: int = DEFAULT_REPORT_KEEP_DAYS
 
     @property
     def environment(self) -> str:
@@ -191,6 +193,15 @@ def load_settings(
     if urlsplit(base_url).scheme not in ("http", "https"):
         raise SettingsError("X_API_BASE_URL", base_url, "an http(s) URL")
 
+    keep_raw = get("XBOT_REPORT_KEEP_DAYS")
+    keep_days = DEFAULT_REPORT_KEEP_DAYS
+    if keep_raw is not None:
+        if not keep_raw.strip().isdigit() or not 1 <= int(keep_raw) <= 36_500:
+            raise SettingsError(
+                "XBOT_REPORT_KEEP_DAYS", keep_raw, "a whole number of days from 1 to 36500"
+            )
+        keep_days = int(keep_raw)
+
     return Settings(
         app_env=app_env,
         live_posts=live_posts,
@@ -205,4 +216,5 @@ def load_settings(
         x_bearer_token=Secret(get("X_BEARER_TOKEN") or ""),
         x_user_id=user_id,
         x_api_base_url=base_url,
+        report_keep_days=keep_days,
     )
