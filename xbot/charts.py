@@ -82,7 +82,8 @@ def frame_html(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     return (
         f'<table class="dataframe xbot-empty"><thead><tr>{head}</tr></thead>'
-        f'<tbody><tr><td colspan="{len(columns)}"><em>none</em></td></tr></tbody></table>'
+        f'<tbody><tr><td colspan="{len(columns)}" style="text-align:left"><em>none</em></td>'
+        "</tr></tbody></table>"
     )
 
 
