@@ -9,7 +9,8 @@ is on disk.
 Size: plotly.js is about 4.8 MB, so it is written once per runs tree, as
 ``runs/assets/plotly-<version>.min.js``, and every report loads it by the relative path
 ``../assets/...`` (offline, and still working when the runs tree is copied or served elsewhere).
-Chart outputs carry only the figure (:mod:`xbot.charts`), so a report is tens of kilobytes.
+Chart outputs carry only the figure (:mod:`xbot.charts`), so a report is a few hundred
+kilobytes, most of it nbconvert's stylesheet.
 The version is in the file name, so reports written before a plotly upgrade keep the copy
 they were drawn with; :func:`prune` deletes copies no remaining report uses.
 
@@ -45,7 +46,7 @@ from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from xbot.errors import ReportError, ValidationError
 from xbot.services import Services
-from xbot.settings import Settings
+from xbot.settings import DEFAULT_REPORT_KEEP_DAYS, Settings
 
 KERNEL_NAME = "python3"
 DEFAULT_TIMEOUT_S = 600
@@ -520,7 +521,7 @@ def _referenced_assets(root: Path, skip: set[str]) -> set[str]:
 
 def prune(
     runs_dir: Path | None = None,
-    keep_days: int = 30,
+    keep_days: int = DEFAULT_REPORT_KEEP_DAYS,
     *,
     today: date | None = None,
     dry_run: bool = False,
