@@ -1,5 +1,5 @@
-"""README and docs link only to files inside the repository, and nothing reads ../shared
-(a clone has nothing beside it)."""
+"""README and docs link only to files inside the repository, and nothing refers to the shared
+folder beside the repository (a fresh clone has nothing beside it)."""
 
 from __future__ import annotations
 
