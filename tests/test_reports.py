@@ -223,3 +223,23 @@ def test_report_keep_days_setting_is_validated(env_vars):
     for bad in ("0", "-3", "two", "1.5"):
         with pytest.raises(SettingsError, match="XBOT_REPORT_KEEP_DAYS"):
             load_settings({**env_vars, "XBOT_REPORT_KEEP_DAYS": bad}, env_file="")
+
+
+def test_prune_waits_for_the_report_lock(services, settings, tmp_path, xbot):
+    """Pruning never runs while a report is being written into the same tree."""
+    from xbot.locks import RedisLock
+
+    runs = tmp_path / "runs"
+    old = runs / "2020-01-01"
+    old.mkdir(parents=True)
+    (old / "x.txt").write_text("old", encoding="utf-8")
+    holder = RedisLock(services, "timetable:report", command="xbot report daily")
+    assert holder.acquire()
+    try:
+        busy = xbot("report", "prune", "--keep-days", "1", "--wait", "0", "--runs-dir", str(runs))
+    finally:
+        holder.release()
+    assert busy.exit_code == 7 and "xbot report daily" in busy.stderr
+    assert old.exists()
+    assert xbot("report", "prune", "--keep-days", "1", "--runs-dir", str(runs)).exit_code == 0
+    assert not old.exists()
