@@ -243,3 +243,14 @@ def test_prune_waits_for_the_report_lock(services, settings, tmp_path, xbot):
     assert old.exists()
     assert xbot("report", "prune", "--keep-days", "1", "--runs-dir", str(runs)).exit_code == 0
     assert not old.exists()
+
+
+def test_kernel_gets_the_pooler_mode_even_from_an_env_file(env_vars, tmp_path):
+    """The kernel ignores .env (XBOT_ENV_FILE=""), so settings read from one travel explicitly."""
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("DATABASE_POOLER=session\n", encoding="utf-8")
+    without = {k: v for k, v in env_vars.items() if k != "DATABASE_POOLER"}
+    settings = load_settings(without, env_file=dotenv)
+    assert settings.pooler_mode == "session"
+    kernel = reports._kernel_environ(settings)
+    assert load_settings(kernel, env_file="").pooler_mode == "session"

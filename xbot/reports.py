@@ -195,6 +195,7 @@ def _kernel_environ(settings: Settings) -> dict[str, str]:
         APP_ENV=settings.app_env,
         LIVE_POSTS="true" if settings.live_posts else "false",
         REDIS_PREFIX=settings.redis_prefix,
+        DATABASE_POOLER=settings.database_pooler,  # a .env value must reach the kernel too
         XBOT_HOME=str(settings.xbot_home),
         XBOT_ENV_FILE="",
         X_USER_ID=settings.x_user_id,
