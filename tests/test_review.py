@@ -16,9 +16,9 @@ from test_scheduler import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, te
 from x_server import XServer
 
 from xbot import review
-from xbot.policies import FeatureBandit
 from xbot.candidates.queue import CandidateQueue
 from xbot.errors import ValidationError
+from xbot.policies import FeatureBandit
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings

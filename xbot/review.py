@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from xbot import audit
 from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import content_hash
-from xbot.candidates.queue import Candidate, CandidateQueue, as_utc
+from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.clock import as_utc
 from xbot.errors import ValidationError
 from xbot.flags import Flags, check_environment, load_flags
 from xbot.safety import SafetyGuard
@@ -358,16 +359,16 @@ def edit(
         index = dedup_index(
             services, queue, fl.near_duplicate_threshold, at, exclude=frozenset([row.content_hash])
         )
-        digest = content_hash(new_text)
+        media = row.metadata.get("media") if isinstance(row.metadata, dict) else None
+        sha = str(media.get("sha256") or "") if isinstance(media, dict) else ""
+        digest = content_hash(new_text, sha or None)  # an edit keeps the candidate's image
         if digest == row.content_hash:
             raise ValidationError("text", text, "a text that differs from the candidate's")
-        if digest in index:
+        status = index.check(digest, new_text, sha)
+        if status == "duplicate":
             raise ValidationError("text", text, "a text not already queued or recently posted")
-        similar = index.most_similar(new_text)
-        if similar is not None:
-            raise ValidationError(
-                "text", text, f"a text that is not a near duplicate (of {similar[0][:12]})"
-            )
+        if status == "near":
+            raise ValidationError("text", text, "a text that is not a near duplicate of another")
         _guard_edit(fl, new_text, tags)
         metadata = {**dict(row.metadata), "edited_from": pk, "edited_by": who}
         fresh = Candidate(

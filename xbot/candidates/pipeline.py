@@ -115,7 +115,7 @@ class DedupIndex:
         self.near[media_sha].add(digest, text)
 
     def check(self, digest: str, text: str, media_sha: str = "") -> str:
-        """"duplicate" (same hash), "near" (a similar text with the same image) or "ok"."""
+        """ "duplicate" (same hash), "near" (a similar text with the same image) or "ok"."""
         if digest in self.exact:
             return "duplicate"
         index = self.near.get(media_sha)
