@@ -96,6 +96,7 @@ OUT_OF_RANGE: dict[str, st.SearchStrategy] = {
     "drift_check": floats_outside(0.0, 50.0),
     "model_priors": not_a_bool,
     "near_duplicate_threshold": floats_outside(0.5, 1.0),
+    "require_approval": not_a_bool,
 }
 IN_RANGE: dict[str, st.SearchStrategy] = {
     "learning_engine_v2": st.booleans(),
@@ -110,6 +111,7 @@ IN_RANGE: dict[str, st.SearchStrategy] = {
     "drift_check": st.floats(0.0, 50.0),
     "model_priors": st.booleans(),
     "near_duplicate_threshold": st.floats(0.5, 1.0),
+    "require_approval": st.booleans(),
 }
 # A bad value per flag to write by hand in SQL (what an operator could type).
 BAD_SQL_VALUE: dict[str, Any] = {
@@ -125,6 +127,7 @@ BAD_SQL_VALUE: dict[str, Any] = {
     "drift_check": -8,
     "model_priors": 1,
     "near_duplicate_threshold": 0.2,
+    "require_approval": "no",
 }
 
 

@@ -207,6 +207,8 @@ SPECS: dict[str, FlagSpec] = {
         # similarity at or above which a candidate is a near duplicate
         FlagSpec("near_duplicate_threshold", LEARNING_CONFIG, 0.85,
                  "a number from 0.5 to 1.0", _number(0.5, 1.0)),
+        # live cycles post only candidates a person approved (`xbot review`)
+        FlagSpec("require_approval", LEARNING_CONFIG, False, "true or false", _boolean),
     )
 }  # fmt: skip
 
@@ -227,6 +229,7 @@ class Flags:
     drift_check: float = 0.0
     model_priors: bool = False
     near_duplicate_threshold: float = 0.85
+    require_approval: bool = False
     problems: tuple[str, ...] = ()
 
     def snapshot(self) -> dict[str, Any]:
