@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import redis as redis_lib
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from xbot.services import Services
 
@@ -85,7 +87,11 @@ class FaultyConnection(redis_lib.Connection):
 
 
 class FaultyServices(Services):
-    """The real Services, with a Redis client whose connections consult ``faults``."""
+    """The real Services, with a Redis client whose connections consult ``faults``.
+
+    The client does not retry: a retry against a server that is down fails the same way, only
+    seconds later (redis-py backs off), and the trials need the failure, not the wait.
+    """
 
     def __init__(self, settings, faults: Faults) -> None:  # type: ignore[no-untyped-def]
         super().__init__(settings)
@@ -100,6 +106,7 @@ class FaultyServices(Services):
                 decode_responses=True,
                 socket_connect_timeout=2,
                 socket_timeout=5,
+                retry=Retry(NoBackoff(), 0),
                 faults=self.faults,
             )
             self._redis = redis_lib.Redis(connection_pool=pool)

@@ -29,7 +29,7 @@ import redis as redis_lib
 from xbot import flags as flags_mod
 from xbot import migrate
 from xbot.candidates.queue import FINGERPRINT_SQL, redis_fingerprint
-from xbot.errors import ServiceUnavailable, XbotError
+from xbot.errors import XbotError
 from xbot.services import CONNECT_TIMEOUT_S, Services
 from xbot.settings import Settings
 
@@ -112,18 +112,6 @@ def _iso(ts: datetime) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]
-
-
-def redis_unavailable(exc: redis_lib.RedisError) -> ServiceUnavailable:
-    """The ServiceUnavailable (exit 4) for a Redis error, saying what to do about it."""
-    if isinstance(exc, redis_lib.OutOfMemoryError):
-        return ServiceUnavailable(
-            "redis", "out of memory (maxmemory reached, writes refused): free memory or raise "
-            "maxmemory on that server, then run `xbot candidates requeue`"
-        )  # fmt: skip
-    if isinstance(exc, redis_lib.ReadOnlyError):
-        return ServiceUnavailable("redis", "read-only (a replica?): point REDIS_URL at the primary")
-    return ServiceUnavailable("redis", _short(exc))
 
 
 def _write_problem(client: redis_lib.Redis, exc: redis_lib.RedisError) -> str:

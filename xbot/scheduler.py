@@ -47,8 +47,7 @@ from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
-from xbot.errors import PosterError, XbotError
-from xbot.health import redis_unavailable
+from xbot.errors import PosterError, ServiceUnavailable, XbotError
 from xbot.learning import RewardRule, baseline_median
 from xbot.model import prior_from_model
 from xbot.poster import (
@@ -483,7 +482,7 @@ def run_cycle(
     except redis_lib.RedisError as exc:  # down, out of memory, read-only: no cycle can run
         values = {"engine": engine, "outcome": "skipped", "reason": f"error:{type(exc).__name__}"}
         _write(services, env, at, values, fl, {"error": str(exc), "dry_run": never_post})
-        raise redis_unavailable(exc) from exc
+        raise ServiceUnavailable.from_redis(exc) from exc
     if not acquired:
         context = {"lock_owner": lock.owner(), "dry_run": never_post}
         values = {"engine": engine, "outcome": "skipped", "reason": "locked"}
@@ -501,7 +500,7 @@ def run_cycle(
                 cycle.context["return_error"] = str(ack_exc)
         _write(services, env, at, values, fl, cycle.context)
         if isinstance(exc, redis_lib.RedisError):
-            raise redis_unavailable(exc) from exc
+            raise ServiceUnavailable.from_redis(exc) from exc
         raise
     finally:
         try:

@@ -391,7 +391,7 @@ class CandidateQueue:
         try:
             return self._r.eval(body, len(keys), *keys, *args)
         except redis_lib.RedisError as exc:
-            raise ServiceUnavailable("redis", str(exc)) from exc
+            raise ServiceUnavailable.from_redis(exc) from exc
 
     def _rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
         """Run one Postgres statement in its own transaction and return its rows."""
@@ -478,7 +478,7 @@ class CandidateQueue:
                 pipe.mget([k.content_hash(c.content_hash) for c in chunk])
             marks = [flag for part in pipe.execute() for flag in part]
         except redis_lib.RedisError as exc:
-            raise ServiceUnavailable("redis", str(exc)) from exc
+            raise ServiceUnavailable.from_redis(exc) from exc
         fresh = [c for c, mark in zip(unique, marks, strict=True) if mark is None]
         duplicates.extend(c.content_hash for c, mark in zip(unique, marks, strict=True) if mark)
         if not fresh:
@@ -524,7 +524,7 @@ class CandidateQueue:
                           *(c.content_hash for c in chunk))  # fmt: skip
             pipe.execute()
         except redis_lib.RedisError as exc:
-            raise ServiceUnavailable("redis", str(exc)) from exc
+            raise ServiceUnavailable.from_redis(exc) from exc
         return EnqueueResult(accepted, duplicates)
 
     def _project(self, pipe: Any, items: Sequence[tuple[Candidate, str, float, str]]) -> None:
@@ -654,7 +654,7 @@ class CandidateQueue:
                 self._project(pipe, live)
                 pipe.execute()
             except redis_lib.RedisError as exc:
-                raise ServiceUnavailable("redis", str(exc)) from exc
+                raise ServiceUnavailable.from_redis(exc) from exc
         return len(back)
 
     def prune_expired(self, *, now: datetime | None = None) -> int:
@@ -687,7 +687,7 @@ class CandidateQueue:
         try:
             r_count, r_sum = redis_fingerprint(self._r, self.keys, at)
         except redis_lib.RedisError as exc:
-            raise ServiceUnavailable("redis", str(exc)) from exc
+            raise ServiceUnavailable.from_redis(exc) from exc
         return Drift(int(pg_count), r_count, int(pg_sum), r_sum)
 
     def heal(self, *, now: datetime | None = None) -> dict[str, Any] | None:
@@ -733,14 +733,14 @@ class CandidateQueue:
             {"since": at - timedelta(seconds=CONTENT_HASH_TTL_S)},
         )
         try:
+            report.removed = self._remove_stale({c.content_hash for c in queued},
+                                                {r.content_hash for r in claimed}, at)  # fmt: skip
             pipe = self._r.pipeline(transaction=False)
             self._project(pipe, items)
             added = pipe.execute()
             report.queued = len(queued)
             report.added = sum(int(n) for n in added)
             report.in_flight = len(claimed)
-            report.removed = self._remove_stale({c.content_hash for c in queued},
-                                                {r.content_hash for r in claimed}, at)  # fmt: skip
             pipe = self._r.pipeline(transaction=False)
             for row in recent:
                 ttl = CONTENT_HASH_TTL_S - int((at - row.created_at).total_seconds())
@@ -750,7 +750,7 @@ class CandidateQueue:
             pipe.execute()
             report.orphans = self._delete_orphans()
         except redis_lib.RedisError as exc:
-            raise ServiceUnavailable("redis", str(exc)) from exc
+            raise ServiceUnavailable.from_redis(exc) from exc
         if report.added or report.removed or report.orphans or drift_before is not None:
             try:
                 with self.services.engine.begin() as conn:

@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         # A server that is down or refuses us: one line and exit 4, not a driver traceback.
         _fail(ServiceUnavailable("postgres", _first_line(exc.orig or exc)))
-    except (redis_lib.ConnectionError, redis_lib.TimeoutError) as exc:
-        _fail(ServiceUnavailable("redis", _first_line(exc)))
+    except redis_lib.RedisError as exc:  # down, out of memory, read-only: one line, exit 4
+        _fail(ServiceUnavailable.from_redis(exc))
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
