@@ -28,7 +28,7 @@ import redis as redis_lib
 
 from xbot import flags as flags_mod
 from xbot import migrate
-from xbot.candidates.queue import FINGERPRINT_SQL, redis_fingerprint
+from xbot.candidates.fingerprint import FINGERPRINT_SQL, redis_fingerprint
 from xbot.errors import XbotError
 from xbot.services import CONNECT_TIMEOUT_S, Services
 from xbot.settings import Settings
@@ -168,9 +168,10 @@ def _check_redis(services: Services, now: datetime) -> dict[str, Any]:
 
 def _check_db(services: Services, environment: str, now: datetime) -> dict[str, Any]:
     url = services.database_url()
-    with psycopg.connect(
-        url, connect_timeout=CONNECT_TIMEOUT_S, options=f"-c statement_timeout={_TIMEOUT_MS}"
-    ) as conn:
+    with psycopg.connect(url, **services.connect_args()) as conn:
+        # One transaction (psycopg's default): SET LOCAL holds for every check, also through a
+        # transaction-mode pooler, which rejects the startup "options" parameter.
+        conn.execute(f"set local statement_timeout = {int(_TIMEOUT_MS)}")
         views = {
             r[0]
             for r in conn.execute(
@@ -210,6 +211,15 @@ def _check_db(services: Services, environment: str, now: datetime) -> dict[str, 
         if exists("schema_migrations"):
             applied = {r[0] for r in conn.execute("select version from schema_migrations")}
         out["applied"] = applied
+        out["flag_rows"] = None
+        if exists("bot_config"):
+            out["flag_rows"] = {
+                key: dict(value)
+                for key, value in conn.execute(
+                    "select config_key, config_value from bot_config where environment = %s",
+                    (environment,),
+                )
+            }
     return out
 
 
@@ -252,9 +262,9 @@ def _cross_findings(report: HealthReport, r: dict[str, Any], d: dict[str, Any]) 
         )
 
 
-def _check_flags(services: Services, environment: str) -> tuple[str, ...]:
-    with services.engine.connect() as conn:
-        return flags_mod.load_flags(conn, environment).problems
+def _flag_problems(rows: dict[str, dict[str, Any]], environment: str) -> tuple[str, ...]:
+    """The flags' problems from rows read on the check's own connection (no SQLAlchemy)."""
+    return flags_mod.parse_flags(rows, environment).problems
 
 
 def check(
@@ -308,7 +318,10 @@ def check(
             _cross_findings(report, r, d)
         if report.db_ok and not any("missing views" in m for m in report.degraded):
             try:
-                report.degraded.extend(f"flag: {p}" for p in _check_flags(services, env))
+                rows = d["flag_rows"]
+                if rows is None:
+                    raise XbotError("bot_config does not exist")
+                report.degraded.extend(f"flag: {p}" for p in _flag_problems(rows, env))
             except Exception as exc:  # flags are advisory here; the line must still print
                 report.degraded.append(f"flags unreadable: {_short(exc)}")
     finally:

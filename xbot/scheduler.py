@@ -49,11 +49,11 @@ from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.errors import PosterError, ServiceUnavailable, XbotError
 from xbot.learning import RewardRule, baseline_median
+from xbot.locks import RedisLock
 from xbot.model import prior_from_model
 from xbot.poster import (
     Outbox,
     Poster,
-    RedisLock,
     blocked_hashes,
     crash_point,
     poster_state,
@@ -303,13 +303,13 @@ class _Cycle:
             return {"reason": "queue_empty"}
         guard = SafetyGuard.from_flags(fl)
         recent = self._recent_index(fl.near_duplicate_threshold)
-        bandit = None
+        bandit, encoded = None, None
         if engine == "v2":
             seed = int(self.rng.integers(2**31))
             bandit = BanditStore(self.services, self.env).load(
                 epsilon=fl.epsilon, decay=fl.decay, seed=seed, prior=self._model_prior(fl)
             )
-        feats = [features(c, hour) for c in pool]
+            encoded = bandit.encode([features(c, hour) for c in pool])  # once for every re-pick
         eligible = list(range(len(pool)))
         rejected: list[dict[str, Any]] = []
         self.context["rejected"] = rejected
@@ -317,11 +317,11 @@ class _Cycle:
         for _ in range(MAX_PICKS):
             if not eligible:
                 break
-            if bandit is None:
+            if bandit is None or encoded is None:
                 index, propensity = eligible[0], 1.0
                 scores: dict[str, Any] = {"priority": pool[index].priority}
             else:
-                choice = bandit.choose(feats, eligible)
+                choice = bandit.choose(encoded, eligible)
                 index, propensity = choice.index, choice.propensity
                 scores = {"score": choice.scores[index], "explored": choice.explored}
             eligible.remove(index)

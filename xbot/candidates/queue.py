@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -42,8 +41,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from xbot import audit
+from xbot.candidates.fingerprint import FINGERPRINT_SQL, redis_fingerprint
 from xbot.errors import ServiceUnavailable, ValidationError
-from xbot.keys import Keys
 from xbot.services import Services
 
 log = logging.getLogger("xbot.queue")
@@ -185,17 +184,6 @@ _ROW_COLUMNS = (
 )
 _QUEUED = "status = 'queued' and (expires_at is null or expires_at > :now)"
 
-#: The drift check's Postgres side: how many candidates are queued and unexpired, and the sum of
-#: the first 32 bits of their hashes (see :func:`queue_checksum`). psycopg parameter style, so
-#: health (psycopg) and the queue (SQLAlchemy ``exec_driver_sql``) run the same text.
-FINGERPRINT_SQL = (
-    "select count(*), coalesce(sum(case when content_hash ~ '^[0-9a-f]{8}' "
-    "then ('x' || substr(content_hash, 1, 8))::bit(32)::bigint end), 0) "
-    "from candidates where environment = %(e)s and status = 'queued' "
-    "and (expires_at is null or expires_at > %(now)s)"
-)
-_HEX8 = re.compile(r"^[0-9a-f]{8}")
-
 
 def as_utc(now: datetime | None) -> datetime:
     """``now`` as aware UTC (None = the real clock); a naive datetime is refused."""
@@ -204,24 +192,6 @@ def as_utc(now: datetime | None) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValidationError("now", now, "a timezone-aware datetime (UTC)")
     return now.astimezone(UTC)
-
-
-def queue_checksum(hashes: Iterable[str]) -> int:
-    """Sum of the first 32 bits of each hex content hash: equal sets give equal sums, and a
-    lost or stale member changes it. Matches :data:`FINGERPRINT_SQL` (non-hex members count 0)."""
-    return sum(int(h[:8], 16) for h in hashes if _HEX8.match(h))
-
-
-def redis_fingerprint(client: redis_lib.Redis, keys: Keys, now: datetime) -> tuple[int, int]:
-    """(count, checksum) of the members of the Redis queue that are not due to expire by
-    ``now`` (a member without an expiry entry counts, so junk shows as drift). Read-only:
-    works on a Redis that is out of memory or read-only."""
-    pipe = client.pipeline(transaction=False)
-    pipe.zrange(keys.queue(), 0, -1)
-    pipe.zrangebyscore(keys.queue_expiry(), "-inf", repr(as_utc(now).timestamp()))
-    queued, due = pipe.execute()
-    live = set(queued) - set(due)
-    return len(live), queue_checksum(live)
 
 
 @dataclass(frozen=True)

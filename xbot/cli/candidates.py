@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from xbot.cli import App
+from xbot.cli.locking import takes_lock
 from xbot.cli.output import echo_json, print_table
 
 
@@ -20,6 +21,7 @@ def candidates() -> None:
 
 @candidates.command("refresh")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@takes_lock("refresh")
 @click.pass_obj
 def refresh_cmd(app: App, as_json: bool) -> None:
     """Fetch every source, check, dedup and queue candidates; print the summary."""
@@ -47,10 +49,17 @@ def refresh_cmd(app: App, as_json: bool) -> None:
         click.echo(
             f"Expired pruned: {report.expired_pruned}; stale claims returned: {report.claims_returned}"
         )
+    if report.item_errors or report.items_cleaned:
+        click.echo(
+            f"Bad items: {report.item_errors} reported, {report.items_cleaned} cleaned of "
+            "control characters (see xbot sources stats)"
+        )
     if report.queue_healed:
         click.echo("Queue drift healed: " + _requeue_line(report.queue_healed))
     for name, error in report.source_errors.items():
         click.echo(f"source error: {name}: {error}", err=True)
+    for name, warning in report.source_warnings.items():
+        click.echo(f"source warning: {name}: {warning}", err=True)
 
 
 def _requeue_line(data: dict[str, Any]) -> str:
@@ -128,3 +137,5 @@ def stats_cmd(app: App, as_json: bool) -> None:
     for r in rows:
         if r["last_error"]:
             click.echo(f"last error: {r['source']}: {r['last_error']}", err=True)
+        if r["last_warning"]:
+            click.echo(f"warning: {r['source']}: {r['last_warning']}", err=True)
