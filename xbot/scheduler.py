@@ -454,6 +454,27 @@ def _write(
     return record
 
 
+def record_redis_refusal(
+    services: Services,
+    settings: Settings,
+    exc: redis_lib.RedisError,
+    *,
+    now: datetime | None = None,
+    never_post: bool = False,
+) -> ServiceUnavailable:
+    """Write the ``skipped/error:<Type>`` decision row of a cycle Redis refused before it could
+    start (down, out of memory, read-only; also when the command's own timetable lock could
+    not be taken), and return the ServiceUnavailable (exit 4) for the caller to raise."""
+    at = _utc(now)
+    env = settings.environment
+    with services.engine.connect() as conn:
+        fl = flags_mod.load_flags(conn, env)
+    values = {"engine": "v2" if fl.learning_engine_v2 else "v1", "outcome": "skipped",
+              "reason": f"error:{type(exc).__name__}"}  # fmt: skip
+    _write(services, env, at, values, fl, {"error": str(exc), "dry_run": never_post})
+    return ServiceUnavailable.from_redis(exc)
+
+
 def run_cycle(
     services: Services,
     settings: Settings,
@@ -480,9 +501,7 @@ def run_cycle(
     try:
         acquired = lock.acquire()
     except redis_lib.RedisError as exc:  # down, out of memory, read-only: no cycle can run
-        values = {"engine": engine, "outcome": "skipped", "reason": f"error:{type(exc).__name__}"}
-        _write(services, env, at, values, fl, {"error": str(exc), "dry_run": never_post})
-        raise ServiceUnavailable.from_redis(exc) from exc
+        raise record_redis_refusal(services, settings, exc, now=at, never_post=never_post) from exc
     if not acquired:
         context = {"lock_owner": lock.owner(), "dry_run": never_post}
         values = {"engine": engine, "outcome": "skipped", "reason": "locked"}
