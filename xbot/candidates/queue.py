@@ -62,35 +62,39 @@ return 1
 """
 
 # Project a batch. KEYS = queue, expiry, inflight. ARGV[1] = payload key prefix, ARGV[2] = claim
-# key prefix, ARGV[3] = payload field/value parts per item; then per item: hash, kind ('q' queued
-# or 'f' in flight), priority, expires_ts, lease_until, token, payload parts. A queued item never
-# overwrites a live claim (a claim between the Postgres read and this write wins). Returns how
-# many items were not in Redis before.
+# key prefix, ARGV[3] = payload field/value parts per item, ARGV[4] / ARGV[5] = offsets of the
+# priority / expires_ts values in those parts; then per item: hash, kind ('q' queued, or 'f' in
+# flight followed by lease_until and token), payload parts. A queued item never overwrites a
+# live claim (a claim between the Postgres read and this write wins). Returns how many items
+# were not in Redis before.
 _PROJECT = """
 local n = tonumber(ARGV[3])
+local po, eo = tonumber(ARGV[4]), tonumber(ARGV[5])
 local added = 0
-local i = 4
+local i = 6
 while i <= #ARGV do
   local h = ARGV[i]
-  local kind = ARGV[i + 1]
-  if kind == 'q' then
+  if ARGV[i + 1] == 'q' then
+    local b = i + 2
     if not redis.call('ZSCORE', KEYS[3], h) then
       if not redis.call('ZSCORE', KEYS[1], h) then added = added + 1 end
-      redis.call('HSET', ARGV[1] .. h, unpack(ARGV, i + 6, i + 5 + n))
-      redis.call('ZADD', KEYS[1], ARGV[i + 2], h)
-      redis.call('ZADD', KEYS[2], ARGV[i + 3], h)
+      redis.call('HSET', ARGV[1] .. h, unpack(ARGV, b, b + n - 1))
+      redis.call('ZADD', KEYS[1], ARGV[b + po], h)
+      redis.call('ZADD', KEYS[2], ARGV[b + eo], h)
     end
+    i = b + n
   else
+    local b = i + 4
     if not redis.call('ZSCORE', KEYS[3], h) then
       added = added + 1
-      redis.call('HSET', ARGV[1] .. h, unpack(ARGV, i + 6, i + 5 + n))
-      redis.call('ZADD', KEYS[3], ARGV[i + 4], h)
-      redis.call('SET', ARGV[2] .. h, ARGV[i + 5])
+      redis.call('HSET', ARGV[1] .. h, unpack(ARGV, b, b + n - 1))
+      redis.call('ZADD', KEYS[3], ARGV[i + 2], h)
+      redis.call('SET', ARGV[2] .. h, ARGV[i + 3])
     end
     redis.call('ZREM', KEYS[1], h)
     redis.call('ZREM', KEYS[2], h)
+    i = b + n
   end
-  i = i + 6 + n
 end
 return added
 """
@@ -325,6 +329,8 @@ class RequeueReport:
 
 _FIELDS = ("text", "topic", "format", "tags", "source", "priority", "created_at", "expires_at",
            "expires_ts", "db_id", "metadata")  # fmt: skip
+#: Where a field's value sits among a payload's field/value parts (0-based), for _PROJECT.
+_VALUE_AT = {name: 2 * i + 1 for i, name in enumerate(_FIELDS)}
 #: Items per Lua call: bounds how long one script blocks Redis (about a millisecond).
 _CHUNK = 1000
 
@@ -498,16 +504,21 @@ class CandidateQueue:
         return EnqueueResult(accepted, duplicates)
 
     def _project(self, pipe: Any, items: Sequence[tuple[Candidate, str, float, str]]) -> None:
-        """Queue :data:`_PROJECT` calls on ``pipe`` for (candidate, kind, lease_until, token)."""
+        """Queue :data:`_PROJECT` calls on ``pipe`` for (candidate, kind, lease_until, token).
+
+        Priority and expiry are read from the payload parts by the script (one copy of each
+        argument: encoding arguments is most of an enqueue's client time)."""
         k = self.keys
         for chunk in _chunks(items):
             args: list[Any] = []
             for c, kind, lease_until, token in chunk:
-                payload = c.payload()
-                args += [c.content_hash, kind, payload["priority"], payload["expires_ts"],
-                         repr(lease_until), token, *_flat_payload(c)]  # fmt: skip
+                args += [c.content_hash, "q"] if kind == "q" else [
+                    c.content_hash, "f", repr(lease_until), token]  # fmt: skip
+                for item in c.payload().items():
+                    args += item
             pipe.eval(_PROJECT, 3, k.queue(), k.queue_expiry(), k.inflight(), k.payload(""),
-                      k.claim_token(""), 2 * len(_FIELDS), *args)  # fmt: skip
+                      k.claim_token(""), 2 * len(_FIELDS), _VALUE_AT["priority"],
+                      _VALUE_AT["expires_ts"], *args)  # fmt: skip
 
     def claim(
         self, content_hash: str, lease_seconds: float = 300, *, now: datetime | None = None
