@@ -213,13 +213,10 @@ def _check_db(services: Services, environment: str, now: datetime) -> dict[str, 
         out["applied"] = applied
         out["flag_rows"] = None
         if exists("bot_config"):
-            out["flag_rows"] = {
-                key: dict(value)
-                for key, value in conn.execute(
-                    "select config_key, config_value from bot_config where environment = %s",
-                    (environment,),
-                )
-            }
+            # jsonb as text, decoded by flags: psycopg's own decoding raises on `1e5000`
+            out["flag_rows"] = flags_mod.decode_rows(
+                conn.execute(flags_mod.RAW_ROWS_SQL_PSYCOPG, (environment,))
+            )
     return out
 
 
@@ -298,7 +295,11 @@ def check(
             if missing:
                 report.degraded.append("missing views: " + ", ".join(missing))
             try:
-                pending = [m.version for m in migrate.discover() if m.version not in d["applied"]]
+                pending = [
+                    m.version
+                    for m in migrate.discover(services.settings.migrations_dir)
+                    if m.version not in d["applied"]
+                ]
             except XbotError as exc:
                 pending = []
                 report.degraded.append(str(exc))

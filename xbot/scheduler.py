@@ -47,6 +47,7 @@ from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
+from xbot.clock import as_utc
 from xbot.errors import PosterError, ServiceUnavailable, XbotError
 from xbot.learning import RewardRule, baseline_median
 from xbot.locks import RedisLock
@@ -110,14 +111,6 @@ class DecisionRecord:
         out = asdict(self)
         out["ts"] = self.ts.isoformat()
         return out
-
-
-def _utc(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(UTC)
 
 
 def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
@@ -353,7 +346,7 @@ class _Cycle:
     ) -> dict[str, Any]:
         assert outbox is not None
         candidate = claim.candidate
-        crash_point("queue_claimed")
+        crash_point(self.services.settings, "queue_claimed")
         pk = outbox.claim(
             text=candidate.text,
             candidate_id=candidate.db_id,
@@ -465,7 +458,7 @@ def record_redis_refusal(
     """Write the ``skipped/error:<Type>`` decision row of a cycle Redis refused before it could
     start (down, out of memory, read-only; also when the command's own timetable lock could
     not be taken), and return the ServiceUnavailable (exit 4) for the caller to raise."""
-    at = _utc(now)
+    at = as_utc(now)
     env = settings.environment
     with services.engine.connect() as conn:
         fl = flags_mod.load_flags(conn, env)
@@ -491,7 +484,7 @@ def run_cycle(
     Errors are recorded as ``skipped/error:<Type>`` and then raised (Redis errors as
     :class:`~xbot.errors.ServiceUnavailable`, so the CLI exits 4 with one line).
     """
-    at = _utc(now)
+    at = as_utc(now)
     env = settings.environment
     generator = rng if rng is not None else np.random.default_rng()
     with services.engine.connect() as conn:

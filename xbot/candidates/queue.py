@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from xbot import audit
 from xbot.candidates.fingerprint import FINGERPRINT_SQL, redis_fingerprint
+from xbot.clock import as_utc
 from xbot.errors import ServiceUnavailable, ValidationError
 from xbot.services import Services
 
@@ -187,15 +188,6 @@ _ROW_COLUMNS = (
     "metadata, claim_token, claim_until"
 )
 _QUEUED = "status = 'queued' and (expires_at is null or expires_at > :now)"
-
-
-def as_utc(now: datetime | None) -> datetime:
-    """``now`` as aware UTC (None = the real clock); a naive datetime is refused."""
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValidationError("now", now, "a timezone-aware datetime (UTC)")
-    return now.astimezone(UTC)
 
 
 @dataclass(frozen=True)
