@@ -294,7 +294,7 @@ class _Cycle:
         self.context["v1_choice"] = pool[0].content_hash if pool else None
         if not pool:
             return {"reason": "queue_empty"}
-        guard = SafetyGuard.from_flags(fl)
+        guard = SafetyGuard.from_flags(fl, self.services.settings)
         recent = self._recent_index(fl.near_duplicate_threshold)
         bandit, encoded = None, None
         if engine == "v2":
