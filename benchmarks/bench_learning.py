@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from scratch import ScratchDatabase
 
 from xbot import audit, flags, migrate
-from xbot.bandit_store import BanditStore, aggregate
+from xbot.bandit_store import BanditStore
+from xbot.features import aggregate
 from xbot.learning import (
     EVENT,
     RewardRule,

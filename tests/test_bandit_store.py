@@ -11,8 +11,9 @@ from test_learning import NOW, TableMetrics, add_posts, metrics
 
 from xbot import flags
 from xbot.bandit import FeatureBandit
-from xbot.bandit_store import ArmUpdate, BanditStore, aggregate, features_of
+from xbot.bandit_store import BanditStore
 from xbot.errors import ValidationError
+from xbot.features import FAMILIES, ArmUpdate, aggregate, arms_of
 from xbot.learning import run_learning_cycle
 from xbot.poster import save_sim_world
 
@@ -41,12 +42,12 @@ def restore(services, saved: dict[str, bytes]) -> None:
         raw.restore(k, 0, v)
 
 
-def test_features_of_normalises_arm_names():
+def test_arms_of_normalises_arm_names():
     meta = {"topic": " fps ", "hour": 7, "format": "thread", "tags": ["#FPS", "fps", "Esports", 3]}
-    assert features_of(meta) == {
+    assert arms_of(meta) == {
         "topic": ["fps"], "hour": ["7"], "format": ["thread"], "tag": ["esports", "fps"],
     }  # fmt: skip
-    assert features_of({"hour": True, "topic": "", "tags": "x"}) == {}
+    assert arms_of({"hour": True, "topic": "", "tags": "x"}) == {}
     updates = aggregate([(meta, 1.0), ({"topic": "fps"}, 0.0)])
     assert updates[("topic", "fps")] == ArmUpdate(1.0, 1.0, 2)
 
@@ -94,7 +95,7 @@ def test_lost_or_foreign_redis_state_is_rebuilt(services):
     restore(services, {})  # Redis flushed
     assert store.arm_count() == 0
     bandit = store.load(epsilon=0.1, decay=1.0, seed=3)  # load syncs first
-    assert bandit.state() == {**{f: {} for f in ("topic", "hour", "format", "tag")}, **expected}
+    assert bandit.state() == {**{f: {} for f in FAMILIES}, **expected}
     services.redis.set(services.keys.bandit_cycle(), "999999")  # another database's marker
     store.sync()
     assert store.state() == expected and store.arm_count() == sum(map(len, expected.values()))

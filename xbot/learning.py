@@ -39,16 +39,10 @@ import sqlalchemy as sa
 
 from xbot import audit
 from xbot.bandit import FeatureBandit
-from xbot.bandit_store import (
-    FEATURES_SQL,
-    BanditStore,
-    aggregate_features,
-    aware_now,
-    outcomes_by_family,
-    restarts_from_json,
-)
+from xbot.bandit_store import BanditStore, aware_now, restarts_from_json
 from xbot.drift import ChangeDetector
 from xbot.errors import PosterError, ValidationError, XbotError
+from xbot.features import FAMILIES, FEATURES_SQL, aggregate_features, outcomes_by_family
 from xbot.flags import check_environment, load_flags
 from xbot.services import Services
 
@@ -416,7 +410,7 @@ def _detect_drift(
     ).scalar()
     detector = ChangeDetector(threshold, last)
     state = store.state()
-    means = FeatureBandit.from_state(state).expectations()
+    means = FeatureBandit.from_state(state, families=FAMILIES).expectations()
     restarts = {}
     for family, (arms, outcomes) in outcomes_by_family(feature_json, rewards).items():
         evidence = {a: (v["alpha"], v["beta"]) for a, v in state.get(family, {}).items()}

@@ -38,8 +38,9 @@ import sqlalchemy as sa
 from scipy import stats
 from scipy.special import expit, logit
 
-from xbot.bandit_store import aware_now, features_of
+from xbot.bandit_store import aware_now
 from xbot.errors import ValidationError, XbotError
+from xbot.features import arms_of
 from xbot.flags import check_environment
 from xbot.services import Services
 
@@ -345,6 +346,6 @@ def prior_from_model(
         q = float(stats.beta.sf(baseline, r * kappa, (1 - r) * kappa))
         q = min(max(q, 0.01), 0.99)
         meta = {"topic": row.topic} if row.level == "topic" else {"hour": int(row.hour)}
-        (arm,) = features_of(meta)[row.level]
+        (arm,) = arms_of(meta)[row.level]
         out[row.level][arm] = (q * strength, (1 - q) * strength)
     return out

@@ -42,8 +42,9 @@ import sqlalchemy as sa
 from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex
-from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
+from xbot.candidates.queue import CandidateQueue, Claim, Outcome
 from xbot.errors import PosterError
+from xbot.features import candidate_arms, post_features
 from xbot.learning import RewardRule, baseline_median
 from xbot.model import prior_from_model
 from xbot.poster import (
@@ -120,16 +121,6 @@ def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
     """Midnight of ``now``'s local day in ``tz``, as UTC (23 or 25 hours long across DST)."""
     local = now.astimezone(tz)
     return datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
-
-
-def features(candidate: Candidate, hour: int) -> dict[str, str | list[str]]:
-    """The bandit's view of a candidate in this slot (the slot's local hour, not the best one)."""
-    return {
-        "topic": candidate.topic,
-        "hour": str(hour),
-        "format": candidate.format,
-        "tag": list(candidate.tags),
-    }
 
 
 class _Cycle:
@@ -301,7 +292,7 @@ class _Cycle:
             bandit = BanditStore(self.services, self.env).load(
                 epsilon=fl.epsilon, decay=fl.decay, seed=seed, prior=self._model_prior(fl)
             )
-        feats = [features(c, hour) for c in pool]
+        feats = [candidate_arms(c, hour) for c in pool]  # the slot's hour, not the best one
         eligible = list(range(len(pool)))
         rejected: list[dict[str, Any]] = []
         self.context["rejected"] = rejected
@@ -324,6 +315,7 @@ class _Cycle:
             self.claim = claim
             verdict = guard.validate(candidate.text, candidate.tags, recent=recent)
             if verdict.ok:
+                self.context["arms"] = feats[index]  # what was scored = what learning updates
                 return {"claim": claim, "scores": scores, "propensity": propensity}
             self.queue.ack(claim, "rejected")
             self.claim = None
@@ -350,13 +342,10 @@ class _Cycle:
             text=candidate.text,
             candidate_id=candidate.db_id,
             metadata={
-                "topic": candidate.topic,
+                **post_features(candidate, hour),  # what learning reads back: the arms scored
                 "source": candidate.source,
-                "tags": list(candidate.tags),
-                "format": candidate.format,
                 "engine": engine,
                 "environment": self.env,
-                "hour": hour,
             },
             learning_metadata={
                 "scores": picked["scores"],
