@@ -281,6 +281,9 @@ class _Cycle:
         pool = [c for c in pool if c.content_hash not in blocked]
         self.context["eligible"] = len(pool)
         self.context["eligible_topics"] = dict(Counter(c.topic for c in pool))
+        # (topic, format) of every eligible candidate: with the slot's hour, what a simulated
+        # truth needs to name the best candidate of the slot (xbot.demo.lift_captured)
+        self.context["eligible_pairs"] = dict(Counter(f"{c.topic}|{c.format}" for c in pool))
         self.context["v1_choice"] = pool[0].content_hash if pool else None
         if not pool:
             return {"reason": "queue_empty"}
