@@ -134,8 +134,10 @@ def test_cli_run_rebuild_report(services, xbot):
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)
     assert {"family", "arm", "alpha", "beta", "mean", "ci_low", "ci_high", "pulls"} <= set(rows[0])
+    add_posts(services, 1, posted_at=datetime.now(UTC) - timedelta(hours=30))  # now waiting
     out = xbot("learn", "run", "--json")  # no X credentials and no simulated world: refused
     assert out.exit_code == 6 and "no metrics source" in out.stderr, out.output
+    assert "1 mature post" in out.stderr
     save_sim_world(services, 0, datetime(2026, 1, 1, tzinfo=UTC), 14.0)  # as `xbot demo` does
     out = xbot("learn", "run", "--json")  # no X credentials: the demo's simulated X answers
     assert out.exit_code == 0, out.output

@@ -423,7 +423,7 @@ def _detect_drift(
 def run_learning_cycle(
     services: Services,
     environment: str,
-    metrics_source: MetricsSource,
+    metrics_source: MetricsSource | None,
     *,
     now: datetime | None = None,
     min_age_hours: float = 24.0,
@@ -437,6 +437,11 @@ def run_learning_cycle(
     ``min_impressions``) are no longer fetched, so a dead post does not cost API reads forever.
     Per-post work is vectorised (numpy) and the writes are one COPY and one UPDATE ... FROM:
     100,000 posts learn in a few seconds (benchmarks/bench_learning.py).
+
+    ``metrics_source`` None (no X credentials, no simulated X): a cycle with nothing to measure
+    (an empty database, only shadow decisions) still completes and records its audit row with
+    0 processed; only mature posts waiting for metrics make it a :class:`PosterError`, raised
+    before anything is written.
     """
     environment = check_environment(environment)
     now = aware_now(now)
@@ -470,7 +475,13 @@ def run_learning_cycle(
             baseline = baseline_median(conn, environment, now, rule)
         mature = [p for p in posts if p[2]]
         pending_age = len(posts) - len(mature)
-        fetched, failed = _fetch(metrics_source, [p[1] for p in mature])
+        if metrics_source is None and mature:
+            raise PosterError(
+                f"{len(mature)} mature post(s) wait for metrics but there is no metrics source: "
+                "set X credentials (X_BEARER_TOKEN or the four OAuth 1.0a values), "
+                "or run `xbot demo` for the simulated X"
+            )
+        fetched, failed = _fetch(metrics_source, [p[1] for p in mature]) if mature else ({}, set())
         skipped["fetch_errors"] = len(failed)
         answered = [p for p in mature if p[1] not in failed]
         present = [p for p in answered if p[1] in fetched]
