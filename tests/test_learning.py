@@ -13,7 +13,8 @@ from test_scheduler import enqueue, texts
 from xbot import flags
 from xbot.bandit_store import BanditStore
 from xbot.errors import PosterError, ValidationError
-from xbot.learning import RewardRule, run_learning_cycle
+from xbot.learning import run_learning_cycle
+from xbot.reward import RewardRule
 
 ENV = "development"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -34,10 +34,9 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import sqlalchemy as sa
-from scipy import stats
 
 from xbot import audit
-from xbot.bandit import FeatureBandit, pooled_prior
+from xbot.bandit import FeatureBandit
 from xbot.drift import Restart
 from xbot.errors import LockBusy, ValidationError
 from xbot.features import FAMILIES, FEATURES_SQL, ArmUpdate, aggregate_features
@@ -394,52 +393,36 @@ class BanditStore:
         return FeatureBandit.from_state(self.state(), **hyper)
 
     def report(self, *, prior: Prior | None = None) -> list[ArmRow]:
-        """Per arm: posterior Beta(alpha, beta) = prior + evidence, mean, 94% interval, pulls.
+        """Per arm with evidence: posterior Beta(alpha, beta) = prior + evidence, mean, 94%
+        interval, pulls.
 
-        The prior is the one :meth:`load` would use (pooled per family unless given), so the
-        means are the policy's own expectations; the interval is equal-tailed, as the bandit's.
+        The posterior is the policy's own (:meth:`FeatureBandit.posterior` with the prior
+        :meth:`load` would use: pooled per family unless given), so the means are its
+        expectations; the interval is equal-tailed, as the bandit's.
         """
         state = self.state()
+        hyper: dict[str, Any] = {"families": FAMILIES}
+        if prior is not None:
+            hyper["prior"] = prior
+        policy = FeatureBandit.from_state(state, **hyper)
+        posterior = policy.posterior()
+        intervals = policy.credible_interval(CI_MASS)
         rows: list[ArmRow] = []
         for family in sorted(state):
             arms = sorted(state[family], key=lambda a: (len(a), a) if a.isdigit() else (99, a))
-            ev_a = np.array([state[family][a]["alpha"] for a in arms])
-            ev_b = np.array([state[family][a]["beta"] for a in arms])
-            pooled = pooled_prior(ev_a, ev_b)
-            for i, arm in enumerate(arms):
-                pa, pb = _prior_of(prior, family, arm, pooled)
-                a, b = pa + ev_a[i], pb + ev_b[i]
-                lo, hi = stats.beta.ppf([(1 - CI_MASS) / 2, (1 + CI_MASS) / 2], a, b)
+            for arm in arms:
+                a, b = posterior[family][arm]
+                lo, hi = intervals[family][arm]
                 rows.append(
-                    ArmRow(
-                        family=family,
-                        arm=arm,
-                        alpha=float(a),
-                        beta=float(b),
-                        mean=float(a / (a + b)),
-                        ci_low=float(lo),
-                        ci_high=float(hi),
-                        pulls=int(state[family][arm]["pulls"]),
-                    )
-                )
+                    ArmRow(family=family, arm=arm, alpha=a, beta=b, mean=a / (a + b),
+                           ci_low=lo, ci_high=hi, pulls=int(state[family][arm]["pulls"]))
+                )  # fmt: skip
         return rows
 
 
 def restarts_from_json(data: Mapping[str, Any] | None) -> dict[str, Restart]:
     """``learning_cycles.drift -> 'restarts'`` as {family: Restart} (None: no restart)."""
     return {family: Restart.from_json(r) for family, r in (data or {}).items()}
-
-
-def _prior_of(
-    prior: Prior | None, family: str, arm: str, pooled: tuple[float, float]
-) -> tuple[float, float]:
-    """The prior FeatureBandit gives ``arm``: a fixed pair, a per-arm pair, else pooled."""
-    if prior is None or isinstance(prior, str):
-        return pooled
-    if isinstance(prior, Mapping):
-        pair = prior.get(family, {}).get(arm)
-        return (float(pair[0]), float(pair[1])) if pair is not None else pooled
-    return float(prior[0]), float(prior[1])
 
 
 def aware_now(now: datetime | None) -> datetime:

@@ -45,8 +45,7 @@ from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import CandidateQueue, Claim, Outcome
 from xbot.errors import PosterError
 from xbot.features import candidate_arms, post_features
-from xbot.learning import RewardRule, baseline_median
-from xbot.model import prior_from_model
+from xbot.model import flag_prior
 from xbot.poster import (
     Outbox,
     Poster,
@@ -260,16 +259,10 @@ class _Cycle:
         return {**out, **self._post(outbox, claim, fl, engine, hour, out)}
 
     def _model_prior(self, fl: flags_mod.Flags) -> dict[str, dict[str, tuple[float, float]]] | None:
-        """The PyMC model's empirical-Bayes priors when the ``model_priors`` flag is on.
-
-        None (the bandit's pooled prior) when the flag is off or no model has been fitted yet.
-        """
-        if not fl.model_priors:
-            return None
-        with self.services.engine.connect() as conn:
-            baseline = baseline_median(conn, self.env, self.now, RewardRule())
-        prior = prior_from_model(self.services, self.env, baseline=baseline)
-        self.context["prior"] = "model" if prior else "pooled (no model fit yet)"
+        """The prior the flags ask for (:func:`xbot.model.flag_prior`), noted in the context."""
+        prior = flag_prior(self.services, self.env, fl, self.now)
+        if fl.model_priors:
+            self.context["prior"] = "model" if prior else "pooled (no model fit yet)"
         return prior
 
     def _pick(self, fl: flags_mod.Flags, engine: str, hour: int) -> dict[str, Any]:

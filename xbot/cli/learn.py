@@ -161,15 +161,12 @@ def report(app: App, as_json: bool) -> None:
     """
     from xbot.bandit_store import BanditStore
     from xbot.flags import load_flags
-    from xbot.learning import RewardRule, baseline_median
-    from xbot.model import prior_from_model
+    from xbot.model import flag_prior
 
     env = app.settings.environment
-    prior = None
     with app.services.engine.connect() as conn:
-        if load_flags(conn, env).model_priors:
-            base = baseline_median(conn, env, datetime.now(UTC), RewardRule())
-            prior = prior_from_model(app.services, env, baseline=base)
+        fl = load_flags(conn, env)
+    prior = flag_prior(app.services, env, fl, datetime.now(UTC))
     store = BanditStore(app.services, env)
     store.sync()
     rows = store.report(prior=prior)
