@@ -496,6 +496,7 @@ def run_sim(
 
 LIVE_START = datetime(2026, 1, 1, tzinfo=UTC)
 LEARN_HOUR = 23  # one learning cycle a day, after the last slot: yesterday's posts are >= 24 h
+CHECKPOINTS = (14, 30)  # days at which a live run also reports regret and lift so far
 
 
 def _catalogue() -> tuple[dict[str, list[str]], list[str]]:
@@ -549,7 +550,7 @@ def live_regret(job: tuple[str, int, int, float]) -> dict[str, float]:
         live = replace(services.settings, live_posts=True)
         queue = CandidateQueue(services, env)
         rng = np.random.default_rng([seed, 12])
-        regret, outcomes = 0.0, Counter()
+        regret, outcomes, by_day = 0.0, Counter(), []
         started = time.perf_counter()
         for d, day in enumerate(plan):
             rates = world.rates(day=float(d))
@@ -574,10 +575,14 @@ def live_regret(job: tuple[str, int, int, float]) -> dict[str, float]:
                     regret += float(best - rates[t, hour, f])
             clock["now"] = LIVE_START + timedelta(days=d, hours=LEARN_HOUR)
             run_learning_cycle(services, env, poster, now=clock["now"])
-        lift = lift_captured(services, env, world)
-    return {"regret": regret, "posted": outcomes["posted"], "cycles": sum(outcomes.values()),
-            "lift": lift.captured if lift.captured is not None else float("nan"),
-            "seconds": time.perf_counter() - started}  # fmt: skip
+            by_day.append(regret)
+        out = {"regret": regret, "posted": outcomes["posted"], "cycles": sum(outcomes.values()),
+               "seconds": time.perf_counter() - started}  # fmt: skip
+        for cp in [c for c in CHECKPOINTS if c < days] + [days]:
+            lift = lift_captured(services, env, world, until=LIVE_START + timedelta(days=cp))
+            out[f"regret@{cp}"] = by_day[cp - 1]
+            out[f"lift@{cp}"] = lift.captured if lift.captured is not None else float("nan")
+    return out
 
 
 def live_demo_lift(job: tuple[int, int, float]) -> dict[str, float]:
@@ -619,45 +624,62 @@ def run_live(args: argparse.Namespace, seeds: range) -> list[str]:
     lines = ["\n### Lift captured, live path (xbot demo machinery; SIMULATED truth)", "",
              "| days | epsilon | seeds | lift captured (95 % CI) | V2 pick | V1 choice | best |",
              "|---:|---:|---:|---|---:|---:|---:|"]  # fmt: skip
+    if args.live_days:
+        print("\n".join(lines), flush=True)
     checks = []
     targets = {14: (0.30, 0.40), 60: (0.50, 0.65)}
     for days in args.live_days:
-        for eps in (0.2, 0.05):
+        for eps in args.live_eps:
             rows = _pool_map(live_demo_lift, [(s, days, eps) for s in seeds], args.jobs)
             m, lo, hi = mean_interval(np.array([r["lift"] for r in rows]))
             means = {k: np.nanmean([r[k] for r in rows]) for k in ("v2", "v1", "best")}
-            lines.append(f"| {days} | {eps} | {len(rows)} | {m:.1%} ({lo:.1%}-{hi:.1%}) | "
-                         f"{means['v2']:.4f} | {means['v1']:.4f} | {means['best']:.4f} |")  # fmt: skip
+            print(
+                f"| {days} | {eps} | {len(rows)} | {m:.1%} ({lo:.1%}-{hi:.1%}) | "
+                f"{means['v2']:.4f} | {means['v1']:.4f} | {means['best']:.4f} |",
+                flush=True,
+            )
+            print(f"  per seed: {rows}", flush=True)  # fmt: skip
             if eps == 0.2 and days in targets:
                 goal, stretch = targets[days]
                 status = "MET, stretch too" if m >= stretch else "MET" if m >= goal else "NOT MET"
                 checks.append(f"- lift captured after {days} days at eps 0.2: {m:.1%} "
                               f"(95% CI {lo:.1%}-{hi:.1%}; target >= {goal:.0%}, stretch "
                               f"{stretch:.0%}) -> {status}")  # fmt: skip
-    print("\n".join(lines))
     days = args.live_sim_days
     for kind in args.live_kinds:
         lines = [f"\n### ({kind}) live path vs in memory, {days} days x {len(POST_HOURS)} slots, "
                  f"{len(seeds)} seeds (same worlds and candidate schedules)", "",
                  "| policy | regret in memory (95 % CI) | regret live (95 % CI) | "
                  "lift live | live s/seed |", "|---|---|---|---:|---:|"]  # fmt: skip
-        for eps in (0.2, 0.05):
-            twin = {"engine": lambda s, e=eps: Engine(s, e, tags=True)}
-            mem = run_sim(days, seeds, twin, kind)["engine"]
+        print("\n".join(lines), flush=True)
+        for eps in args.live_eps:
             rows = _pool_map(live_regret, [(kind, s, days, eps) for s in seeds], args.jobs)
-            live = np.array([r["regret"] for r in rows])
-            mm, mlo, mhi = mean_interval(mem)
-            lm, llo, lhi = mean_interval(live)
-            lift = mean_interval(np.array([r["lift"] for r in rows]))[0]
-            secs = np.mean([r["seconds"] for r in rows])
-            lines.append(f"| engine eps {eps} (+ catalogue tags) | {mm:.1f} ({mlo:.1f}-{mhi:.1f}) "
-                         f"| {lm:.1f} ({llo:.1f}-{lhi:.1f}) | {lift:.1%} | {secs:.0f} |")  # fmt: skip
-            agree = "agree (CIs overlap)" if mlo <= lhi and llo <= mhi else "DIFFER"
-            checks.append(f"- ({kind}) eps {eps}: live {lm:.1f} vs in memory {mm:.1f} -> {agree}")
+            points = [c for c in CHECKPOINTS if c < days] + [days]
+            if kind == "d":
+                points = [days]  # (d)'s world changes at days / 2: no prefix is the same run
+            for cp in points:
+                twin = {"engine": lambda s, e=eps: Engine(s, e, tags=True)}
+                mem = run_sim(cp, seeds, twin, kind)["engine"]
+                live = np.array([r[f"regret@{cp}"] for r in rows])
+                mm, mlo, mhi = mean_interval(mem)
+                lm, llo, lhi = mean_interval(live)
+                lift, flo, fhi = mean_interval(np.array([r[f"lift@{cp}"] for r in rows]))
+                secs = np.mean([r["seconds"] for r in rows])
+                print(
+                    f"| engine eps {eps} (+ catalogue tags), day {cp} | {mm:.1f} "
+                    f"({mlo:.1f}-{mhi:.1f}) | {lm:.1f} ({llo:.1f}-{lhi:.1f}) | {lift:.1%} "
+                    f"({flo:.1%}-{fhi:.1%}) | {secs:.0f} |",
+                    flush=True,
+                )
+                print(f"  per seed: in memory {mem.tolist()}", flush=True)
+                agree = "agree (CIs overlap)" if mlo <= lhi and llo <= mhi else "DIFFER"
+                checks.append(
+                    f"- ({kind}) eps {eps} day {cp}: live {lm:.1f} vs in memory {mm:.1f} -> {agree}"
+                )
+            print(f"  live per seed: {rows}", flush=True)
             posted = sum(r["posted"] for r in rows)
             cycles = sum(r["cycles"] for r in rows)
             checks.append(f"  (live: {posted} of {cycles} slots posted)")
-        print("\n".join(lines))
     return checks
 
 
@@ -731,6 +753,13 @@ def main() -> None:
     )
     parser.add_argument("--live-sim-days", type=int, default=60, help="days of live (c), (d)")
     parser.add_argument("--live-kinds", default="cd", help="live scenarios, e.g. 'c'")
+    parser.add_argument(
+        "--live-eps",
+        type=float,
+        nargs="+",
+        default=[0.2, 0.05],
+        help="epsilon values of the live rows",
+    )
     args = parser.parse_args()
     first = args.first_seed
     seeds = range(first, first + (5 if args.quick else args.seeds))

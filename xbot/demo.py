@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 from xbot import flags as flags_mod
@@ -35,7 +36,7 @@ from xbot.emergency import delete_matching
 from xbot.errors import ValidationError, XbotError
 from xbot.learning import run_learning_cycle
 from xbot.model import fit_model
-from xbot.poster import SimPoster, save_sim_world
+from xbot.poster import SimPoster, save_sim_world, saved_sim_world
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings
@@ -185,6 +186,29 @@ def lift_captured(
     room = float(np.sum(q - b))
     captured = float(np.sum(p - b)) / room if room > 0 else None
     return Lift(len(p), float(p.mean()), float(b.mean()), float(q.mean()), captured)
+
+
+def simulated_lift(services: Services, environment: str) -> pd.DataFrame:
+    """:func:`lift_captured` against the demo's simulated world, as a one-row table.
+
+    For the explorer notebook. Only a simulated X has a truth to compare with: without the
+    world ``xbot demo`` saved under this REDIS_PREFIX the table says so instead.
+    """
+    world = saved_sim_world(services)
+    if world is None:
+        return pd.DataFrame(
+            {"lift captured (simulated truth)": ["n/a: no simulated world (run `xbot demo`)"]}
+        )
+    lift = lift_captured(services, environment, world)
+    return pd.DataFrame(
+        {
+            "lift captured (simulated truth)": [lift.captured],
+            "V2 slots": [lift.slots],
+            "true rate, V2 picks": [lift.v2],
+            "true rate, V1's choice": [lift.v1],
+            "true rate, best eligible": [lift.best],
+        }
+    )
 
 
 def reset_environment(services: Services, environment: str = DEMO_ENV) -> None:
