@@ -127,9 +127,10 @@ def _check_redis(services: Services) -> dict[str, Any]:
 
 def _check_db(services: Services, environment: str) -> dict[str, Any]:
     url = services.database_url()
-    with psycopg.connect(
-        url, connect_timeout=CONNECT_TIMEOUT_S, options=f"-c statement_timeout={_TIMEOUT_MS}"
-    ) as conn:
+    with psycopg.connect(url, **services.connect_args()) as conn:
+        # One transaction (psycopg's default): SET LOCAL holds for every check, also through a
+        # transaction-mode pooler, which rejects the startup "options" parameter.
+        conn.execute(f"set local statement_timeout = {int(_TIMEOUT_MS)}")
         views = {
             r[0]
             for r in conn.execute(
@@ -147,12 +148,24 @@ def _check_db(services: Services, environment: str) -> dict[str, Any]:
         applied: set[str] = set()
         if conn.execute("select to_regclass('schema_migrations')").fetchone()[0]:
             applied = {r[0] for r in conn.execute("select version from schema_migrations")}
-    return {"views": views, "last_post": last_post, "posts_h": posts_h, "applied": applied}
+        flag_rows = None
+        if conn.execute("select to_regclass('bot_config')").fetchone()[0]:
+            flag_rows = {
+                key: dict(value)
+                for key, value in conn.execute(
+                    "select config_key, config_value from bot_config where environment = %s",
+                    (environment,),
+                )
+            }
+    return {
+        "views": views, "last_post": last_post, "posts_h": posts_h, "applied": applied,
+        "flag_rows": flag_rows,
+    }  # fmt: skip
 
 
-def _check_flags(services: Services, environment: str) -> tuple[str, ...]:
-    with services.engine.connect() as conn:
-        return flags_mod.load_flags(conn, environment).problems
+def _flag_problems(rows: dict[str, dict[str, Any]], environment: str) -> tuple[str, ...]:
+    """The flags' problems from rows read on the check's own connection (no SQLAlchemy)."""
+    return flags_mod.parse_flags(rows, environment).problems
 
 
 def check(
@@ -198,7 +211,10 @@ def check(
             report.unhealthy.append(f"DB unreachable: {_short(exc)}")
         if report.db_ok and not any("missing views" in m for m in report.degraded):
             try:
-                report.degraded.extend(f"flag: {p}" for p in _check_flags(services, env))
+                rows = d["flag_rows"]
+                if rows is None:
+                    raise XbotError("bot_config does not exist")
+                report.degraded.extend(f"flag: {p}" for p in _flag_problems(rows, env))
             except Exception as exc:  # flags are advisory here; the line must still print
                 report.degraded.append(f"flags unreadable: {_short(exc)}")
     finally:

@@ -45,11 +45,11 @@ from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import CandidateQueue, Claim, Outcome
 from xbot.errors import PosterError
 from xbot.features import candidate_arms, post_features
+from xbot.locks import RedisLock
 from xbot.model import flag_prior
 from xbot.poster import (
     Outbox,
     Poster,
-    RedisLock,
     blocked_hashes,
     crash_point,
     poster_state,
@@ -282,13 +282,15 @@ class _Cycle:
             return {"reason": "queue_empty"}
         guard = SafetyGuard.from_flags(fl)
         recent = self._recent_index(fl.near_duplicate_threshold)
-        bandit = None
+        bandit, encoded = None, None
         if engine == "v2":
             seed = int(self.rng.integers(2**31))
             bandit = BanditStore(self.services, self.env).load(
                 epsilon=fl.epsilon, decay=fl.decay, seed=seed, prior=self._model_prior(fl)
             )
         feats = [candidate_arms(c, hour) for c in pool]  # the slot's hour, not the best one
+        if bandit is not None:
+            encoded = bandit.encode(feats)  # once for every re-pick
         eligible = list(range(len(pool)))
         rejected: list[dict[str, Any]] = []
         self.context["rejected"] = rejected
@@ -296,11 +298,11 @@ class _Cycle:
         for _ in range(MAX_PICKS):
             if not eligible:
                 break
-            if bandit is None:
+            if bandit is None or encoded is None:
                 index, propensity = eligible[0], 1.0
                 scores: dict[str, Any] = {"priority": pool[index].priority}
             else:
-                choice = bandit.choose(feats, eligible)
+                choice = bandit.choose(encoded, eligible)
                 index, propensity = choice.index, choice.propensity
                 scores = {"score": choice.scores[index], "explored": choice.explored}
             eligible.remove(index)

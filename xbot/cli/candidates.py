@@ -8,6 +8,7 @@ import sys
 import click
 
 from xbot.cli import App
+from xbot.cli.locking import takes_lock
 from xbot.cli.output import echo_json, print_table
 
 
@@ -18,6 +19,7 @@ def candidates() -> None:
 
 @candidates.command("refresh")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@takes_lock("refresh")
 @click.pass_obj
 def refresh_cmd(app: App, as_json: bool) -> None:
     """Fetch every source, check, dedup and queue candidates; print the summary."""
