@@ -87,6 +87,7 @@ def test_lift_captured_from_the_decision_log(services: Services) -> None:
     rates = world.rates()
     combos = [(t, f) for t in world.topics[:4] for f in world.formats[:2]]
     expected_num = expected_den = 0.0
+    uniform: list[float] = []
     with services.engine.begin() as conn:
         for k, (t, f) in enumerate(combos):
             conn.execute(
@@ -106,6 +107,7 @@ def test_lift_captured_from_the_decision_log(services: Services) -> None:
             else:
                 expected_num += rate[pick] - rate[v1]
                 expected_den += max(rate.values()) - rate[v1]
+                uniform.append(sum(rate.values()) / len(rate))
             context = {"v1_choice": f"h{combos.index(v1)}",
                        "eligible_pairs": {f"{t}|{f}": 1 for t, f in pool}}  # fmt: skip
             conn.execute(
@@ -118,6 +120,7 @@ def test_lift_captured_from_the_decision_log(services: Services) -> None:
     lift = lift_captured(services, "development", world)
     assert lift.slots == 5
     assert lift.captured == pytest.approx(expected_num / expected_den)
+    assert lift.uniform == pytest.approx(sum(uniform) / len(uniform))
     assert "simulated truth" in lift.line()
     early = lift_captured(services, "development", world, until=start + timedelta(hours=10))
     assert early.slots == 2

@@ -109,7 +109,8 @@ class Lift:
 
     Over the V2 slots (posted or shadow picks, dry runs excluded): ``v2``, ``v1`` and ``best``
     are the mean true rates of V2's pick, of V1's choice in the same slot (the highest
-    priority, logged as ``v1_choice``) and of the best eligible candidate.
+    priority, logged as ``v1_choice``) and of the best eligible candidate; ``uniform`` that of a
+    uniformly random eligible pick (a reference: V1's choice can be far above or below it).
     ``captured`` = sum(v2 - v1) / sum(best - v1), None when no slot had room to gain.
     """
 
@@ -118,6 +119,7 @@ class Lift:
     v1: float
     best: float
     captured: float | None
+    uniform: float = float("nan")  # mean true rate of a uniformly random eligible pick
 
     def line(self) -> str:
         if self.captured is None:
@@ -125,7 +127,7 @@ class Lift:
         return (
             f"lift captured (simulated truth): {self.captured:.0%} over {self.slots} V2 slots "
             f"(true rate: V2 picks {self.v2:.4f}, V1's choice {self.v1:.4f}, "
-            f"best eligible {self.best:.4f})"
+            f"best eligible {self.best:.4f}, random eligible {self.uniform:.4f})"
         )
 
 
@@ -163,29 +165,34 @@ def lift_captured(
         ).all()
     topic_ix = {t: i for i, t in enumerate(world.topics)}
     format_ix = {f: i for i, f in enumerate(world.formats)}
-    picked, v1, best = [], [], []
+    picked, v1, best, uniform = [], [], [], []
     cache: dict[bool, np.ndarray] = {}
     for r in rows:
         day = (r.ts - world.start).total_seconds() / 86400.0
         late = world.drift and day >= world.horizon_days / 2
         rates = cache.setdefault(late, world.rates(day=day))[:, r.hour, :]  # [topic, format]
         pairs = [(r.topic, r.format), (r.v1_topic, r.v1_format)]
+        counts = [1, 1, *r.pairs.values()]
         pairs += [tuple(p.split("|", 1)) for p in r.pairs]
-        known = [(topic_ix.get(t), format_ix.get(f)) for t, f in pairs]
-        if any(t is None or f is None for t, f in known[:2]) or len(known) < 3:
+        known = [
+            (topic_ix.get(t), format_ix.get(f), n) for (t, f), n in zip(pairs, counts, strict=True)
+        ]
+        if any(t is None or f is None for t, f, _ in known[:2]):
             continue
-        values = [float(rates[t, f]) for t, f in known if t is not None and f is not None]
+        values = [(float(rates[t, f]), n) for t, f, n in known if t is not None and f is not None]
         if len(values) < 3:
             continue
-        picked.append(values[0])
-        v1.append(values[1])
-        best.append(max(values[2:]))
+        picked.append(values[0][0])
+        v1.append(values[1][0])
+        best.append(max(v for v, _ in values[2:]))
+        uniform.append(sum(v * n for v, n in values[2:]) / sum(n for _, n in values[2:]))
     if not picked:
         return Lift(0, float("nan"), float("nan"), float("nan"), None)
     p, b, q = np.array(picked), np.array(v1), np.array(best)
     room = float(np.sum(q - b))
     captured = float(np.sum(p - b)) / room if room > 0 else None
-    return Lift(len(p), float(p.mean()), float(b.mean()), float(q.mean()), captured)
+    return Lift(len(p), float(p.mean()), float(b.mean()), float(q.mean()), captured,
+                float(np.mean(uniform)))  # fmt: skip
 
 
 def simulated_lift(services: Services, environment: str) -> pd.DataFrame:
@@ -207,6 +214,7 @@ def simulated_lift(services: Services, environment: str) -> pd.DataFrame:
             "true rate, V2 picks": [lift.v2],
             "true rate, V1's choice": [lift.v1],
             "true rate, best eligible": [lift.best],
+            "true rate, random eligible": [lift.uniform],
         }
     )
 
