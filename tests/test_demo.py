@@ -79,7 +79,8 @@ def test_lift_captured_from_the_decision_log(services: Services) -> None:
     import json
     from datetime import UTC, datetime, timedelta
 
-    from xbot.demo import lift_captured
+    from xbot.demo import lift_captured, simulated_lift
+    from xbot.poster import save_sim_world
     from xbot.sim import SimWorld
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -124,3 +125,8 @@ def test_lift_captured_from_the_decision_log(services: Services) -> None:
     assert "simulated truth" in lift.line()
     early = lift_captured(services, "development", world, until=start + timedelta(hours=10))
     assert early.slots == 2
+    # the explorer notebook's cell: n/a without the demo's world, the same numbers with it
+    assert "n/a" in str(simulated_lift(services, "development").iloc[0, 0])
+    save_sim_world(services, 5, start, 365.0)
+    table = simulated_lift(services, "development")
+    assert table["lift captured (simulated truth)"].iloc[0] == pytest.approx(lift.captured)
