@@ -47,13 +47,13 @@ from scipy import stats
 from scratch import ScratchDatabase
 
 from xbot import flags, migrate
-from xbot.bandit import BetaBandit, FeatureBandit
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue
 from xbot.demo import lift_captured, run_demo
 from xbot.emergency import delete_matching
 from xbot.features import arms_of
 from xbot.learning import run_learning_cycle
+from xbot.policies import BetaBandit, FeatureBandit
 from xbot.poster import SimPoster
 from xbot.scheduler import run_cycle
 from xbot.services import Services

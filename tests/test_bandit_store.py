@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from test_learning import NOW, TableMetrics, add_posts, metrics
 
 from xbot import flags
-from xbot.bandit import FeatureBandit
 from xbot.bandit_store import BanditStore
 from xbot.errors import ValidationError
 from xbot.features import FAMILIES, ArmUpdate, aggregate, arms_of
 from xbot.learning import run_learning_cycle
+from xbot.policies import FeatureBandit
 from xbot.poster import save_sim_world
 
 ENV = "development"

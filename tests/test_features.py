@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xbot import flags
-from xbot.bandit import FeatureBandit
 from xbot.bandit_store import BanditStore
 from xbot.candidates.pipeline import refresh
 from xbot.candidates.queue import Candidate
@@ -30,6 +29,7 @@ from xbot.features import (
     post_features,
 )
 from xbot.learning import run_learning_cycle
+from xbot.policies import FeatureBandit
 from xbot.poster import SimPoster
 from xbot.scheduler import run_cycle
 from xbot.services import Services

@@ -29,18 +29,19 @@ import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import numpy as np
 import sqlalchemy as sa
 
 from xbot import audit
-from xbot.bandit import FeatureBandit
+from xbot.clock import as_utc
 from xbot.drift import Restart
 from xbot.errors import LockBusy, ValidationError
 from xbot.features import FAMILIES, FEATURES_SQL, ArmUpdate, aggregate_features
 from xbot.flags import check_environment
+from xbot.policies import FeatureBandit
 from xbot.services import Services
 
 # FeatureBandit's prior argument: "pooled", one (a, b) pair, or {family: {arm: (a, b)}}.
@@ -307,7 +308,7 @@ class BanditStore:
         Replays every learning cycle in id order with the decay it recorded, using the same
         arithmetic as the Lua script, so the result equals the incremental state exactly.
         """
-        now = aware_now(now)
+        now = as_utc(now)
         with self.services.engine.connect() as conn:
             cycles = conn.execute(
                 sa.text(
@@ -422,12 +423,3 @@ class BanditStore:
 def restarts_from_json(data: Mapping[str, Any] | None) -> dict[str, Restart]:
     """``learning_cycles.drift -> 'restarts'`` as {family: Restart} (None: no restart)."""
     return {family: Restart.from_json(r) for family, r in (data or {}).items()}
-
-
-def aware_now(now: datetime | None) -> datetime:
-    """``now`` as aware UTC (None = the real clock); naive datetimes are refused."""
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValidationError("now", now, "a timezone-aware datetime")
-    return now.astimezone(UTC)

@@ -33,12 +33,13 @@ import numpy as np
 import sqlalchemy as sa
 
 from xbot import audit
-from xbot.bandit import FeatureBandit
-from xbot.bandit_store import BanditStore, aware_now, restarts_from_json
+from xbot.bandit_store import BanditStore, restarts_from_json
+from xbot.clock import as_utc
 from xbot.drift import ChangeDetector
 from xbot.errors import PosterError, ValidationError, XbotError
 from xbot.features import FAMILIES, FEATURES_SQL, aggregate_features, outcomes_by_family
 from xbot.flags import check_environment, load_flags
+from xbot.policies import FeatureBandit
 from xbot.reward import (
     CleanBatch,
     RewardRule,
@@ -262,7 +263,7 @@ def run_learning_cycle(
     before anything is written.
     """
     environment = check_environment(environment)
-    now = aware_now(now)
+    now = as_utc(now)
     rule = reward_rule or RewardRule()
     if not (isinstance(min_age_hours, (int, float)) and math.isfinite(min_age_hours)):
         raise ValidationError("min_age_hours", min_age_hours, "a finite number >= 0")

@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +39,7 @@ import sqlalchemy as sa
 from scipy import stats
 from scipy.special import expit, logit
 
-from xbot.bandit_store import aware_now
+from xbot.clock import as_utc
 from xbot.errors import ValidationError, XbotError
 from xbot.features import arms_of
 from xbot.flags import Flags, check_environment
@@ -84,6 +85,22 @@ def hdi(samples: np.ndarray, prob: float = HDI_PROB) -> tuple[np.ndarray, np.nda
     low = np.take_along_axis(s, start[None, ...], axis=0)[0]
     high = np.take_along_axis(s, (start + k)[None, ...], axis=0)[0]
     return low, high
+
+
+def _import_pymc() -> Any:
+    """pymc, imported only when a fit is asked for (heavy), without ArviZ's import-time notice.
+
+    ArviZ (which pymc imports) warns once a day per user cache, on import and whatever the
+    caller does, that a refactor is coming: nothing in our code can act on it, and it would
+    print in the middle of every `make demo` and scheduled refit.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning
+        )
+        import pymc
+
+    return pymc
 
 
 def _configure_pytensor(home: os.PathLike[str] | str) -> None:
@@ -143,7 +160,7 @@ def _posterior(
     cells: pd.DataFrame, topics: list[str], method: str, draws: int, seed: int,
     iterations: int, phi: float,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
-    import pymc as pm  # heavy: imported only when a fit is asked for
+    pm = _import_pymc()
 
     t_idx = pd.Categorical(cells["topic"], categories=topics).codes.astype("int64")
     h_idx = cells["hour"].to_numpy(dtype="int64")
@@ -245,7 +262,7 @@ def fit_model(
     ``iterations`` caps ADVI's optimisation (it stops earlier once the parameters converge).
     """
     environment = check_environment(environment)
-    now = aware_now(now)
+    now = as_utc(now)
     if method not in METHODS:
         raise ValidationError("method", method, "one of " + ", ".join(METHODS))
     for name, value, lo in (("draws", draws, 10), ("iterations", iterations, 100)):

@@ -40,6 +40,7 @@ import tweepy
 from xbot import audit
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import CandidateQueue
+from xbot.clock import as_utc
 from xbot.errors import PosterError
 from xbot.services import Services
 from xbot.settings import Settings
@@ -47,7 +48,6 @@ from xbot.sim import SimWorld
 
 log = logging.getLogger("xbot.poster")
 
-CRASH_ENV = "XBOT_CRASH_AT"
 CRASH_STEPS = ("queue_claimed", "claimed", "sent", "recorded")
 TWEETS_ENDPOINT = "create_post"
 CHATTY_LOGGERS = ("tweepy.client", "requests_oauthlib", "oauthlib")
@@ -62,23 +62,15 @@ METRIC_NAMES = {
 }
 
 
-def crash_point(step: str) -> None:
-    """Test hook: SIGKILL this process at ``step`` when ``XBOT_CRASH_AT=<step>``.
+def crash_point(settings: Settings, step: str) -> None:
+    """Test hook: SIGKILL this process at ``step`` when ``XBOT_CRASH_AT=<step>``
+    (``Settings.crash_at``).
 
     The crash-injection test needs a real, un-catchable death at each point between claim,
-    HTTP call and record; reading the variable here (not in Settings) keeps the hook out of
-    every production code path except this one comparison.
+    HTTP call and record; the hook costs production one string comparison.
     """
-    if os.environ.get(CRASH_ENV) == step:
+    if settings.crash_at == step:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _utcnow(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware (UTC)")
-    return now.astimezone(UTC)
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -512,7 +504,7 @@ def mark_auth_failed(services: Services, reason: str, *, now: datetime | None = 
     """Stop all posting until an operator runs ``xbot schedule resume`` (health: DEGRADED)."""
     services.redis.hset(
         services.keys.poster_status(),
-        mapping={"state": "auth_failed", "reason": reason, "since": _utcnow(now).isoformat()},
+        mapping={"state": "auth_failed", "reason": reason, "since": as_utc(now).isoformat()},
     )
 
 
@@ -538,7 +530,7 @@ def rate_limited_until(services: Services, *, now: datetime | None = None) -> da
     if not raw:
         return None
     reset_at = datetime.fromisoformat(raw)
-    return reset_at if reset_at > _utcnow(now) else None
+    return reset_at if reset_at > as_utc(now) else None
 
 
 # -- the outbox ---------------------------------------------------------------------------------
@@ -601,7 +593,7 @@ class Outbox:
 
         Only a ``failed`` row (the timeline showed it was never published) may be claimed again.
         """
-        at = _utcnow(now)
+        at = as_utc(now)
         with self.services.engine.begin() as conn:
             return conn.execute(
                 sa.text(
@@ -670,8 +662,8 @@ class Outbox:
         exponential backoff, and each retry first reads the timeline: the failed call may have
         been published. If every attempt fails the row stays ``in_doubt`` for the next cycle.
         """
-        at = _utcnow(now)
-        crash_point("claimed")
+        at = as_utc(now)
+        crash_point(self.services.settings, "claimed")
         for attempt in range(1, self.attempts + 1):
             try:
                 tweet_id = self.poster.create_post(text)
@@ -709,12 +701,12 @@ class Outbox:
                 # a 400 or other definite refusal: X did not publish it
                 self._set(pk, "failed", at, note={"reason": "error", "error": str(exc)})
                 return Published(pk, "failed", None, "error")
-            crash_point("sent")
+            crash_point(self.services.settings, "sent")
             headers = getattr(self.poster, "last_rate_headers", {})
             if headers:
                 self._remember_window(headers, at)
             self._set(pk, "posted", at, tweet_id=tweet_id, posted_at=at)
-            crash_point("recorded")
+            crash_point(self.services.settings, "recorded")
             return Published(pk, "posted", tweet_id, "posted")
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -751,7 +743,7 @@ class Outbox:
         candidate may be queued again (X never showed it), except after a 403 duplicate, which
         is final: the candidate is rejected.
         """
-        at = _utcnow(now)
+        at = as_utc(now)
         with self.services.engine.begin() as conn:
             rows = conn.execute(
                 sa.text(

@@ -43,6 +43,7 @@ from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import CandidateQueue, Claim, Outcome
+from xbot.clock import as_utc
 from xbot.errors import PosterError
 from xbot.features import candidate_arms, post_features
 from xbot.locks import RedisLock
@@ -106,14 +107,6 @@ class DecisionRecord:
         out = asdict(self)
         out["ts"] = self.ts.isoformat()
         return out
-
-
-def _utc(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(UTC)
 
 
 def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
@@ -280,7 +273,7 @@ class _Cycle:
         self.context["v1_choice"] = pool[0].content_hash if pool else None
         if not pool:
             return {"reason": "queue_empty"}
-        guard = SafetyGuard.from_flags(fl)
+        guard = SafetyGuard.from_flags(fl, self.services.settings)
         recent = self._recent_index(fl.near_duplicate_threshold)
         bandit, encoded = None, None
         if engine == "v2":
@@ -335,7 +328,7 @@ class _Cycle:
     ) -> dict[str, Any]:
         assert outbox is not None
         candidate = claim.candidate
-        crash_point("queue_claimed")
+        crash_point(self.services.settings, "queue_claimed")
         pk = outbox.claim(
             text=candidate.text,
             candidate_id=candidate.db_id,
@@ -448,7 +441,7 @@ def run_cycle(
     post_fraction coin and seeds the bandit draw, so a seeded demo is reproducible.
     Errors are recorded as ``skipped/error:<Type>`` and then raised.
     """
-    at = _utc(now)
+    at = as_utc(now)
     env = settings.environment
     generator = rng if rng is not None else np.random.default_rng()
     with services.engine.connect() as conn:
