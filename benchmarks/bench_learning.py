@@ -29,15 +29,15 @@ import sqlalchemy as sa
 from scratch import ScratchDatabase
 
 from xbot import audit, flags, migrate
-from xbot.bandit_store import BanditStore, aggregate
-from xbot.learning import (
-    EVENT,
+from xbot.bandit_store import BanditStore
+from xbot.features import aggregate
+from xbot.learning import EVENT, run_learning_cycle
+from xbot.reward import (
     RewardRule,
     baseline_median,
     clean_metrics,
     engagement_rate,
     performance_tier,
-    run_learning_cycle,
 )
 from xbot.services import Services, sqlalchemy_url
 from xbot.settings import load_settings

@@ -30,15 +30,34 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
+import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import tomllib
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from importlib import resources
 
 import numpy as np
 from mabwiser.mab import MAB, LearningPolicy
 from scipy import stats
+from scratch import ScratchDatabase
 
+from xbot import flags, migrate
+from xbot.candidates.prep import content_hash
+from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.demo import lift_captured, run_demo
+from xbot.emergency import delete_matching
+from xbot.features import arms_of
+from xbot.learning import run_learning_cycle
 from xbot.policies import BetaBandit, FeatureBandit
+from xbot.poster import SimPoster
+from xbot.scheduler import run_cycle
+from xbot.services import Services
+from xbot.settings import load_settings
 from xbot.sim import FORMATS, TOPICS, SimWorld
 
 BATCH = 10
@@ -246,19 +265,34 @@ class SimPolicy:
 
 
 class Engine(SimPolicy):
-    def __init__(self, seed: int, epsilon: float, drift_check: float = 0.0) -> None:
-        self.b = FeatureBandit(("topic", "hour", "format"), epsilon=epsilon, seed=seed,
-                               propensity_draws=1, drift_check=drift_check)  # fmt: skip
+    """FeatureBandit on (topic, hour, format); with ``tags`` also the catalogue's hashtags of
+    the topic, mapped as the live engine maps them (the in-memory twin of the live rows)."""
+
+    def __init__(
+        self, seed: int, epsilon: float, drift_check: float = 0.0, tags: bool = False
+    ) -> None:
+        families = ("topic", "hour", "format", "tag") if tags else ("topic", "hour", "format")
+        self.b = FeatureBandit(families, epsilon=epsilon, seed=seed, propensity_draws=1,
+                               drift_check=drift_check)  # fmt: skip
+        self.tags = _catalogue()[0] if tags else None
+
+    def _features(self, combo: int, hour: int) -> dict[str, str | list[str]]:
+        out: dict[str, str | list[str]] = dict(_features(combo, hour))
+        if self.tags is not None:
+            arms = arms_of({"tags": self.tags.get(str(out["topic"]), [])})
+            if arms:
+                out["tag"] = arms["tag"]
+        return out
 
     def choose_day(self, day: Day) -> np.ndarray:
         out = np.empty(len(POST_HOURS), dtype=int)
         for s, hour in enumerate(POST_HOURS):
-            cands = [_features(int(c), hour) for c in day.combos[s]]
+            cands = [self._features(int(c), hour) for c in day.combos[s]]
             out[s] = day.combos[s][self.b.choose(cands).index]
         return out
 
     def learn(self, combos: np.ndarray, hours: np.ndarray, rewards: np.ndarray) -> None:
-        feats = [_features(int(c), int(h)) for c, h in zip(combos, hours, strict=True)]
+        feats = [self._features(int(c), int(h)) for c, h in zip(combos, hours, strict=True)]
         self.b.update_many(feats, rewards.tolist())
         self.b.decay_step()
 
@@ -368,7 +402,41 @@ SIM_POLICIES: dict[str, Callable[[int], SimPolicy]] = {
 }
 
 
-def run_sim(days: int, seeds: range) -> dict[str, np.ndarray]:
+def schedule(seed: int, days: int, kind: str = "c") -> tuple[list[Day], np.random.Generator]:
+    """The candidates of every slot, drawn once per seed (the in-memory and live rows share it).
+
+    ``"c"``: 12 of the 32 (topic, format) combos at random per slot; ``"d"``: the 8 topics once
+    each, with a random format, per slot. Returns the generator too: (c)'s impressions are
+    drawn from it next, as they always were.
+    """
+    rng = np.random.default_rng([seed, 3])
+    n_combos = len(TOPICS) * len(FORMATS)
+    out = []
+    for _ in range(days):
+        if kind == "c":
+            combos = np.stack(
+                [rng.choice(n_combos, CANDIDATES_PER_SLOT, replace=False) for _ in POST_HOURS]
+            )
+        else:
+            topics = np.arange(len(TOPICS)) * len(FORMATS)
+            combos = np.stack(
+                [topics + rng.integers(len(FORMATS), size=len(TOPICS)) for _ in POST_HOURS]
+            )
+        out.append(Day(combos, rng.random(len(POST_HOURS))))
+    return out, rng
+
+
+def world_of(seed: int, days: int, kind: str) -> SimWorld:
+    """(c)'s stationary world, or (d)'s: the topic order reverses at ``days / 2``."""
+    return SimWorld(seed=seed, drift=kind == "d", horizon_days=float(days), start=LIVE_START)
+
+
+def run_sim(
+    days: int,
+    seeds: range,
+    policies: dict[str, Callable[[int], SimPolicy]] | None = None,
+    kind: str = "c",
+) -> dict[str, np.ndarray]:
     """Regret per policy and seed in the gaming simulator.
 
     The reward is the product's default: a post succeeds when its observed engagement rate
@@ -377,20 +445,13 @@ def run_sim(days: int, seeds: range) -> dict[str, np.ndarray]:
     Impressions and the engagement uniforms are drawn once per seed and slot (common random
     numbers), so every policy meets the same luck.
     """
-    out = {name: np.zeros(len(seeds)) for name in SIM_POLICIES}
+    policies = SIM_POLICIES if policies is None else policies
+    out = {name: np.zeros(len(seeds)) for name in policies}
     hours = np.array(POST_HOURS)
     n_combos = len(TOPICS) * len(FORMATS)
     for j, seed in enumerate(seeds):
-        world = SimWorld(seed=seed)
-        flat = world.rates().transpose(0, 2, 1).reshape(n_combos, 24)  # [combo, hour]
-        rng = np.random.default_rng([seed, 3])
-        schedule = [
-            Day(
-                np.stack([rng.choice(n_combos, CANDIDATES_PER_SLOT, replace=False) for _ in hours]),
-                rng.random(len(hours)),
-            )
-            for _ in range(days)
-        ]
+        world = world_of(seed, days, kind)
+        plan, rng = schedule(seed, days, kind)
         impressions = np.maximum(
             1.0,
             np.round(
@@ -399,12 +460,17 @@ def run_sim(days: int, seeds: range) -> dict[str, np.ndarray]:
                 )
             ),
         )
-        for name, make in SIM_POLICIES.items():
+        flats = [
+            world.rates(day=float(d)).transpose(0, 2, 1).reshape(n_combos, 24)  # [combo, hour]
+            for d in range(days)
+        ]
+        for name, make in policies.items():
             policy = make(seed)
             regret = 0.0
             learned: list[np.ndarray] = []  # observed rates of learned posts, one array per day
             pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-            for d, day in enumerate(schedule):
+            for d, day in enumerate(plan):
+                flat = flats[d]
                 picks = policy.choose_day(day)
                 best = flat[day.combos, hours[:, None]].max(axis=1)
                 got = flat[picks, hours]
@@ -421,6 +487,217 @@ def run_sim(days: int, seeds: range) -> dict[str, np.ndarray]:
             out[name][j] = regret
     out["oracle"] = np.zeros(len(seeds))
     return out
+
+
+# -- the live path: scheduler + BanditStore + learning on Postgres and Redis ------------------
+# Issue 13 §2. The same worlds and candidate schedules as the in-memory rows, run through
+# xbot.scheduler.run_cycle and xbot.learning.run_learning_cycle on a simulated clock with the
+# simulated X (SimPoster), each seed in its own scratch database and REDIS_PREFIX.
+
+LIVE_START = datetime(2026, 1, 1, tzinfo=UTC)
+LEARN_HOUR = 23  # one learning cycle a day, after the last slot: yesterday's posts are >= 24 h
+CHECKPOINTS = (14, 30)  # days at which a live run also reports regret and lift so far
+
+
+def _catalogue() -> tuple[dict[str, list[str]], list[str]]:
+    """Per topic the catalogue's hashtags (mixed case, as sources attach them) and a word list
+    for candidate texts (game names and aspects: texts the guard accepts, rarely near-duplicate)."""
+    data = tomllib.loads((resources.files("xbot") / "data" / "catalogue.toml").read_text())
+    tags = {t: list(v.get("hashtags", [])) for t, v in data["topics"].items()}
+    words = sorted({w for v in data["topics"].values() for k in ("games", "aspects")
+                    for phrase in v.get(k, []) for w in phrase.split()})  # fmt: skip
+    return tags, words
+
+
+@contextmanager
+def _live_services() -> Iterator[Services]:
+    """Services on a scratch database (migrated, default flags) and a fresh REDIS_PREFIX."""
+    base = os.environ.get("XBOT_TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
+    redis_url = os.environ.get("XBOT_TEST_REDIS_URL") or os.environ["REDIS_URL"]
+    scratch = ScratchDatabase(base)
+    prefix = f"benchlive{uuid.uuid4().hex[:8]}:"
+    services = Services(load_settings({"DATABASE_URL": scratch.url, "REDIS_URL": redis_url,
+                                       "REDIS_PREFIX": prefix, "APP_ENV": "development"},
+                                      env_file=""))  # fmt: skip
+    try:
+        migrate.migrate(services.engine)
+        with services.engine.begin() as conn:
+            flags.seed_defaults(conn, "development")
+        yield services
+    finally:
+        delete_matching(services, services.keys.all_pattern())
+        services.close()
+        scratch.drop()
+
+
+def live_regret(job: tuple[str, int, int, float]) -> dict[str, float]:
+    """One seed of (c) or (d) through the live engine: regret, lift captured, what happened."""
+    kind, seed, days, epsilon = job
+    tags, words = _catalogue()
+    world = world_of(seed, days, kind)
+    plan, _ = schedule(seed, days, kind)
+    text_rng = np.random.default_rng([seed, 11])
+    with _live_services() as services:
+        env = services.settings.environment
+        with services.engine.begin() as conn:
+            values = {"learning_engine_v2": True, "post_fraction": 1.0, "epsilon": epsilon,
+                      "quiet_hours": [h for h in range(24) if h not in POST_HOURS],
+                      "daily_cap": len(POST_HOURS), "post_interval_min": 60}  # fmt: skip
+            for flag, value in values.items():
+                flags.set_flag(conn, env, flag, value, actor="bench")
+        clock = {"now": LIVE_START}
+        poster = SimPoster(services, world, lambda: clock["now"])
+        live = replace(services.settings, live_posts=True)
+        queue = CandidateQueue(services, env)
+        rng = np.random.default_rng([seed, 12])
+        regret, outcomes, by_day = 0.0, Counter(), []
+        started = time.perf_counter()
+        for d, day in enumerate(plan):
+            rates = world.rates(day=float(d))
+            for s, hour in enumerate(POST_HOURS):
+                now = LIVE_START + timedelta(days=d, hours=hour)
+                clock["now"] = now
+                batch = []
+                for combo in day.combos[s].tolist():
+                    topic, fmt = TOPICS[combo // len(FORMATS)], FORMATS[combo % len(FORMATS)]
+                    text = " ".join(text_rng.choice(words, 14)) + f" ({d}.{s}.{combo})"
+                    batch.append(Candidate(
+                        content_hash=content_hash(text), db_id=None, text=text, topic=topic,
+                        format=fmt, tags=tuple(tags.get(topic, [])), source="bench",
+                        priority=float(text_rng.random()), created_at=now,
+                        expires_at=now + timedelta(minutes=30)))  # fmt: skip
+                queue.enqueue(batch)
+                record = run_cycle(services, live, poster=poster, now=now, rng=rng)
+                outcomes[record.outcome] += 1
+                best = max(rates[c // len(FORMATS), hour, c % len(FORMATS)] for c in day.combos[s])
+                if record.outcome == "posted":
+                    t, f = TOPICS.index(record.topic), FORMATS.index(record.format)
+                    regret += float(best - rates[t, hour, f])
+            clock["now"] = LIVE_START + timedelta(days=d, hours=LEARN_HOUR)
+            run_learning_cycle(services, env, poster, now=clock["now"])
+            by_day.append(regret)
+        out = {"regret": regret, "posted": outcomes["posted"], "cycles": sum(outcomes.values()),
+               "seconds": time.perf_counter() - started}  # fmt: skip
+        for cp in [c for c in CHECKPOINTS if c < days] + [days]:
+            lift = lift_captured(services, env, world, until=LIVE_START + timedelta(days=cp))
+            out[f"regret@{cp}"] = by_day[cp - 1]
+            out[f"lift@{cp}"] = lift.captured if lift.captured is not None else float("nan")
+    return out
+
+
+def live_demo_lift(job: tuple[int, int, float]) -> dict[str, float]:
+    """Lift captured of ``xbot demo`` (the runbook's rollout, catalogue candidates) for one seed.
+
+    The demo's candidates (and so V1's choice) depend on its end time: feed items' freshness
+    enters their priority. Runs to be compared need the same ``--live-end``.
+
+    The demo's own loop with hourly slots (``post_interval_min`` is 60, so 15-minute slots post
+    the same) and without the nightly model fits (the ``model_priors`` flag is off by default).
+    """
+    seed, days, epsilon, end = job
+    with _live_services() as services:
+        result = run_demo(services, services.settings, days=days, seed=seed, slot_minutes=60,
+                          model_fits=False, flag_values={"epsilon": epsilon}, end=end)  # fmt: skip
+    lift = result.lift
+    return {"lift": lift.captured if lift.captured is not None else float("nan"),
+            "v2": lift.v2, "v1": lift.v1, "best": lift.best, "slots": lift.slots,
+            "seconds": result.elapsed_s}  # fmt: skip
+
+
+def _pool_map(fn: Callable, work: list, jobs: int) -> list:
+    if jobs > 1 and len(work) > 1:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
+            return pool.map(fn, work)
+    return [fn(w) for w in work]
+
+
+def mean_interval(values: np.ndarray, n_boot: int = 2000) -> tuple[float, float, float]:
+    """Mean and 95 % bootstrap interval over seeds."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(0)
+    boot = values[rng.integers(values.size, size=(n_boot, values.size))].mean(axis=1)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    return float(values.mean()), float(lo), float(hi)
+
+
+def pooled_lift(rows: list[dict[str, float]], n_boot: int = 2000) -> tuple[float, float, float]:
+    """Lift captured pooled over seeds (sum of gains / sum of room, every slot weighing the same)
+    with a 95 % bootstrap interval over seeds. A mean of per-seed ratios is unstable: a seed
+    whose V1 favourite is nearly the best has almost no room and a huge ratio."""
+    gain = np.array([r["slots"] * (r["v2"] - r["v1"]) for r in rows])
+    room = np.array([r["slots"] * (r["best"] - r["v1"]) for r in rows])
+    rng = np.random.default_rng(0)
+    idx = rng.integers(len(rows), size=(n_boot, len(rows)))
+    boot = gain[idx].sum(axis=1) / room[idx].sum(axis=1)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    return float(gain.sum() / room.sum()), float(lo), float(hi)
+
+
+def run_live(args: argparse.Namespace, seeds: range) -> list[str]:
+    """The live-path rows: lift captured (headline), then (c) and (d) live vs in memory."""
+    lines = ["\n### Lift captured, live path (xbot demo machinery; SIMULATED truth)", "",
+             "| days | epsilon | seeds | lift captured (95 % CI) | V2 pick | V1 choice | best |",
+             "|---:|---:|---:|---|---:|---:|---:|"]  # fmt: skip
+    if args.live_days:
+        print("\n".join(lines), flush=True)
+    checks = []
+    targets = {14: (0.30, 0.40), 60: (0.50, 0.65)}
+    for days in args.live_days:
+        for eps in args.live_eps:
+            work = [(s, days, eps, args.live_end) for s in seeds]
+            rows = _pool_map(live_demo_lift, work, args.jobs)
+            m, lo, hi = pooled_lift(rows)
+            means = {k: np.nanmean([r[k] for r in rows]) for k in ("v2", "v1", "best")}
+            print(
+                f"| {days} | {eps} | {len(rows)} | {m:.1%} ({lo:.1%}-{hi:.1%}) | "
+                f"{means['v2']:.4f} | {means['v1']:.4f} | {means['best']:.4f} |",
+                flush=True,
+            )
+            print(f"  per seed: {rows}", flush=True)  # fmt: skip
+            if eps == 0.2 and days in targets:
+                goal, stretch = targets[days]
+                status = "MET, stretch too" if m >= stretch else "MET" if m >= goal else "NOT MET"
+                checks.append(f"- lift captured after {days} days at eps 0.2: {m:.1%} "
+                              f"(95% CI {lo:.1%}-{hi:.1%}; target >= {goal:.0%}, stretch "
+                              f"{stretch:.0%}) -> {status}")  # fmt: skip
+    days = args.live_sim_days
+    for kind in args.live_kinds:
+        lines = [f"\n### ({kind}) live path vs in memory, {days} days x {len(POST_HOURS)} slots, "
+                 f"{len(seeds)} seeds (same worlds and candidate schedules)", "",
+                 "| policy | regret in memory (95 % CI) | regret live (95 % CI) | "
+                 "lift live | live s/seed |", "|---|---|---|---:|---:|"]  # fmt: skip
+        print("\n".join(lines), flush=True)
+        for eps in args.live_eps:
+            rows = _pool_map(live_regret, [(kind, s, days, eps) for s in seeds], args.jobs)
+            points = [c for c in CHECKPOINTS if c < days] + [days]
+            if kind == "d":
+                points = [days]  # (d)'s world changes at days / 2: no prefix is the same run
+            for cp in points:
+                twin = {"engine": lambda s, e=eps: Engine(s, e, tags=True)}
+                mem = run_sim(cp, seeds, twin, kind)["engine"]
+                live = np.array([r[f"regret@{cp}"] for r in rows])
+                mm, mlo, mhi = mean_interval(mem)
+                lm, llo, lhi = mean_interval(live)
+                lift, flo, fhi = mean_interval(np.array([r[f"lift@{cp}"] for r in rows]))
+                secs = np.mean([r["seconds"] for r in rows])
+                print(
+                    f"| engine eps {eps} (+ catalogue tags), day {cp} | {mm:.1f} "
+                    f"({mlo:.1f}-{mhi:.1f}) | {lm:.1f} ({llo:.1f}-{lhi:.1f}) | {lift:.1%} "
+                    f"({flo:.1%}-{fhi:.1%}) | {secs:.0f} |",
+                    flush=True,
+                )
+                print(f"  per seed: in memory {mem.tolist()}", flush=True)
+                agree = "agree (CIs overlap)" if mlo <= lhi and llo <= mhi else "DIFFER"
+                checks.append(
+                    f"- ({kind}) eps {eps} day {cp}: live {lm:.1f} vs in memory {mm:.1f} -> {agree}"
+                )
+            print(f"  live per seed: {rows}", flush=True)
+            posted = sum(r["posted"] for r in rows)
+            cycles = sum(r["cycles"] for r in rows)
+            checks.append(f"  (live: {posted} of {cycles} slots posted)")
+    return checks
 
 
 # -- reporting --------------------------------------------------------------------------------
@@ -478,6 +755,31 @@ def main() -> None:
     parser.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'ab'")
     parser.add_argument("--first-seed", type=int, default=0,
                         help="first seed (e.g. 1000: seeds never used while tuning)")  # fmt: skip
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="the live path instead (Postgres + Redis): lift captured, (c), (d)",
+    )
+    parser.add_argument("--seeds-live", type=int, default=3, help="seeds for --live")
+    parser.add_argument(
+        "--live-days",
+        type=int,
+        nargs="+",
+        default=[14, 60],
+        help="demo lengths for lift captured (0 to skip)",
+    )
+    parser.add_argument("--live-sim-days", type=int, default=60, help="days of live (c), (d)")
+    parser.add_argument("--live-kinds", default="cd", help="live scenarios, e.g. 'c'")
+    parser.add_argument(
+        "--live-eps",
+        type=float,
+        nargs="+",
+        default=[0.2, 0.05],
+        help="epsilon values of the live rows",
+    )
+    parser.add_argument("--live-end", type=datetime.fromisoformat, default=None,
+                        help="end of the demo runs (ISO, aware; default now): feed items age "
+                             "with it, so runs to compare need the same end")  # fmt: skip
     args = parser.parse_args()
     first = args.first_seed
     seeds = range(first, first + (5 if args.quick else args.seeds))
@@ -490,6 +792,13 @@ def main() -> None:
     print("SIMULATED worlds; regret = sum of (best available true rate - picked true rate)")
     checks = []
     started = time.perf_counter()
+    if args.live:
+        args.live_days = [d for d in args.live_days if d > 0]
+        checks = run_live(args, range(first, first + args.seeds_live))
+        print("\n### Targets\n")
+        print("\n".join(checks))
+        print(f"\n(total {time.perf_counter() - started:.0f} s)")
+        return
     if "a" in args.only:
         for delta in (0.02, 0.1):
             pair = run_bernoulli(("a", delta), 10, t_a, seeds_a, PAIR, args.jobs)

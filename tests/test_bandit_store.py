@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from test_learning import NOW, TableMetrics, add_posts, metrics
 
 from xbot import flags
-from xbot.bandit_store import ArmUpdate, BanditStore, aggregate, features_of
+from xbot.bandit_store import BanditStore
 from xbot.errors import ValidationError
+from xbot.features import FAMILIES, ArmUpdate, aggregate, arms_of
 from xbot.learning import run_learning_cycle
 from xbot.policies import FeatureBandit
 from xbot.poster import save_sim_world
@@ -41,12 +42,12 @@ def restore(services, saved: dict[str, bytes]) -> None:
         raw.restore(k, 0, v)
 
 
-def test_features_of_normalises_arm_names():
+def test_arms_of_normalises_arm_names():
     meta = {"topic": " fps ", "hour": 7, "format": "thread", "tags": ["#FPS", "fps", "Esports", 3]}
-    assert features_of(meta) == {
+    assert arms_of(meta) == {
         "topic": ["fps"], "hour": ["7"], "format": ["thread"], "tag": ["esports", "fps"],
     }  # fmt: skip
-    assert features_of({"hour": True, "topic": "", "tags": "x"}) == {}
+    assert arms_of({"hour": True, "topic": "", "tags": "x"}) == {}
     updates = aggregate([(meta, 1.0), ({"topic": "fps"}, 0.0)])
     assert updates[("topic", "fps")] == ArmUpdate(1.0, 1.0, 2)
 
@@ -94,7 +95,7 @@ def test_lost_or_foreign_redis_state_is_rebuilt(services):
     restore(services, {})  # Redis flushed
     assert store.arm_count() == 0
     bandit = store.load(epsilon=0.1, decay=1.0, seed=3)  # load syncs first
-    assert bandit.state() == {**{f: {} for f in ("topic", "hour", "format", "tag")}, **expected}
+    assert bandit.state() == {**{f: {} for f in FAMILIES}, **expected}
     services.redis.set(services.keys.bandit_cycle(), "999999")  # another database's marker
     store.sync()
     assert store.state() == expected and store.arm_count() == sum(map(len, expected.values()))
@@ -133,8 +134,10 @@ def test_cli_run_rebuild_report(services, xbot):
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)
     assert {"family", "arm", "alpha", "beta", "mean", "ci_low", "ci_high", "pulls"} <= set(rows[0])
+    add_posts(services, 1, posted_at=datetime.now(UTC) - timedelta(hours=30))  # now waiting
     out = xbot("learn", "run", "--json")  # no X credentials and no simulated world: refused
     assert out.exit_code == 6 and "no metrics source" in out.stderr, out.output
+    assert "1 mature post" in out.stderr
     save_sim_world(services, 0, datetime(2026, 1, 1, tzinfo=UTC), 14.0)  # as `xbot demo` does
     out = xbot("learn", "run", "--json")  # no X credentials: the demo's simulated X answers
     assert out.exit_code == 0, out.output

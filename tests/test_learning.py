@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from test_scheduler import enqueue, texts
 
 from xbot import flags
 from xbot.bandit_store import BanditStore
 from xbot.errors import PosterError, ValidationError
-from xbot.learning import RewardRule, run_learning_cycle
+from xbot.learning import run_learning_cycle
+from xbot.reward import RewardRule
 
 ENV = "development"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -305,3 +307,56 @@ def test_stored_json_is_what_the_per_post_rules_write(services):
     assert good.analytics["performance_tier"] == "top" and good.analytics["quotes"] == 0
     assert floaty.analytics["likes"] == 30 and "url_link_clicks" not in floaty.analytics
     assert rows[ids[3]].analytics == {}
+
+
+def _cycle_rows(services) -> list:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "select (event_data ->> 'tweets_processed')::int from audit_log "
+                "where event_type = 'LEARNING_CYCLE_COMPLETE' "
+                "and context ->> 'environment' = :e order by id"
+            ),
+            {"e": ENV},
+        ).scalars().all()  # fmt: skip
+
+
+def test_learn_run_with_nothing_to_measure_succeeds_without_a_metrics_source(services, xbot):
+    """Issue 13 §2: an empty database, then only shadow decisions (the staging dry run)."""
+    out = xbot("learn", "run", "--json")
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["tweets_processed"] == 0 and result["metrics_source"] == "none"
+    assert _cycle_rows(services) == [0]
+    enqueue(services, texts(2))
+    with services.engine.begin() as conn:  # whatever the hour the test runs at
+        flags.set_flag(conn, ENV, "quiet_hours", [], actor="test")
+    assert xbot("schedule", "run").exit_code == 0  # default flags: a shadow decision
+    with services.engine.connect() as conn:
+        outcome = conn.execute(sa.text("select outcome from decisions")).scalars().all()
+    assert outcome == ["shadow"]
+    out = xbot("learn", "run")
+    assert out.exit_code == 0, out.output
+    assert "none metrics" in out.stdout and "processed 0" in out.stdout
+    assert _cycle_rows(services) == [0, 0]
+
+
+def test_learn_run_needs_a_source_only_when_mature_posts_wait(services, xbot):
+    add_posts(services, 2, posted_at=datetime.now(UTC) - timedelta(hours=2))  # too young
+    out = xbot("learn", "run", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["pending_age"] == 2
+    add_posts(services, 1, posted_at=datetime.now(UTC) - timedelta(hours=30))
+    before = snapshot(services)
+    out = xbot("learn", "run")
+    assert out.exit_code == 6, out.output
+    assert "1 mature post(s) wait for metrics" in out.stderr and "X_BEARER_TOKEN" in out.stderr
+    assert snapshot(services) == before and len(_cycle_rows(services)) == 1  # nothing written
+    with pytest.raises(PosterError, match="no metrics source"):
+        run_learning_cycle(services, ENV, None)
+
+
+def test_empty_cycle_with_a_source_records_zero(services):
+    report = run_learning_cycle(services, ENV, TableMetrics({}), now=NOW)
+    assert report.tweets_processed == 0 and report.cycle_id is None
+    assert _cycle_rows(services) == [0]

@@ -26,26 +26,24 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
-from scipy import stats
 
 from xbot import audit
 from xbot.clock import as_utc
 from xbot.drift import Restart
 from xbot.errors import LockBusy, ValidationError
+from xbot.features import FAMILIES, FEATURES_SQL, ArmUpdate, aggregate_features
 from xbot.flags import check_environment
-from xbot.policies import DEFAULT_FAMILIES, FeatureBandit, pooled_prior
+from xbot.policies import FeatureBandit
 from xbot.services import Services
 
-FAMILIES: tuple[str, ...] = DEFAULT_FAMILIES
 # FeatureBandit's prior argument: "pooled", one (a, b) pair, or {family: {arm: (a, b)}}.
 Prior: TypeAlias = str | tuple[float, float] | Mapping[str, Mapping[str, tuple[float, float]]]
 CI_MASS = 0.94
@@ -110,15 +108,6 @@ return out
 
 
 @dataclass(frozen=True)
-class ArmUpdate:
-    """What one learning cycle adds to one arm: discounted-evidence increments."""
-
-    successes: float
-    failures: float
-    pulls: int
-
-
-@dataclass(frozen=True)
 class ArmRow:
     """One line of ``xbot bandit report``: posterior Beta(alpha, beta) = prior + evidence."""
 
@@ -130,127 +119,6 @@ class ArmRow:
     ci_low: float
     ci_high: float
     pulls: int
-
-
-def features_of(metadata: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The bandit arms a post (or a candidate) belongs to, one list per feature family.
-
-    This is the single mapping from ``tweets.metadata`` (topic, hour, format, tags) to arm names,
-    so what the scheduler scores and what learning updates are the same arms: the hour arm is
-    the decimal local hour ("14"), tags are lower-cased without a leading '#'. Missing or
-    malformed features give no arm (the post still counts as learned).
-    """
-    out: dict[str, list[str]] = {}
-    topic = metadata.get("topic")
-    if isinstance(topic, str) and topic.strip():
-        out["topic"] = [topic.strip()]
-    hour = metadata.get("hour")
-    if isinstance(hour, int) and not isinstance(hour, bool) and 0 <= hour <= 23:
-        out["hour"] = [str(hour)]
-    fmt = metadata.get("format")
-    if isinstance(fmt, str) and fmt.strip():
-        out["format"] = [fmt.strip()]
-    tags = metadata.get("tags")
-    if isinstance(tags, list):
-        clean = {t.strip().lstrip("#").lower() for t in tags if isinstance(t, str)}
-        clean.discard("")
-        if clean:
-            out["tag"] = sorted(clean)
-    return out
-
-
-# The metadata fields ``features_of`` reads, projected in SQL so that a scan of many posts sends
-# (and Python decodes) only these, as JSON text: few distinct values, each decoded once.
-FEATURES_SQL = (
-    "jsonb_build_object('topic', metadata -> 'topic', 'hour', metadata -> 'hour', "
-    "'format', metadata -> 'format', 'tags', metadata -> 'tags')::text"
-)
-
-
-def _arm_set(features: Mapping[str, list[str]]) -> tuple[tuple[str, str], ...]:
-    return tuple((family, arm) for family, arms in features.items() for arm in arms)
-
-
-def _sum_groups(
-    arm_sets: list[tuple[tuple[str, str], ...]], groups: np.ndarray, rewards: np.ndarray
-) -> dict[tuple[str, str], ArmUpdate]:
-    """Per-arm increments from posts grouped by their arm set (groups numbered by first post).
-
-    np.bincount adds each group's rewards in post order, then each arm adds its groups in group
-    order: a fixed order given the posts, so every caller gets the same doubles for the same
-    rows (and 0/1 rewards sum exactly in any order).
-    """
-    k = len(arm_sets)
-    succ = np.bincount(groups, weights=rewards, minlength=k)
-    fail = np.bincount(groups, weights=1.0 - rewards, minlength=k)
-    pulls = np.bincount(groups, minlength=k)
-    totals: dict[tuple[str, str], list[Any]] = {}
-    for g, arms in enumerate(arm_sets):
-        for key in arms:
-            v = totals.setdefault(key, [0.0, 0.0, 0])
-            v[0] = v[0] + float(succ[g])
-            v[1] = v[1] + float(fail[g])
-            v[2] = v[2] + int(pulls[g])
-    return {k: ArmUpdate(*totals[k]) for k in sorted(totals)}
-
-
-def _grouped(
-    arm_sets_by_item: list[tuple[tuple[str, str], ...]], item_codes: np.ndarray
-) -> tuple[list[tuple[tuple[str, str], ...]], np.ndarray]:
-    """Number distinct arm sets by first appearance (items are in first-appearance order)."""
-    index: dict[tuple[tuple[str, str], ...], int] = {}
-    mapping = np.empty(len(arm_sets_by_item), dtype=np.int64)
-    for i, arms in enumerate(arm_sets_by_item):
-        mapping[i] = index.setdefault(arms, len(index))
-    return list(index), mapping[item_codes] if len(item_codes) else item_codes
-
-
-def aggregate(posts: Iterable[tuple[Mapping[str, Any], float]]) -> dict[tuple[str, str], ArmUpdate]:
-    """Sum (metadata, reward) pairs into per-arm increments (see :func:`aggregate_features`)."""
-    metas, rewards = [], []
-    for metadata, reward in posts:
-        metas.append(_arm_set(features_of(metadata)))
-        rewards.append(reward)
-    arm_sets, groups = _grouped(metas, np.arange(len(metas), dtype=np.int64))
-    return _sum_groups(arm_sets, groups, np.asarray(rewards, dtype=float))
-
-
-def aggregate_features(feature_json: Any, rewards: np.ndarray) -> dict[tuple[str, str], ArmUpdate]:
-    """Per-arm increments of posts given as ``FEATURES_SQL`` texts (in id order) and rewards.
-
-    Vectorised: each distinct text is decoded and mapped to arms once, the sums are bincounts.
-    Equal to :func:`aggregate` on the same posts in the same order; the incremental path and
-    the rebuild both call it on the rows ordered by tweet id, so their doubles are identical.
-    """
-    rewards = np.asarray(rewards, dtype=float)
-    if rewards.size == 0:
-        return {}
-    codes, uniques = pd.factorize(np.asarray(feature_json, dtype=object), sort=False)
-    arm_sets_by_text = [_arm_set(features_of(json.loads(u))) for u in uniques]
-    arm_sets, groups = _grouped(arm_sets_by_text, codes.astype(np.int64))
-    return _sum_groups(arm_sets, groups, rewards)
-
-
-def outcomes_by_family(
-    feature_json: Any, rewards: np.ndarray
-) -> dict[str, tuple[list[str], np.ndarray]]:
-    """Each family's outcomes in post order, as (arm per outcome, reward per outcome).
-
-    The change detector's input (posts given as ``FEATURES_SQL`` texts, in id order); each
-    distinct text is decoded once, as in :func:`aggregate_features`.
-    """
-    rewards = np.asarray(rewards, dtype=float)
-    if rewards.size == 0:
-        return {}
-    codes, uniques = pd.factorize(np.asarray(feature_json, dtype=object), sort=False)
-    arm_sets = [_arm_set(features_of(json.loads(u))) for u in uniques]
-    arms: dict[str, list[str]] = {}
-    values: dict[str, list[float]] = {}
-    for code, reward in zip(codes.tolist(), rewards.tolist(), strict=True):
-        for family, arm in arm_sets[code]:
-            arms.setdefault(family, []).append(arm)
-            values.setdefault(family, []).append(reward)
-    return {family: (arms[family], np.asarray(values[family])) for family in arms}
 
 
 def _check_decay(decay: float) -> float:
@@ -518,55 +386,40 @@ class BanditStore:
         :func:`xbot.model.prior_from_model` when the ``model_priors`` flag is on.
         """
         self.sync()
-        hyper: dict[str, Any] = {"epsilon": epsilon, "decay": decay, "seed": seed}
+        hyper: dict[str, Any] = {"epsilon": epsilon, "decay": decay, "seed": seed,
+                                 "families": FAMILIES}  # fmt: skip
         if prior is not None:
             hyper["prior"] = prior
         return FeatureBandit.from_state(self.state(), **hyper)
 
     def report(self, *, prior: Prior | None = None) -> list[ArmRow]:
-        """Per arm: posterior Beta(alpha, beta) = prior + evidence, mean, 94% interval, pulls.
+        """Per arm with evidence: posterior Beta(alpha, beta) = prior + evidence, mean, 94%
+        interval, pulls.
 
-        The prior is the one :meth:`load` would use (pooled per family unless given), so the
-        means are the policy's own expectations; the interval is equal-tailed, as the bandit's.
+        The posterior is the policy's own (:meth:`FeatureBandit.posterior` with the prior
+        :meth:`load` would use: pooled per family unless given), so the means are its
+        expectations; the interval is equal-tailed, as the bandit's.
         """
         state = self.state()
+        hyper: dict[str, Any] = {"families": FAMILIES}
+        if prior is not None:
+            hyper["prior"] = prior
+        policy = FeatureBandit.from_state(state, **hyper)
+        posterior = policy.posterior()
+        intervals = policy.credible_interval(CI_MASS)
         rows: list[ArmRow] = []
         for family in sorted(state):
             arms = sorted(state[family], key=lambda a: (len(a), a) if a.isdigit() else (99, a))
-            ev_a = np.array([state[family][a]["alpha"] for a in arms])
-            ev_b = np.array([state[family][a]["beta"] for a in arms])
-            pooled = pooled_prior(ev_a, ev_b)
-            for i, arm in enumerate(arms):
-                pa, pb = _prior_of(prior, family, arm, pooled)
-                a, b = pa + ev_a[i], pb + ev_b[i]
-                lo, hi = stats.beta.ppf([(1 - CI_MASS) / 2, (1 + CI_MASS) / 2], a, b)
+            for arm in arms:
+                a, b = posterior[family][arm]
+                lo, hi = intervals[family][arm]
                 rows.append(
-                    ArmRow(
-                        family=family,
-                        arm=arm,
-                        alpha=float(a),
-                        beta=float(b),
-                        mean=float(a / (a + b)),
-                        ci_low=float(lo),
-                        ci_high=float(hi),
-                        pulls=int(state[family][arm]["pulls"]),
-                    )
-                )
+                    ArmRow(family=family, arm=arm, alpha=a, beta=b, mean=a / (a + b),
+                           ci_low=lo, ci_high=hi, pulls=int(state[family][arm]["pulls"]))
+                )  # fmt: skip
         return rows
 
 
 def restarts_from_json(data: Mapping[str, Any] | None) -> dict[str, Restart]:
     """``learning_cycles.drift -> 'restarts'`` as {family: Restart} (None: no restart)."""
     return {family: Restart.from_json(r) for family, r in (data or {}).items()}
-
-
-def _prior_of(
-    prior: Prior | None, family: str, arm: str, pooled: tuple[float, float]
-) -> tuple[float, float]:
-    """The prior FeatureBandit gives ``arm``: a fixed pair, a per-arm pair, else pooled."""
-    if prior is None or isinstance(prior, str):
-        return pooled
-    if isinstance(prior, Mapping):
-        pair = prior.get(family, {}).get(arm)
-        return (float(pair[0]), float(pair[1])) if pair is not None else pooled
-    return float(prior[0]), float(prior[1])

@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 from xbot import flags as flags_mod
@@ -35,7 +36,7 @@ from xbot.emergency import delete_matching
 from xbot.errors import ValidationError, XbotError
 from xbot.learning import run_learning_cycle
 from xbot.model import fit_model
-from xbot.poster import SimPoster, save_sim_world
+from xbot.poster import SimPoster, save_sim_world, saved_sim_world
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings
@@ -93,12 +94,129 @@ class DemoResult:
     reasons: Counter[str]
     learning_cycles: int
     model_fits: int
+    lift: Lift
 
     def totals(self) -> Counter[str]:
         out: Counter[str] = Counter()
         for d in self.days:
             out.update(d.outcomes)
         return out
+
+
+@dataclass(frozen=True)
+class Lift:
+    """How much of the achievable lift V2 captured, by the SIMULATED truth (issue 13 §0).
+
+    Over the V2 slots (posted or shadow picks, dry runs excluded): ``v2``, ``v1`` and ``best``
+    are the mean true rates of V2's pick, of V1's choice in the same slot (the highest
+    priority, logged as ``v1_choice``) and of the best eligible candidate; ``uniform`` that of a
+    uniformly random eligible pick (a reference: V1's choice can be far above or below it).
+    ``captured`` = sum(v2 - v1) / sum(best - v1), None when no slot had room to gain.
+    """
+
+    slots: int
+    v2: float
+    v1: float
+    best: float
+    captured: float | None
+    uniform: float = float("nan")  # mean true rate of a uniformly random eligible pick
+
+    def line(self) -> str:
+        if self.captured is None:
+            return f"lift captured (simulated truth): n/a ({self.slots} V2 slots)"
+        return (
+            f"lift captured (simulated truth): {self.captured:.0%} over {self.slots} V2 slots "
+            f"(true rate: V2 picks {self.v2:.4f}, V1's choice {self.v1:.4f}, "
+            f"best eligible {self.best:.4f}, random eligible {self.uniform:.4f})"
+        )
+
+
+def lift_captured(
+    services: Services,
+    environment: str,
+    world: SimWorld,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Lift:
+    """:class:`Lift` of the V2 decisions between ``since`` and ``until``, from the decision log.
+
+    True rates come from ``world`` (the simulated X's world, :func:`xbot.poster.saved_sim_world`)
+    at the slot's logged hour and day: the pick's (topic, format), V1's choice looked up in
+    ``candidates``, and the best of the logged ``eligible_pairs`` (the eligible pool before
+    the guard). Slots logged before the pairs were recorded are left out.
+    """
+    with services.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select d.ts, d.hour, d.topic, d.format, c.topic as v1_topic,"
+                " c.format as v1_format, d.context -> 'eligible_pairs' as pairs"
+                " from decisions d join candidates c on c.environment = d.environment"
+                " and c.content_hash = d.context ->> 'v1_choice'"
+                " where d.environment = :e and d.engine = 'v2'"
+                " and d.outcome in ('posted', 'shadow') and d.topic is not null"
+                " and not coalesce((d.context ->> 'dry_run')::boolean, false)"
+                " and d.context ? 'eligible_pairs'"
+                " and d.ts >= coalesce(cast(:since as timestamptz), '-infinity')"
+                " and d.ts < coalesce(cast(:until as timestamptz), 'infinity')"
+                " order by d.ts"
+            ),
+            {"e": environment, "since": since, "until": until},
+        ).all()
+    topic_ix = {t: i for i, t in enumerate(world.topics)}
+    format_ix = {f: i for i, f in enumerate(world.formats)}
+    picked, v1, best, uniform = [], [], [], []
+    cache: dict[bool, np.ndarray] = {}
+    for r in rows:
+        day = (r.ts - world.start).total_seconds() / 86400.0
+        late = world.drift and day >= world.horizon_days / 2
+        rates = cache.setdefault(late, world.rates(day=day))[:, r.hour, :]  # [topic, format]
+        pairs = [(r.topic, r.format), (r.v1_topic, r.v1_format)]
+        counts = [1, 1, *r.pairs.values()]
+        pairs += [tuple(p.split("|", 1)) for p in r.pairs]
+        known = [
+            (topic_ix.get(t), format_ix.get(f), n) for (t, f), n in zip(pairs, counts, strict=True)
+        ]
+        if any(t is None or f is None for t, f, _ in known[:2]):
+            continue
+        values = [(float(rates[t, f]), n) for t, f, n in known if t is not None and f is not None]
+        if len(values) < 3:
+            continue
+        picked.append(values[0][0])
+        v1.append(values[1][0])
+        best.append(max(v for v, _ in values[2:]))
+        uniform.append(sum(v * n for v, n in values[2:]) / sum(n for _, n in values[2:]))
+    if not picked:
+        return Lift(0, float("nan"), float("nan"), float("nan"), None)
+    p, b, q = np.array(picked), np.array(v1), np.array(best)
+    room = float(np.sum(q - b))
+    captured = float(np.sum(p - b)) / room if room > 0 else None
+    return Lift(len(p), float(p.mean()), float(b.mean()), float(q.mean()), captured,
+                float(np.mean(uniform)))  # fmt: skip
+
+
+def simulated_lift(services: Services, environment: str) -> pd.DataFrame:
+    """:func:`lift_captured` against the demo's simulated world, as a one-row table.
+
+    For the explorer notebook. Only a simulated X has a truth to compare with: without the
+    world ``xbot demo`` saved under this REDIS_PREFIX the table says so instead.
+    """
+    world = saved_sim_world(services)
+    if world is None:
+        return pd.DataFrame(
+            {"lift captured (simulated truth)": ["n/a: no simulated world (run `xbot demo`)"]}
+        )
+    lift = lift_captured(services, environment, world)
+    return pd.DataFrame(
+        {
+            "lift captured (simulated truth)": [lift.captured],
+            "V2 slots": [lift.slots],
+            "true rate, V2 picks": [lift.v2],
+            "true rate, V1's choice": [lift.v1],
+            "true rate, best eligible": [lift.best],
+            "true rate, random eligible": [lift.uniform],
+        }
+    )
 
 
 def reset_environment(services: Services, environment: str = DEMO_ENV) -> None:
@@ -163,11 +281,13 @@ def run_demo(
     model_fits: bool = True,
     end: datetime | None = None,
     on_progress: Callable[[int, int, DayStats | None], None] | None = None,
+    flag_values: Mapping[str, Any] | None = None,
 ) -> DemoResult:
     """Simulate the ``days`` days before ``end`` (default: now, floored to the hour).
 
     ``on_progress(done_slots, total_slots, finished_day)`` is called after every simulated
-    hour (``finished_day`` set when a day completes). Measured on 2 shared cores, a cycle costs
+    hour (``finished_day`` set when a day completes). ``flag_values`` are set after the reset
+    (e.g. ``{"epsilon": 0.05}`` for the benchmarks); the rollout phases set only theirs. Measured on 2 shared cores, a cycle costs
     about 30 ms (Postgres round trips), so the defaults are what keeps 14 days under 3 minutes:
     a scheduling slot every 15 minutes (the smallest ``post_interval_min``, so no posting
     opportunity is lost; 5-minute slots cost 3x and post the same) and hourly learning
@@ -193,6 +313,8 @@ def run_demo(
     rng = np.random.default_rng(seed)
     with services.engine.begin() as conn:
         flags_mod.set_flag(conn, environment, "quiet_hours", [2, 3, 4, 5], actor="demo")
+        for flag, value in (flag_values or {}).items():
+            flags_mod.set_flag(conn, environment, flag, value, actor="demo")
 
     total_slots = days * 24 * 60 // slot_minutes
     reasons: Counter[str] = Counter()
@@ -237,4 +359,5 @@ def run_demo(
         reasons=reasons,
         learning_cycles=learned_cycles,
         model_fits=fits,
+        lift=lift_captured(services, environment, world),
     )

@@ -15,10 +15,7 @@ caller running ``sync``) applies it; after 4 it is done. Running twice in a row 
 the second time: no post is left to learn, no cycle row is written and no decay is applied
 (decay is per cycle *that teaches*, so forgetting tracks data, not how often cron runs).
 
-Reward (:class:`RewardRule`, documented in docs/learning.md): a post succeeds (1.0) when its
-engagement rate = (likes + retweets + replies + quotes + bookmarks) / impressions is strictly
-above the median rate of the posts learned in the previous ``window_days`` (``fallback`` = 0.03
-when fewer than ``min_history`` such posts exist), else fails (0.0). Posts younger than
+Reward: :mod:`xbot.reward` (the rule, its baseline and metric cleaning). Posts younger than
 ``min_age_hours`` or with fewer than ``min_impressions`` impressions are pending, not failures.
 Bad metrics (missing, NaN, negative, zero impressions, more engagements than impressions) are
 skipped and counted; the post stays unlearned and is fetched again next cycle.
@@ -28,8 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -38,23 +33,23 @@ import numpy as np
 import sqlalchemy as sa
 
 from xbot import audit
-from xbot.bandit_store import (
-    FEATURES_SQL,
-    BanditStore,
-    aggregate_features,
-    outcomes_by_family,
-    restarts_from_json,
-)
+from xbot.bandit_store import BanditStore, restarts_from_json
 from xbot.clock import as_utc
 from xbot.drift import ChangeDetector
 from xbot.errors import PosterError, ValidationError, XbotError
+from xbot.features import FAMILIES, FEATURES_SQL, aggregate_features, outcomes_by_family
 from xbot.flags import check_environment, load_flags
 from xbot.policies import FeatureBandit
+from xbot.reward import (
+    CleanBatch,
+    RewardRule,
+    baseline_median,
+    clean_batch,
+    tiers,
+)
 from xbot.services import Services
 
 BATCH = 100  # X API v2 GET /2/tweets takes at most 100 ids per call
-COUNTS = ("likes", "retweets", "replies", "quotes", "bookmarks")
-REQUIRED = ("likes", "retweets", "replies", "impressions")  # quotes/bookmarks default to 0
 EVENT = "LEARNING_CYCLE_COMPLETE"
 
 
@@ -66,23 +61,6 @@ class MetricsSource(Protocol):
     """
 
     def fetch_metrics(self, tweet_ids: list[str]) -> dict[str, dict[str, int]]: ...
-
-
-@dataclass(frozen=True)
-class RewardRule:
-    """The reward definition: beat the rolling median engagement rate of recent learned posts."""
-
-    window_days: float = 7.0
-    fallback: float = 0.03
-    min_history: int = 10
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.window_days) and self.window_days > 0):
-            raise ValidationError("window_days", self.window_days, "a number > 0")
-        if not (math.isfinite(self.fallback) and 0 <= self.fallback <= 1):
-            raise ValidationError("fallback", self.fallback, "a number from 0 to 1")
-        if not (isinstance(self.min_history, int) and self.min_history >= 1):
-            raise ValidationError("min_history", self.min_history, "an integer >= 1")
 
 
 @dataclass
@@ -114,76 +92,6 @@ class CycleReport:
         return out
 
 
-def _count(value: Any) -> int | None:
-    """A metric count as int, or None when it is not a finite non-negative whole number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and math.isfinite(value) and value >= 0 and value.is_integer():
-        return int(value)
-    return None
-
-
-def clean_metrics(raw: Any) -> tuple[dict[str, int] | None, str]:
-    """Validate one post's metrics: (clean counts, "") or (None, reason it was skipped)."""
-    if not isinstance(raw, Mapping):
-        return None, "invalid"
-    out: dict[str, int] = {}
-    for name, value in raw.items():
-        n = _count(value)
-        if n is None:
-            return None, "invalid"
-        out[str(name)] = n
-    if any(k not in out for k in REQUIRED):
-        return None, "invalid"
-    for name in COUNTS:
-        out.setdefault(name, 0)
-    if out["impressions"] == 0:
-        return None, "zero_impressions"
-    if sum(out[k] for k in COUNTS) > out["impressions"]:
-        return None, "invalid"
-    return out, ""
-
-
-def engagement_rate(metrics: Mapping[str, int]) -> float:
-    return sum(metrics[k] for k in COUNTS) / metrics["impressions"]
-
-
-def performance_tier(rate: float, baseline: float) -> str:
-    """top (>= 2x the baseline median), above (> it), below (>= half of it), low (the rest)."""
-    if rate > baseline and rate >= 2 * baseline:
-        return "top"
-    if rate > baseline:
-        return "above"
-    if rate >= 0.5 * baseline:
-        return "below"
-    return "low"
-
-
-def baseline_median(
-    conn: sa.Connection, environment: str, now: datetime, rule: RewardRule
-) -> float:
-    """Median engagement rate of posts learned from in the rule's window before ``now``.
-
-    Read from the generated ``engagements`` and ``impressions`` columns, not the jsonb: a
-    learned post's counts are written with its rate in one UPDATE and never again, and the
-    float8 division is the same correctly rounded double as Python's.
-    """
-    rates = conn.execute(
-        sa.text(
-            "select engagements::double precision / impressions from tweets "
-            "where environment = :e and status = 'posted' and learned_cycle_id is not null "
-            "and posted_at > :since and posted_at <= :now"
-        ),
-        {"e": environment, "since": now - timedelta(days=rule.window_days), "now": now},
-    ).scalars()
-    history = [r for r in rates if r is not None and math.isfinite(r)]
-    if len(history) < rule.min_history:
-        return rule.fallback
-    return float(statistics.median(history))
-
-
 def _fetch(source: MetricsSource, tweet_ids: list[str]) -> tuple[dict[str, Any], set[str]]:
     """Metrics by tweet id, 100 ids per call; ids of batches the source failed on (retried
     next cycle) come back separately so they are not counted as missing."""
@@ -202,107 +110,12 @@ def _fetch(source: MetricsSource, tweet_ids: list[str]) -> tuple[dict[str, Any],
     return got, failed
 
 
-@dataclass
-class _Clean:
-    """Validated metrics of many posts, as arrays (row i is post ``index[i]`` of the batch)."""
-
-    index: np.ndarray  # positions in the fetched batch
-    counts: np.ndarray  # int64 (n, 6): COUNTS then impressions
-    extra: list[str | None]  # other metric fields (e.g. non-public ones) as JSON, or None
-
-
-def _clean_all(raws: list[Any], skipped: dict[str, int]) -> _Clean:
-    """:func:`clean_metrics` for a whole batch, vectorised.
-
-    Posts are grouped by their field names (an API answer has one shape for every post); a
-    group whose values are all plain ints is checked with numpy, any other group goes through
-    :func:`clean_metrics` post by post, so the verdicts are exactly the per-post ones.
-    """
-    columns = (*COUNTS, "impressions")
-    by_shape: dict[tuple[str, ...] | None, list[int]] = {}
-    for i, raw in enumerate(raws):
-        shape = tuple(raw) if type(raw) is dict else None
-        by_shape.setdefault(shape, []).append(i)
-    index: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
-    extra: list[str | None] = []
-
-    def slow(rows: list[int]) -> None:
-        kept, values, extras = [], [], []
-        for i in rows:
-            metrics, reason = clean_metrics(raws[i])
-            if metrics is None:
-                skipped[reason] += 1
-                continue
-            kept.append(i)
-            values.append([metrics[k] for k in columns])
-            others = {k: v for k, v in metrics.items() if k not in columns}
-            extras.append(json.dumps(others) if others else None)
-        if kept:
-            index.append(np.asarray(kept, dtype=np.int64))
-            counts.append(np.asarray(values, dtype=np.int64).reshape(-1, len(columns)))
-            extra.extend(extras)
-
-    for shape, rows in by_shape.items():
-        if shape is None or not all(isinstance(k, str) for k in shape):
-            slow(rows)
-            continue
-        if any(k not in shape for k in REQUIRED):
-            skipped["invalid"] += len(rows)
-            continue
-        flat = [raws[i][k] for i in rows for k in shape]
-        if set(map(type, flat)) - {int}:
-            slow(rows)  # floats, bools, strings, None, NaN: the per-post rules decide
-            continue
-        try:
-            matrix = np.array(flat, dtype=np.int64).reshape(len(rows), len(shape))
-        except OverflowError:
-            slow(rows)
-            continue
-        position = {k: j for j, k in enumerate(shape)}
-        zero = np.zeros(len(rows), dtype=np.int64)
-        table = np.column_stack([matrix[:, position[k]] if k in position else zero
-                                 for k in columns])  # fmt: skip
-        negative = (matrix < 0).any(axis=1)
-        no_impressions = ~negative & (table[:, -1] == 0)
-        too_many = ~negative & ~no_impressions & (table[:, :-1].sum(axis=1) > table[:, -1])
-        ok = ~(negative | no_impressions | too_many)
-        skipped["invalid"] += int(negative.sum() + too_many.sum())
-        skipped["zero_impressions"] += int(no_impressions.sum())
-        if not ok.any():
-            continue
-        index.append(np.asarray(rows, dtype=np.int64)[ok])
-        counts.append(table[ok])
-        others = [k for k in shape if k not in columns]
-        if others:
-            template = "{" + ", ".join(f"{json.dumps(k)}: %d" for k in others) + "}"
-            picked = matrix[ok][:, [position[k] for k in others]].tolist()
-            extra.extend(template % tuple(v) for v in picked)
-        else:
-            extra.extend([None] * int(ok.sum()))
-    if not index:
-        return _Clean(np.zeros(0, np.int64), np.zeros((0, len(columns)), np.int64), [])
-    order = np.argsort(np.concatenate(index), kind="stable")
-    extra_sorted = [extra[j] for j in order.tolist()] if any(extra) else [None] * len(order)
-    return _Clean(np.concatenate(index)[order], np.concatenate(counts)[order], extra_sorted)
-
-
-def _tiers(rate: np.ndarray, baseline: float) -> np.ndarray:
-    """:func:`performance_tier` for an array of rates."""
-    above = rate > baseline
-    return np.select(
-        [above & (rate >= 2 * baseline), above, rate >= 0.5 * baseline],
-        ["top", "above", "below"],
-        default="low",
-    )
-
-
 def _copy_text(value: Any) -> str:
     return "\\N" if value is None else str(value)
 
 
 def _write(
-    conn: sa.Connection, ids: list[int], clean: _Clean, rate: np.ndarray, tiers: np.ndarray,
+    conn: sa.Connection, ids: list[int], clean: CleanBatch, rate: np.ndarray, tiers: np.ndarray,
     learned: np.ndarray, cycle_id: int | None, now: datetime, constant_lm: dict[str, Any],
 ) -> None:  # fmt: skip
     """COPY typed columns into a temp table, then one set-based UPDATE ... FROM builds the
@@ -416,7 +229,7 @@ def _detect_drift(
     ).scalar()
     detector = ChangeDetector(threshold, last)
     state = store.state()
-    means = FeatureBandit.from_state(state).expectations()
+    means = FeatureBandit.from_state(state, families=FAMILIES).expectations()
     restarts = {}
     for family, (arms, outcomes) in outcomes_by_family(feature_json, rewards).items():
         evidence = {a: (v["alpha"], v["beta"]) for a, v in state.get(family, {}).items()}
@@ -429,7 +242,7 @@ def _detect_drift(
 def run_learning_cycle(
     services: Services,
     environment: str,
-    metrics_source: MetricsSource,
+    metrics_source: MetricsSource | None,
     *,
     now: datetime | None = None,
     min_age_hours: float = 24.0,
@@ -443,6 +256,11 @@ def run_learning_cycle(
     ``min_impressions``) are no longer fetched, so a dead post does not cost API reads forever.
     Per-post work is vectorised (numpy) and the writes are one COPY and one UPDATE ... FROM:
     100,000 posts learn in a few seconds (benchmarks/bench_learning.py).
+
+    ``metrics_source`` None (no X credentials, no simulated X): a cycle with nothing to measure
+    (an empty database, only shadow decisions) still completes and records its audit row with
+    0 processed; only mature posts waiting for metrics make it a :class:`PosterError`, raised
+    before anything is written.
     """
     environment = check_environment(environment)
     now = as_utc(now)
@@ -476,12 +294,18 @@ def run_learning_cycle(
             baseline = baseline_median(conn, environment, now, rule)
         mature = [p for p in posts if p[2]]
         pending_age = len(posts) - len(mature)
-        fetched, failed = _fetch(metrics_source, [p[1] for p in mature])
+        if metrics_source is None and mature:
+            raise PosterError(
+                f"{len(mature)} mature post(s) wait for metrics but there is no metrics source: "
+                "set X credentials (X_BEARER_TOKEN or the four OAuth 1.0a values), "
+                "or run `xbot demo` for the simulated X"
+            )
+        fetched, failed = _fetch(metrics_source, [p[1] for p in mature]) if mature else ({}, set())
         skipped["fetch_errors"] = len(failed)
         answered = [p for p in mature if p[1] not in failed]
         present = [p for p in answered if p[1] in fetched]
         skipped["missing"] = len(answered) - len(present)
-        clean = _clean_all([fetched[p[1]] for p in present], skipped)
+        clean = clean_batch([fetched[p[1]] for p in present], skipped)
         kept = [present[i] for i in clean.index.tolist()]
         counts = clean.counts
         rate = counts[:, :-1].sum(axis=1) / counts[:, -1] if len(kept) else np.zeros(0)
@@ -517,7 +341,7 @@ def run_learning_cycle(
                      "n": len(learned_rates), "r": total_rewards,
                      "drift": json.dumps(drift) if drift else None},
                 ).scalar_one()  # fmt: skip
-            _write(conn, [p[0] for p in kept], clean, rate, _tiers(rate, baseline), learned,
+            _write(conn, [p[0] for p in kept], clean, rate, tiers(rate, baseline), learned,
                    cycle_id, now, constant_lm)  # fmt: skip
             top_topics, best_hours = _leaders(conn, environment, now)
             report = CycleReport(

@@ -39,10 +39,11 @@ import sqlalchemy as sa
 from scipy import stats
 from scipy.special import expit, logit
 
-from xbot.bandit_store import features_of
 from xbot.clock import as_utc
 from xbot.errors import ValidationError, XbotError
-from xbot.flags import check_environment
+from xbot.features import arms_of
+from xbot.flags import Flags, check_environment
+from xbot.reward import RewardRule, baseline_median
 from xbot.services import Services
 
 HDI_PROB = 0.94
@@ -342,7 +343,8 @@ def prior_from_model(
     the fitted overdispersion: q = P(Beta(r kappa, (1 - r) kappa) > baseline). The prior is
     Beta(q s, (1 - q) s) with s = ``strength`` pseudo-posts: enough to skip the cold start,
     small enough that a few weeks of evidence outweigh it. Pass ``baseline`` from
-    :func:`xbot.learning.baseline_median` so it matches the reward being learned.
+    :func:`xbot.reward.baseline_median` so it matches the reward being learned; or call
+    :func:`flag_prior`, which does.
     """
     if not (math.isfinite(baseline) and 0 <= baseline <= 1):
         raise ValidationError("baseline", baseline, "a number from 0 to 1")
@@ -363,6 +365,23 @@ def prior_from_model(
         q = float(stats.beta.sf(baseline, r * kappa, (1 - r) * kappa))
         q = min(max(q, 0.01), 0.99)
         meta = {"topic": row.topic} if row.level == "topic" else {"hour": int(row.hour)}
-        (arm,) = features_of(meta)[row.level]
+        (arm,) = arms_of(meta)[row.level]
         out[row.level][arm] = (q * strength, (1 - q) * strength)
     return out
+
+
+def flag_prior(
+    services: Services, environment: str, flags: Flags, now: datetime
+) -> dict[str, dict[str, tuple[float, float]]] | None:
+    """The bandit prior the flags ask for: the model's when ``model_priors`` is on, else None.
+
+    The one place deriving it, for the scheduler's decisions and ``xbot bandit report``: with
+    the flag on, :func:`prior_from_model` at the reward's current baseline (the median the
+    learning loop would use at ``now``); None (the pooled prior) when the flag is off or no
+    model has been fitted yet.
+    """
+    if not flags.model_priors:
+        return None
+    with services.engine.connect() as conn:
+        baseline = baseline_median(conn, environment, now, RewardRule())
+    return prior_from_model(services, environment, baseline=baseline)

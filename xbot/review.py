@@ -30,6 +30,7 @@ from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue
 from xbot.clock import as_utc
 from xbot.errors import ValidationError
+from xbot.features import candidate_arms
 from xbot.flags import Flags, check_environment, load_flags
 from xbot.safety import SafetyGuard
 from xbot.services import Services
@@ -93,12 +94,6 @@ class ReviewQueue:
         }
 
 
-def _features(candidate: Candidate, hour: int) -> dict[str, str | list[str]]:
-    from xbot.scheduler import features  # the scheduler's own mapping: the same arms it scores
-
-    return features(candidate, hour)
-
-
 def approved_hashes(conn: sa.Connection, environment: str, hashes: Sequence[str]) -> set[str]:
     """Which of ``hashes`` a person approved (what a live cycle may post under the gate)."""
     if not hashes:
@@ -133,7 +128,7 @@ def pending(
     expected: list[float | None] = [None] * len(pool)
     if pool:
         bandit = BanditStore(services, environment).load(epsilon=fl.epsilon, decay=fl.decay)
-        expected = list(bandit.predict_expectations([_features(c, hour) for c in pool]))
+        expected = list(bandit.predict_expectations([candidate_arms(c, hour) for c in pool]))
     guard = SafetyGuard.from_flags(fl, services.settings)
     with services.engine.connect() as conn:
         rows = conn.execute(

@@ -49,9 +49,9 @@ from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.clock import as_utc
 from xbot.errors import PosterError, ServiceUnavailable, XbotError
-from xbot.learning import RewardRule, baseline_median
+from xbot.features import candidate_arms, post_features
 from xbot.locks import RedisLock
-from xbot.model import prior_from_model
+from xbot.model import flag_prior
 from xbot.poster import (
     Outbox,
     Poster,
@@ -118,16 +118,6 @@ def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
     """Midnight of ``now``'s local day in ``tz``, as UTC (23 or 25 hours long across DST)."""
     local = now.astimezone(tz)
     return datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
-
-
-def features(candidate: Candidate, hour: int) -> dict[str, str | list[str]]:
-    """The bandit's view of a candidate in this slot (the slot's local hour, not the best one)."""
-    return {
-        "topic": candidate.topic,
-        "hour": str(hour),
-        "format": candidate.format,
-        "tag": list(candidate.tags),
-    }
 
 
 class _Cycle:
@@ -271,16 +261,10 @@ class _Cycle:
         return {**out, **self._post(outbox, claim, fl, engine, hour, out)}
 
     def _model_prior(self, fl: flags_mod.Flags) -> dict[str, dict[str, tuple[float, float]]] | None:
-        """The PyMC model's empirical-Bayes priors when the ``model_priors`` flag is on.
-
-        None (the bandit's pooled prior) when the flag is off or no model has been fitted yet.
-        """
-        if not fl.model_priors:
-            return None
-        with self.services.engine.connect() as conn:
-            baseline = baseline_median(conn, self.env, self.now, RewardRule())
-        prior = prior_from_model(self.services, self.env, baseline=baseline)
-        self.context["prior"] = "model" if prior else "pooled (no model fit yet)"
+        """The prior the flags ask for (:func:`xbot.model.flag_prior`), noted in the context."""
+        prior = flag_prior(self.services, self.env, fl, self.now)
+        if fl.model_priors:
+            self.context["prior"] = "model" if prior else "pooled (no model fit yet)"
         return prior
 
     def _approval_gate(self, pool: list[Candidate], live: bool) -> list[Candidate]:
@@ -305,6 +289,9 @@ class _Cycle:
                 return {"reason": "awaiting_approval"}
         self.context["eligible"] = len(pool)
         self.context["eligible_topics"] = dict(Counter(c.topic for c in pool))
+        # (topic, format) of every eligible candidate: with the slot's hour, what a simulated
+        # truth needs to name the best candidate of the slot (xbot.demo.lift_captured)
+        self.context["eligible_pairs"] = dict(Counter(f"{c.topic}|{c.format}" for c in pool))
         self.context["v1_choice"] = pool[0].content_hash if pool else None
         if not pool:
             return {"reason": "queue_empty"}
@@ -316,7 +303,9 @@ class _Cycle:
             bandit = BanditStore(self.services, self.env).load(
                 epsilon=fl.epsilon, decay=fl.decay, seed=seed, prior=self._model_prior(fl)
             )
-            encoded = bandit.encode([features(c, hour) for c in pool])  # once for every re-pick
+        feats = [candidate_arms(c, hour) for c in pool]  # the slot's hour, not the best one
+        if bandit is not None:
+            encoded = bandit.encode(feats)  # once for every re-pick
         eligible = list(range(len(pool)))
         rejected: list[dict[str, Any]] = []
         self.context["rejected"] = rejected
@@ -339,6 +328,7 @@ class _Cycle:
             self.claim = claim
             verdict = guard.validate(candidate.text, candidate.tags, recent=recent)
             if verdict.ok:
+                self.context["arms"] = feats[index]  # what was scored = what learning updates
                 return {"claim": claim, "scores": scores, "propensity": propensity}
             self.queue.ack(claim, "rejected")
             self.claim = None
@@ -365,13 +355,10 @@ class _Cycle:
             text=candidate.text,
             candidate_id=candidate.db_id,
             metadata={
-                "topic": candidate.topic,
+                **post_features(candidate, hour),  # what learning reads back: the arms scored
                 "source": candidate.source,
-                "tags": list(candidate.tags),
-                "format": candidate.format,
                 "engine": engine,
                 "environment": self.env,
-                "hour": hour,
             },
             learning_metadata={
                 "scores": picked["scores"],

@@ -71,6 +71,7 @@ def demo(app: App, days: int, seed: int, report: bool, model_fits: bool) -> None
         f"{result.learning_cycles} learning cycles; {result.model_fits} model fits"
     )
     print_table("decisions by reason", ["reason", "cycles"], sorted(result.reasons.items()))
+    click.echo(result.lift.line())
     if report:
         from xbot.reports import run_daily  # papermill and nbconvert: only when asked
 

@@ -36,10 +36,17 @@ def _metrics_source(app: App):
 @takes_lock("learn")
 @click.pass_obj
 def run(app: App, as_json: bool) -> None:
-    """One learning cycle: fetch metrics, write analytics, teach the bandit each post once."""
+    """One learning cycle: fetch metrics, write analytics, teach the bandit each post once.
+
+    With nothing to measure (no mature post waiting) it succeeds without a metrics source.
+    """
+    from xbot.errors import PosterError
     from xbot.learning import run_learning_cycle
 
-    source, name = _metrics_source(app)
+    try:
+        source, name = _metrics_source(app)
+    except PosterError:  # fine while nothing waits; the cycle refuses if something does
+        source, name = None, "none"
     report = run_learning_cycle(app.services, app.settings.environment, source)
     if as_json:
         echo_json({**report.to_dict(), "metrics_source": name})
@@ -156,15 +163,12 @@ def report(app: App, as_json: bool) -> None:
     """
     from xbot.bandit_store import BanditStore
     from xbot.flags import load_flags
-    from xbot.learning import RewardRule, baseline_median
-    from xbot.model import prior_from_model
+    from xbot.model import flag_prior
 
     env = app.settings.environment
-    prior = None
     with app.services.engine.connect() as conn:
-        if load_flags(conn, env).model_priors:
-            base = baseline_median(conn, env, datetime.now(UTC), RewardRule())
-            prior = prior_from_model(app.services, env, baseline=base)
+        fl = load_flags(conn, env)
+    prior = flag_prior(app.services, env, fl, datetime.now(UTC))
     store = BanditStore(app.services, env)
     store.sync()
     rows = store.report(prior=prior)

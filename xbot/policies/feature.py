@@ -345,22 +345,30 @@ class FeatureBandit:
         self._layouts[id(encoded)] = layout
         return layout
 
-    def expectations(self) -> dict[str, dict[str, float]]:
-        """Posterior mean per family and arm (arms with evidence or a fixed prior)."""
-        out: dict[str, dict[str, float]] = {}
+    def posterior(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """Posterior Beta(a, b) = prior + evidence per family and arm (arms with evidence or a
+        fixed prior): the one computation behind the means, the intervals and the report."""
+        out: dict[str, dict[str, tuple[float, float]]] = {}
         for fam in self.families:
             arms = list(dict.fromkeys([*self._ev[fam].arms, *self._fixed[fam]]))
             a, b, _ = self._params(fam, arms)
-            out[fam] = {arm: float(a[j] / (a[j] + b[j])) for j, arm in enumerate(arms)}
+            out[fam] = {arm: (float(a[j]), float(b[j])) for j, arm in enumerate(arms)}
         return out
+
+    def expectations(self) -> dict[str, dict[str, float]]:
+        """Posterior mean per family and arm (arms with evidence or a fixed prior)."""
+        return {
+            fam: {arm: a / (a + b) for arm, (a, b) in arms.items()}
+            for fam, arms in self.posterior().items()
+        }
 
     def credible_interval(self, mass: float = 0.94) -> dict[str, dict[str, tuple[float, float]]]:
         """Equal-tailed posterior interval per family and arm."""
         m = _mass(mass)
         out: dict[str, dict[str, tuple[float, float]]] = {}
-        for fam in self.families:
-            arms = list(dict.fromkeys([*self._ev[fam].arms, *self._fixed[fam]]))
-            a, b, _ = self._params(fam, arms)
+        for fam, arms in self.posterior().items():
+            a = np.array([v[0] for v in arms.values()])
+            b = np.array([v[1] for v in arms.values()])
             lo = stats.beta.ppf((1.0 - m) / 2.0, a, b)
             hi = stats.beta.ppf((1.0 + m) / 2.0, a, b)
             out[fam] = {arm: (float(lo[j]), float(hi[j])) for j, arm in enumerate(arms)}
