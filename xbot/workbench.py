@@ -471,6 +471,14 @@ def review_gate(queue: pd.DataFrame) -> str:
     )
 
 
+def review_expected_by_topic(queue: pd.DataFrame) -> pd.DataFrame:
+    """The bandit's mean expected success of the queued candidates per topic (a bar chart's
+    input): where the next live posts are likely to come from."""
+    if not len(queue):
+        return pd.DataFrame(columns=["topic", "expected"])
+    return queue.groupby("topic")["expected"].mean().rename("expected").reset_index()
+
+
 def review_by_topic(queue: pd.DataFrame) -> pd.DataFrame:
     """Queued candidates per topic and review state (a bar chart's input)."""
     return (
