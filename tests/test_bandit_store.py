@@ -14,7 +14,7 @@ from xbot.bandit import FeatureBandit
 from xbot.bandit_store import ArmUpdate, BanditStore, aggregate, features_of
 from xbot.errors import ValidationError
 from xbot.learning import run_learning_cycle
-from xbot.poster import save_sim_world
+from xbot.sim_poster import save_sim_world
 
 ENV = "development"
 

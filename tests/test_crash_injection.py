@@ -21,10 +21,11 @@ from test_scheduler import CREDS, ENV, enqueue, set_flags, texts
 from x_server import XServer
 
 from xbot.candidates.queue import CandidateQueue
-from xbot.poster import CRASH_ENV, CRASH_STEPS, XPoster
+from xbot.outbox import CRASH_ENV, CRASH_STEPS
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
+from xbot.x_client import XPoster
 
 TRIALS = 100
 

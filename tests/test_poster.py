@@ -16,22 +16,15 @@ from x_server import USER_ID, XServer
 
 from xbot import poster as poster_mod
 from xbot.errors import LockBusy, PosterError
-from xbot.poster import (
-    AuthFailed,
-    DuplicateContent,
-    Outbox,
-    PosterUnavailable,
-    RateLimited,
-    RedisLock,
-    XPoster,
-    blocked_hashes,
-    poster_state,
-    rate_limit_reset,
-    rate_limited_until,
-    unresolved_count,
-)
+from xbot.outbox import Outbox, blocked_hashes, unresolved_count
+from xbot.poster import RedisLock
+from xbot.poster_state import poster_state, rate_limited_until
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
+from xbot.sim import SimWorld
+from xbot.sim_poster import SimPoster, save_sim_world, saved_sim_world
+from xbot.x_client import XPoster, rate_limit_reset
+from xbot.x_errors import AuthFailed, DuplicateContent, PosterUnavailable, RateLimited
 
 CREDS = {
     "X_API_KEY": "ck-secret-1",
@@ -411,13 +404,13 @@ def test_metrics_source_is_x_with_credentials_else_the_demos_simulated_world(
     with pytest.raises(PosterError, match="no metrics source"):
         poster_mod.metrics_source(services, services.settings, "UTC")
     start = datetime(2026, 2, 1, tzinfo=UTC)
-    poster_mod.save_sim_world(services, 11, start, 14.0)
+    save_sim_world(services, 11, start, 14.0)
     source, name = poster_mod.metrics_source(services, services.settings, "UTC")
-    world = poster_mod.saved_sim_world(services)
-    assert name == "simulated" and isinstance(source, poster_mod.SimPoster)
-    assert world is not None and world.true_rate("gaming_fps", 14, "news") == poster_mod.SimWorld(
+    world = saved_sim_world(services)
+    assert name == "simulated" and isinstance(source, SimPoster)
+    assert world is not None and world.true_rate("gaming_fps", 14, "news") == SimWorld(
         11, start=start, horizon_days=14.0
     ).true_rate("gaming_fps", 14, "news")
     with_x = load_settings({**env_vars, "X_BEARER_TOKEN": "bearer"}, env_file="")
     source, name = poster_mod.metrics_source(services, with_x, "UTC")
-    assert name == "x" and isinstance(source, poster_mod.XPoster)
+    assert name == "x" and isinstance(source, XPoster)

@@ -16,10 +16,10 @@ from x_server import USER_ID, XServer
 from xbot import flags
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue
-from xbot.poster import XPoster
 from xbot.scheduler import DecisionRecord, run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
+from xbot.x_client import XPoster
 
 ENV = "development"
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday afternoon, outside quiet hours

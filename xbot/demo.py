@@ -4,7 +4,7 @@ Every step is the production code path with the simulated clock passed as ``now`
 candidate refreshes at 09:00 and 18:00, a scheduling cycle every ``slot_minutes``, learning
 cycles every ``learn_minutes``, a model refit every night and the runbook's rollout phases
 set as flags through :func:`xbot.flags.set_flag` (V1 baseline -> V2 learning in shadow ->
-10% -> 30% -> 70% -> 100%). The only stand-in is X itself: :class:`xbot.poster.SimPoster`, a **simulated** X whose
+10% -> 30% -> 70% -> 100%). The only stand-in is X itself: :class:`xbot.sim_poster.SimPoster`, a **simulated** X whose
 engagement comes from :class:`xbot.sim.SimWorld`. The demo forces LIVE_POSTS semantics for
 that simulated X only; it never builds a real poster, whatever the settings say.
 
@@ -35,11 +35,11 @@ from xbot.emergency import delete_matching
 from xbot.errors import ValidationError, XbotError
 from xbot.learning import run_learning_cycle
 from xbot.model import fit_model
-from xbot.poster import SimPoster, save_sim_world
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings
 from xbot.sim import SimWorld
+from xbot.sim_poster import SimPoster, save_sim_world
 
 log = logging.getLogger("xbot.demo")
 

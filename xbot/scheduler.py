@@ -46,16 +46,9 @@ from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.errors import PosterError
 from xbot.learning import RewardRule, baseline_median
 from xbot.model import prior_from_model
-from xbot.poster import (
-    Outbox,
-    Poster,
-    RedisLock,
-    blocked_hashes,
-    crash_point,
-    poster_state,
-    rate_limited_until,
-    unresolved_count,
-)
+from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
+from xbot.poster import Poster, RedisLock
+from xbot.poster_state import poster_state, rate_limited_until
 from xbot.safety import SafetyGuard
 from xbot.services import Services
 from xbot.settings import Settings

@@ -31,9 +31,10 @@ from apscheduler.triggers.cron import CronTrigger
 from xbot import reports
 from xbot.errors import PosterError, XbotError
 from xbot.flags import load_flags
-from xbot.poster import Poster, RedisLock, XPoster, metrics_source
+from xbot.poster import Poster, RedisLock, metrics_source
 from xbot.services import Services
 from xbot.settings import Settings
+from xbot.x_client import XPoster
 
 log = logging.getLogger(__name__)
 

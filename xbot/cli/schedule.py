@@ -13,8 +13,10 @@ import click
 from xbot.cli import App
 from xbot.cli.output import echo_json
 from xbot.errors import XbotError
-from xbot.poster import Poster, XPoster, clear_poster_state, poster_state
+from xbot.poster import Poster
+from xbot.poster_state import clear_poster_state, poster_state
 from xbot.scheduler import DecisionRecord, run_cycle
+from xbot.x_client import XPoster
 
 _DURATION = re.compile(r"^(\d+)([smh]?)$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600}

@@ -1,0 +1,42 @@
+"""The X API's refusals as xbot errors: one class per thing the caller must do differently.
+
+:func:`xbot.x_client.translate` maps tweepy/requests failures onto these in one place, so the
+outbox, the learning loop and ``xbot x check`` all apply the same policy to the same answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from xbot.errors import PosterError
+
+
+class DuplicateContent(PosterError):
+    """X answered 403 "duplicate content": final, never retried; reconciled by timeline read."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"X refused duplicate content: {detail}", status=403)
+
+
+class AuthFailed(PosterError):
+    """401, or 403 other than duplicate: our credentials or app permissions are refused."""
+
+    def __init__(self, status: int | None, detail: str) -> None:
+        super().__init__(f"X refused our credentials ({status}): {detail}", status=status)
+        self.detail = detail
+
+
+class RateLimited(PosterError):
+    """429: no call until ``reset_at`` (the later of the 15-minute and 24-hour windows)."""
+
+    def __init__(
+        self, reset_at: datetime, detail: str, headers: Mapping[str, int] | None = None
+    ) -> None:
+        super().__init__(f"X rate limit until {reset_at.isoformat()}: {detail}", status=429)
+        self.reset_at = reset_at
+        self.headers = dict(headers or {})
+
+
+class PosterUnavailable(PosterError):
+    """5xx, timeout or connection error: transient, retried with bounded backoff."""
