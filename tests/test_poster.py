@@ -18,13 +18,19 @@ from xbot import poster as poster_mod
 from xbot.errors import LockBusy, PosterError
 from xbot.outbox import Outbox, blocked_hashes, unresolved_count
 from xbot.poster import RedisLock
-from xbot.poster_state import poster_state, rate_limited_until
+from xbot.poster_state import clear_poster_state, poster_state, rate_limited_until
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
 from xbot.sim import SimWorld
 from xbot.sim_poster import SimPoster, save_sim_world, saved_sim_world
 from xbot.x_client import XPoster, rate_limit_reset
-from xbot.x_errors import AuthFailed, DuplicateContent, PosterUnavailable, RateLimited
+from xbot.x_errors import (
+    AuthFailed,
+    CreditsDepleted,
+    DuplicateContent,
+    PosterUnavailable,
+    RateLimited,
+)
 
 CREDS = {
     "X_API_KEY": "ck-secret-1",
@@ -54,16 +60,22 @@ def x_services(x_settings: Settings) -> Iterator[Services]:
         yield svc
 
 
-def make_poster(settings: Settings, delays: list[float] | None = None, **kw: object) -> XPoster:
+def make_poster(
+    services: Services,
+    delays: list[float] | None = None,
+    settings: Settings | None = None,
+    **kw: object,
+) -> XPoster:
     sink = delays if delays is not None else []
-    return XPoster(settings, backoff_s=0.01, timeout_s=0.3, sleep=sink.append, **kw)
+    chosen = settings or services.settings
+    return XPoster(chosen, services, backoff_s=0.01, timeout_s=0.3, sleep=sink.append, **kw)
 
 
 # -- XPoster ------------------------------------------------------------------------------------
 
 
-def test_create_post_goes_to_base_url_with_oauth1(x_settings: Settings, xserver: XServer) -> None:
-    poster = make_poster(x_settings)
+def test_create_post_goes_to_base_url_with_oauth1(x_services: Services, xserver: XServer) -> None:
+    poster = make_poster(x_services)
     tweet_id = poster.create_post("GG everyone, new patch notes are out")
     assert xserver.texts() == ["GG everyone, new patch notes are out"]
     assert tweet_id == xserver.tweets[0]["id"]
@@ -72,9 +84,9 @@ def test_create_post_goes_to_base_url_with_oauth1(x_settings: Settings, xserver:
 
 
 def test_duplicate_403_is_its_own_error_and_other_403_is_auth(
-    x_settings: Settings, xserver: XServer
+    x_services: Services, xserver: XServer
 ) -> None:
-    poster = make_poster(x_settings)
+    poster = make_poster(x_services)
     poster.create_post("same words")
     with pytest.raises(DuplicateContent):
         poster.create_post("same words")
@@ -88,8 +100,8 @@ def test_duplicate_403_is_its_own_error_and_other_403_is_auth(
     assert xserver.post_attempts == 4  # nothing retried
 
 
-def test_429_honours_the_later_window(x_settings: Settings, xserver: XServer) -> None:
-    poster = make_poster(x_settings)
+def test_429_honours_the_later_window(x_services: Services, xserver: XServer) -> None:
+    poster = make_poster(x_services)
     xserver.script = ["429", "429day"]
     with pytest.raises(RateLimited) as window:
         poster.create_post("a")
@@ -113,8 +125,8 @@ def test_rate_limit_reset_without_headers_waits_a_window() -> None:
     assert rate_limit_reset(both, now) == now + timedelta(hours=2)
 
 
-def test_create_post_is_never_retried_by_the_client(x_settings: Settings, xserver: XServer) -> None:
-    poster = make_poster(x_settings)
+def test_create_post_is_never_retried_by_the_client(x_services: Services, xserver: XServer) -> None:
+    poster = make_poster(x_services)
     xserver.script = ["503"]
     with pytest.raises(PosterUnavailable):
         poster.create_post("a")
@@ -124,9 +136,9 @@ def test_create_post_is_never_retried_by_the_client(x_settings: Settings, xserve
     assert xserver.post_attempts == 2
 
 
-def test_reads_retry_with_bounded_backoff(x_settings: Settings, xserver: XServer) -> None:
+def test_reads_retry_with_bounded_backoff(x_services: Services, xserver: XServer) -> None:
     delays: list[float] = []
-    poster = make_poster(x_settings, delays)
+    poster = make_poster(x_services, delays)
     xserver.add_tweet("hello")
     xserver.get_script = ["503", "500"]
     assert [p.text for p in poster.recent_posts()] == ["hello"]
@@ -139,10 +151,10 @@ def test_reads_retry_with_bounded_backoff(x_settings: Settings, xserver: XServer
 
 
 def test_recent_posts_asks_for_the_user_id_once_and_reads_with_bearer(
-    env_vars: dict[str, str], xserver: XServer
+    services: Services, env_vars: dict[str, str], xserver: XServer
 ) -> None:
     settings = load_settings({**env_vars, **CREDS, "X_API_BASE_URL": xserver.url}, env_file="")
-    poster = make_poster(settings)
+    poster = make_poster(services, settings=settings)
     for text in ("one", "two", "three"):
         xserver.add_tweet(text)
     posts = poster.recent_posts(limit=2)
@@ -155,13 +167,13 @@ def test_recent_posts_asks_for_the_user_id_once_and_reads_with_bearer(
 
 
 def test_fetch_metrics_batches_of_100_with_private_metrics(
-    x_settings: Settings, xserver: XServer
+    x_services: Services, xserver: XServer
 ) -> None:
     ids = [xserver.add_tweet(f"post {i}") for i in range(250)]
     xserver.metrics[ids[0]] = {"likes": 7, "retweets": 2, "impressions": 300}
     xserver.metrics[ids[0]]["private_impressions"] = 310
     xserver.metrics[ids[249]] = {"replies": 3, "bookmarks": 1, "quotes": 4, "impressions": 50}
-    out = make_poster(x_settings).fetch_metrics(ids)
+    out = make_poster(x_services).fetch_metrics(ids)
     assert len(out) == 250
     assert out[ids[0]]["likes"] == 7 and out[ids[0]]["retweets"] == 2
     assert out[ids[0]]["impressions"] == 310  # the owner's non-public count wins
@@ -180,9 +192,11 @@ def test_fetch_metrics_batches_of_100_with_private_metrics(
     assert len(gets) == 3 and {a for _, _, a in gets} == {"OAuth"}
 
 
-def test_bearer_only_reads_public_metrics(env_vars: dict[str, str], xserver: XServer) -> None:
+def test_bearer_only_reads_public_metrics(
+    services: Services, env_vars: dict[str, str], xserver: XServer
+) -> None:
     env = {**env_vars, "X_BEARER_TOKEN": "b", "X_USER_ID": USER_ID, "X_API_BASE_URL": xserver.url}
-    poster = make_poster(load_settings(env, env_file=""))
+    poster = make_poster(services, settings=load_settings(env, env_file=""))
     tid = xserver.add_tweet("x")
     xserver.metrics[tid] = {"likes": 1, "impressions": 10}
     assert poster.fetch_metrics([tid])[tid]["impressions"] == 10
@@ -192,16 +206,49 @@ def test_bearer_only_reads_public_metrics(env_vars: dict[str, str], xserver: XSe
     assert xserver.post_attempts == 0
 
 
-def test_no_credentials_is_a_clear_error(settings: Settings) -> None:
+def test_402_on_a_read_pauses_every_call_until_resumed(
+    x_services: Services, xserver: XServer
+) -> None:
+    poster = make_poster(x_services)
+    tid = xserver.add_tweet("metrics please")
+    xserver.get_script = ["402"]
+    with pytest.raises(CreditsDepleted, match="top up"):
+        poster.fetch_metrics([tid])
+    assert xserver.calls("GET", "/2/tweets") == 1  # 402 is not transient: no retry
+    assert poster_state(x_services)["state"] == "credits_depleted"
+    with pytest.raises(CreditsDepleted, match="no call made"):
+        poster.recent_posts()
+    with pytest.raises(CreditsDepleted):
+        poster.create_post("while depleted")
+    assert len(xserver.requests) == 1 and xserver.post_attempts == 0
+    assert clear_poster_state(x_services)
+    assert poster.fetch_metrics([tid])[tid]["impressions"] == 0
+
+
+def test_metrics_read_repost_count_or_retweet_count_and_default_missing_to_zero(
+    x_services: Services, xserver: XServer
+) -> None:
+    poster = make_poster(x_services)
+    tid = xserver.add_tweet("reposted a lot")
+    xserver.metrics[tid] = {"retweets": 5, "likes": 2, "quotes": 1, "impressions": 90}
+    assert poster.fetch_metrics([tid])[tid]["retweets"] == 5  # retweet_count (docs page)
+    xserver.repost_field = "repost_count"  # the OpenAPI name since August 2026
+    xserver.omit_metrics = {"quote_count", "bookmark_count"}
+    metrics = poster.fetch_metrics([tid])[tid]
+    assert (metrics["retweets"], metrics["likes"], metrics["impressions"]) == (5, 2, 90)
+    assert (metrics["quotes"], metrics["bookmarks"]) == (0, 0)  # missing is 0, not an error
+
+
+def test_no_credentials_is_a_clear_error(services: Services, settings: Settings) -> None:
     with pytest.raises(PosterError, match="X_API_KEY"):
-        XPoster(settings)
+        XPoster(settings, services)
 
 
 def test_secrets_never_reach_the_logs(
-    x_settings: Settings, xserver: XServer, caplog: pytest.LogCaptureFixture
+    x_services: Services, xserver: XServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    poster = make_poster(x_settings)
+    poster = make_poster(x_services)
     poster.create_post("log me")
     xserver.get_script = ["503"]
     poster.recent_posts()
@@ -218,7 +265,7 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 def outbox(services: Services, settings: Settings, delays: list[float] | None = None) -> Outbox:
     sink = delays if delays is not None else []
-    return Outbox(services, "development", make_poster(settings), backoff_s=0.01, sleep=sink.append)
+    return Outbox(services, "development", make_poster(services), backoff_s=0.01, sleep=sink.append)
 
 
 def claim(box: Outbox, text: str) -> int | None:
@@ -362,6 +409,21 @@ def test_auth_failure_stops_posting_with_a_reason(
     state = poster_state(x_services)
     assert state["state"] == "auth_failed" and "401" in state["reason"]
     assert rows(x_services)[0].status == "failed"
+
+
+def test_402_on_post_fails_the_row_and_pauses_posting(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    box = outbox(x_services, x_settings)
+    xserver.script = ["402"]
+    pk = claim(box, "out of credits")
+    result = box.publish(pk, "out of credits", now=NOW)
+    assert (result.status, result.reason) == ("failed", "credits_depleted")
+    assert (
+        rows(x_services)[0].status == "failed" and unresolved_count(x_services, "development") == 0
+    )
+    assert poster_state(x_services)["state"] == "credits_depleted"
+    assert xserver.post_attempts == 1 and xserver.texts() == []
 
 
 # -- the lock -----------------------------------------------------------------------------------

@@ -86,8 +86,9 @@ def texts(n: int, stem: str = "Patch notes") -> list[str]:
     return [f"{stem} {i}: {games[i % len(games)]} meta shift number {i} is here" for i in range(n)]
 
 
-def poster(settings: Settings) -> XPoster:
-    return XPoster(settings, backoff_s=0.0, timeout_s=2.0, sleep=lambda s: None)
+def poster(services: Services, settings: Settings | None = None) -> XPoster:
+    chosen = settings or services.settings
+    return XPoster(chosen, services, backoff_s=0.0, timeout_s=2.0, sleep=lambda s: None)
 
 
 def decisions(services: Services) -> list[sa.Row]:
@@ -96,7 +97,7 @@ def decisions(services: Services) -> list[sa.Row]:
 
 
 def cycle(services: Services, settings: Settings, when: datetime, **kw: Any) -> DecisionRecord:
-    kw.setdefault("poster", poster(settings) if settings.live_posts else None)
+    kw.setdefault("poster", poster(services, settings) if settings.live_posts else None)
     return run_cycle(services, settings, now=when, rng=np.random.default_rng(7), **kw)
 
 
@@ -215,7 +216,7 @@ def test_post_fraction_zero_never_posts_even_live(
     set_flags(live, post_fraction=0.0, post_interval_min=15, quiet_hours=[])
     rng = np.random.default_rng(1)
     for i in range(12):
-        record = run_cycle(live, live_settings, poster=poster(live_settings),
+        record = run_cycle(live, live_settings, poster=poster(live, live_settings),
                            now=T0 + timedelta(minutes=15 * i), rng=rng)  # fmt: skip
         assert record.outcome == "shadow"
     assert xserver.requests == []
@@ -228,7 +229,7 @@ def test_post_fraction_one_always_posts_when_live(
     set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[], daily_cap=100)
     rng = np.random.default_rng(2)
     for i in range(8):
-        record = run_cycle(live, live_settings, poster=poster(live_settings),
+        record = run_cycle(live, live_settings, poster=poster(live, live_settings),
                            now=T0 + timedelta(minutes=15 * i), rng=rng)  # fmt: skip
         assert (record.outcome, record.tweet_id) == ("posted", xserver.tweets[i]["id"])
     assert xserver.texts() == texts(8)
@@ -247,7 +248,7 @@ def test_post_fraction_is_the_share_of_slots_posted(
     set_flags(live, post_fraction=0.3, post_interval_min=15, quiet_hours=[], daily_cap=100)
     rng = np.random.default_rng(3)
     outcomes = [
-        run_cycle(live, live_settings, poster=poster(live_settings),
+        run_cycle(live, live_settings, poster=poster(live, live_settings),
                   now=T0 + timedelta(minutes=15 * i), rng=rng).outcome
         for i in range(60)
     ]  # fmt: skip
@@ -262,7 +263,7 @@ def test_live_posts_false_never_posts(
     settings = load_settings({**env_vars, **CREDS, "X_API_BASE_URL": xserver.url}, env_file="")
     enqueue(services, texts(2))
     set_flags(services, post_fraction=1.0)
-    record = run_cycle(services, settings, poster=poster(settings), now=T0)
+    record = run_cycle(services, settings, poster=poster(services, settings), now=T0)
     assert record.outcome == "shadow" and xserver.requests == []
 
 
@@ -314,6 +315,29 @@ def test_auth_failure_stops_posting_until_resumed(
     result = xbot("schedule", "resume", env=live_env)
     assert result.exit_code == 0 and "posting resumed" in result.stdout
     assert cycle(live, live_settings, T0 + timedelta(minutes=40)).outcome == "posted"
+
+
+def test_402_pauses_posting_keeps_the_candidate_and_resume_restarts(
+    live: Services, live_settings: Settings, xserver: XServer, xbot: Any, live_env: dict[str, str]
+) -> None:
+    enqueue(live, texts(3))
+    set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[])
+    xserver.script = ["402"]
+    first = cycle(live, live_settings, T0)
+    assert (first.outcome, first.reason) == ("skipped", "credits_depleted")
+    with live.engine.connect() as conn:
+        statuses = conn.execute(sa.text("select status from tweets")).scalars().all()
+    assert statuses == ["failed"]  # X said it did not post: never posted, never in doubt
+    second = cycle(live, live_settings, T0 + timedelta(minutes=20))
+    assert second.reason == "credits_depleted" and xserver.post_attempts == 1  # no retry loop
+    assert CandidateQueue(live, ENV).depth() == 3  # the candidate stays queued
+    health = xbot("health", env=live_env)
+    assert health.exit_code == 1 and "credits depleted" in health.stdout
+    assert "xbot schedule resume" in health.stdout
+    result = xbot("schedule", "resume", env=live_env)
+    assert result.exit_code == 0 and "credits_depleted" in result.stdout
+    third = cycle(live, live_settings, T0 + timedelta(minutes=40))
+    assert third.outcome == "posted" and third.text == texts(3)[0]
 
 
 def test_rate_limit_is_honoured_without_retry_storm(

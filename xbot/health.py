@@ -7,7 +7,7 @@
 
 UNHEALTHY (exit 2) when Redis or Postgres cannot be reached; DEGRADED (exit 1) when both answer
 but something needs a human (pending migrations, missing views, invalid flags written by hand,
-X refusing our credentials); otherwise HEALTHY (exit 0). The two connection checks run in
+X refusing our credentials or out of credits); otherwise HEALTHY (exit 0). The two connection checks run in
 parallel with 2 s timeouts each, so the line prints within 5 s even when both are down. Views
 are checked through ``information_schema`` (no custom database function).
 """
@@ -25,6 +25,7 @@ import redis as redis_lib
 from xbot import flags as flags_mod
 from xbot import migrate
 from xbot.errors import XbotError
+from xbot.poster_state import paused_reason
 from xbot.services import CONNECT_TIMEOUT_S, Services
 from xbot.settings import Settings
 
@@ -172,10 +173,9 @@ def check(
             r = redis_future.result(timeout=2 * CONNECT_TIMEOUT_S + 0.5)
             report.redis_ok = True
             report.queue, report.bandits = r["queue"], r["bandits"]
-            if r["poster"].get("state") == "auth_failed":
-                report.degraded.append(
-                    f"posting stopped: X refused credentials ({r['poster'].get('reason', '')})"
-                )
+            paused = paused_reason(r["poster"])
+            if paused:
+                report.degraded.append(paused)
         except (redis_lib.RedisError, OSError, XbotError, TimeoutError) as exc:
             report.unhealthy.append(f"Redis unreachable: {_short(exc)}")
         try:

@@ -32,7 +32,13 @@ from xbot.poster import Poster, RemotePost
 from xbot.poster_state import mark_auth_failed, record_rate_limit, utc_now
 from xbot.services import Services
 from xbot.x_client import rate_limit_reset
-from xbot.x_errors import AuthFailed, DuplicateContent, PosterUnavailable, RateLimited
+from xbot.x_errors import (
+    AuthFailed,
+    CreditsDepleted,
+    DuplicateContent,
+    PosterUnavailable,
+    RateLimited,
+)
 
 log = logging.getLogger("xbot.poster")
 
@@ -58,7 +64,8 @@ class Published:
     tweet_pk: int
     status: str  # posted | failed | in_doubt
     tweet_id: str | None
-    reason: str  # posted | duplicate_content | rate_limited | auth_failed | error | in_doubt
+    reason: str  # posted | duplicate_content | rate_limited | auth_failed | credits_depleted
+    #              | error | in_doubt
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,11 @@ class Outbox:
                 record_rate_limit(self.services, exc.headers, exc.reset_at)
                 self._set(pk, "failed", at, note={"reason": "rate_limited"})
                 return Published(pk, "failed", None, "rate_limited")
+            except CreditsDepleted as exc:
+                # X said 402 and did not post: the row fails (never in doubt), the candidate is
+                # returned to the queue, and the poster state (set by the client) pauses posting.
+                self._set(pk, "failed", at, note={"reason": "credits_depleted", "error": str(exc)})
+                return Published(pk, "failed", None, "credits_depleted")
             except AuthFailed as exc:
                 mark_auth_failed(self.services, str(exc), now=at)
                 self._set(pk, "failed", at, note={"reason": "auth_failed", "status": exc.status})

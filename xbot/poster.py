@@ -77,7 +77,7 @@ def metrics_source(services: Services, settings: Settings, timezone: str) -> tup
     from xbot.x_client import XPoster
 
     if settings.has_user_context or settings.x_bearer_token:
-        return XPoster(settings), "x"
+        return XPoster(settings, services), "x"
     world = saved_sim_world(services)
     if world is not None:
         return SimPoster(services, world, lambda: datetime.now(UTC), timezone=timezone), "simulated"

@@ -1,7 +1,8 @@
 """Poster state in Redis: why posting is paused (health reads it, ``xbot schedule resume`` clears it).
 
-Two things stop a live cycle before it calls X: a recorded refusal of our credentials
-(``auth_failed``, until an operator resumes) and an open rate-limit window (until X's reset).
+Three things stop a live cycle before it calls X: a recorded refusal of our credentials
+(``auth_failed``) or an HTTP 402 (``credits_depleted``), both until an operator fixes the cause
+and resumes, and an open rate-limit window (until X's reset).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from datetime import UTC, datetime
 from xbot.services import Services
 
 TWEETS_ENDPOINT = "create_post"
+AUTH_FAILED = "auth_failed"
+CREDITS_DEPLETED = "credits_depleted"
+PAUSED_STATES = (AUTH_FAILED, CREDITS_DEPLETED)
 
 
 def utc_now(now: datetime | None) -> datetime:
@@ -24,20 +28,41 @@ def utc_now(now: datetime | None) -> datetime:
 
 
 def poster_state(services: Services) -> dict[str, str]:
-    """The poster status hash ({} when healthy); ``state == "auth_failed"`` stops posting."""
+    """The poster status hash ({} when healthy); a ``state`` in PAUSED_STATES stops posting."""
     return dict(services.redis.hgetall(services.keys.poster_status()))
+
+
+def paused_reason(state: dict[str, str]) -> str | None:
+    """The human sentence health and ``xbot x check`` print for a paused poster, else None."""
+    if state.get("state") == AUTH_FAILED:
+        return f"posting stopped: X refused credentials ({state.get('reason', '')})"
+    if state.get("state") == CREDITS_DEPLETED:
+        return (
+            "posting paused: X API credits depleted (HTTP 402); top up the credits, then run "
+            "`xbot schedule resume`"
+        )
+    return None
+
+
+def _pause(services: Services, state: str, reason: str, now: datetime | None) -> None:
+    services.redis.hset(
+        services.keys.poster_status(),
+        mapping={"state": state, "reason": reason, "since": utc_now(now).isoformat()},
+    )
 
 
 def mark_auth_failed(services: Services, reason: str, *, now: datetime | None = None) -> None:
     """Stop all posting until an operator runs ``xbot schedule resume`` (health: DEGRADED)."""
-    services.redis.hset(
-        services.keys.poster_status(),
-        mapping={"state": "auth_failed", "reason": reason, "since": utc_now(now).isoformat()},
-    )
+    _pause(services, AUTH_FAILED, reason, now)
+
+
+def mark_credits_depleted(services: Services, reason: str, *, now: datetime | None = None) -> None:
+    """X answered 402: no post or read until the credits are topped up and posting resumed."""
+    _pause(services, CREDITS_DEPLETED, reason, now)
 
 
 def clear_poster_state(services: Services) -> bool:
-    """Clear ``auth_failed`` (after fixing credentials). Returns whether anything was set."""
+    """Clear a pause (after fixing credentials or topping up). Returns whether one was set."""
     return bool(services.redis.delete(services.keys.poster_status()))
 
 

@@ -9,7 +9,8 @@ Semantics (DESIGN.md, "Cycle semantics"), in order, with flags read fresh every 
    zoneinfo), ``post_interval_min`` since the last slot, ``daily_cap`` live posts per local day.
 3. A coin with probability ``post_fraction`` decides live vs shadow; live also needs
    ``LIVE_POSTS=true``, a poster, and not ``never_post``. A live cycle stops early when X
-   refused our credentials (``auth_failed``), a rate-limit window is open (``rate_limited``)
+   refused our credentials (``auth_failed``) or answered 402 (``credits_depleted``), a
+   rate-limit window is open (``rate_limited``)
    or the outbox is unresolved (``in_doubt``): the candidate stays queued.
 4. The engine picks: V2 (FeatureBandit through BanditStore) when ``learning_engine_v2``, else
    V1, the highest priority (propensity 1.0: deterministic under the logging policy). The pick
@@ -48,7 +49,7 @@ from xbot.learning import RewardRule, baseline_median
 from xbot.model import prior_from_model
 from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
 from xbot.poster import Poster, RedisLock
-from xbot.poster_state import poster_state, rate_limited_until
+from xbot.poster_state import PAUSED_STATES, poster_state, rate_limited_until
 from xbot.safety import SafetyGuard
 from xbot.services import Services
 from xbot.settings import Settings
@@ -227,9 +228,9 @@ class _Cycle:
         self.context["live"] = live
         if live:
             state = poster_state(self.services)
-            if state.get("state") == "auth_failed":
+            if state.get("state") in PAUSED_STATES:
                 self.context["poster"] = state
-                return {**out, "outcome": "skipped", "reason": "auth_failed"}
+                return {**out, "outcome": "skipped", "reason": state["state"]}
             until = rate_limited_until(self.services, now=self.now)
             if until is not None:
                 self.context["rate_limited_until"] = until.isoformat()

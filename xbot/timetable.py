@@ -127,10 +127,10 @@ def timezone_of(services: Services, settings: Settings) -> str:
         return load_flags(conn, settings.environment).timezone
 
 
-def default_poster(settings: Settings) -> Poster | None:
+def default_poster(services: Services, settings: Settings) -> Poster | None:
     """X when LIVE_POSTS=true or a bearer token allows metrics reads; else None (shadow)."""
     if settings.has_user_context or settings.x_bearer_token:
-        return XPoster(settings)
+        return XPoster(settings, services)
     return None
 
 

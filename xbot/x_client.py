@@ -17,8 +17,16 @@ import tweepy
 
 from xbot.errors import PosterError
 from xbot.poster import RemotePost, parse_x_time
+from xbot.poster_state import CREDITS_DEPLETED, mark_credits_depleted, poster_state
+from xbot.services import Services
 from xbot.settings import Settings
-from xbot.x_errors import AuthFailed, DuplicateContent, PosterUnavailable, RateLimited
+from xbot.x_errors import (
+    AuthFailed,
+    CreditsDepleted,
+    DuplicateContent,
+    PosterUnavailable,
+    RateLimited,
+)
 
 log = logging.getLogger("xbot.poster")
 
@@ -26,7 +34,8 @@ CHATTY_LOGGERS = ("tweepy.client", "requests_oauthlib", "oauthlib")
 X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 METRIC_NAMES = {
     "like_count": "likes",
-    "retweet_count": "retweets",
+    "repost_count": "retweets",  # the OpenAPI name since August 2026
+    "retweet_count": "retweets",  # the name the docs page (and older answers) still use
     "reply_count": "replies",
     "quote_count": "quotes",
     "bookmark_count": "bookmarks",
@@ -110,6 +119,8 @@ def _translate(exc: Exception, now: datetime) -> PosterError:
         return AuthFailed(401, _detail(exc))
     if isinstance(exc, tweepy.TwitterServerError):
         return PosterUnavailable(f"X server error: {_detail(exc)}", status=exc.response.status_code)
+    if isinstance(exc, tweepy.HTTPException) and exc.response.status_code == 402:
+        return CreditsDepleted(_detail(exc))
     if isinstance(exc, tweepy.HTTPException):
         status = exc.response.status_code
         return PosterError(f"X API error {status}: {_detail(exc)}", status=status)
@@ -119,11 +130,18 @@ def _translate(exc: Exception, now: datetime) -> PosterError:
 
 
 def _metrics(tweet: Mapping[str, Any]) -> dict[str, int]:
+    """Our metric names from one post's answer; a field X left out counts 0, not an error.
+
+    ``repost_count`` and ``retweet_count`` are the same count under its 2026 and older names:
+    whichever is present is used (the first listed in METRIC_NAMES when both are).
+    """
     out = {name: 0 for name in METRIC_NAMES.values()}
+    seen: set[str] = set()
     for field, name in METRIC_NAMES.items():
         value = (tweet.get("public_metrics") or {}).get(field)
-        if isinstance(value, int):
+        if isinstance(value, int) and not isinstance(value, bool) and name not in seen:
             out[name] = value
+            seen.add(name)
     for block in ("non_public_metrics", "organic_metrics"):
         for field, value in (tweet.get(block) or {}).items():
             if isinstance(value, int):
@@ -138,7 +156,9 @@ class XPoster:
     """The X API v2 through tweepy. Reads retry transient failures; ``create_post`` never does.
 
     A POST that timed out may have been published, so retrying it here would be blind;
-    :class:`Outbox` retries only after reading the timeline.
+    :class:`Outbox` retries only after reading the timeline. After a 402 (credits depleted)
+    no call is made at all, by this process or any other sharing the poster state, until
+    ``xbot schedule resume``.
     """
 
     name = "x"
@@ -146,6 +166,7 @@ class XPoster:
     def __init__(
         self,
         settings: Settings,
+        services: Services,
         *,
         attempts: int = 3,
         backoff_s: float = 1.0,
@@ -161,6 +182,7 @@ class XPoster:
         if attempts < 1:
             raise ValueError("attempts must be >= 1")
         self._settings = settings
+        self._services = services
         self._attempts = attempts
         self._backoff_s = backoff_s
         self._sleep = sleep
@@ -188,27 +210,41 @@ class XPoster:
         """user_auth flag for reads: the bearer token when we have one, else user context."""
         return not bool(self._settings.x_bearer_token)
 
+    def _send(self, fn: Callable[..., requests.Response], *args: Any, **kwargs: Any) -> Any:
+        """One HTTP call, unless the credits are known to be depleted; a 402 pauses posting."""
+        state = poster_state(self._services)
+        if state.get("state") == CREDITS_DEPLETED:
+            raise CreditsDepleted(f"paused since {state.get('since', '?')}; no call made")
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            err = _translate(exc, self._clock())
+            if isinstance(err, CreditsDepleted):
+                mark_credits_depleted(self._services, err.detail, now=self._clock())
+            raise err from exc
+
     def _call(self, fn: Callable[..., requests.Response], *args: Any, **kwargs: Any) -> Any:
         """Run an idempotent read with bounded exponential backoff on transient failures."""
         for attempt in range(1, self._attempts + 1):
             try:
-                return fn(*args, **kwargs).json()
-            except Exception as exc:
-                err = _translate(exc, self._clock())
+                response = self._send(fn, *args, **kwargs)
+            except PosterError as err:
                 if not isinstance(err, PosterUnavailable) or attempt == self._attempts:
-                    raise err from exc
+                    raise
                 delay = self._backoff_s * 2 ** (attempt - 1)
                 log.warning("X read failed (%s); retry %d in %.1fs", err, attempt, delay)
                 self._sleep(delay)
+                continue
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise PosterError(f"X answered {response.status_code} without JSON") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def create_post(self, text: str) -> str:
         if not self._settings.has_user_context:
             raise AuthFailed(None, "posting needs the four OAuth 1.0a user-context credentials")
-        try:
-            response = self.client.create_tweet(text=text, user_auth=True)
-        except Exception as exc:
-            raise _translate(exc, self._clock()) from exc
+        response = self._send(self.client.create_tweet, text=text, user_auth=True)
         self.last_rate_headers = _rate_headers(response.headers)
         try:
             return str(response.json()["data"]["id"])
@@ -253,7 +289,7 @@ class XPoster:
                     body = self._call(
                         self.client.get_tweets, batch, tweet_fields=private, user_auth=True
                     )
-                except (RateLimited, PosterUnavailable):
+                except (RateLimited, PosterUnavailable, CreditsDepleted):
                     raise
                 except PosterError as exc:
                     log.info("private metrics refused (%s); reading public metrics", exc)

@@ -40,3 +40,19 @@ class RateLimited(PosterError):
 
 class PosterUnavailable(PosterError):
     """5xx, timeout or connection error: transient, retried with bounded backoff."""
+
+
+class CreditsDepleted(PosterError):
+    """402 on any endpoint: the app's pay-per-use credits ran out. X did not do the call.
+
+    Posting and reads pause at once (recorded in poster state, like an auth failure) until an
+    operator tops up the credits and runs ``xbot schedule resume``; nothing retries meanwhile.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"X API credits depleted (402): {detail}; top up the credits, then run "
+            "`xbot schedule resume`",
+            status=402,
+        )
+        self.detail = detail

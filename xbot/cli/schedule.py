@@ -1,5 +1,5 @@
 """``xbot schedule``: one cycle that can never post (``test``), real cycles (``run``), and
-``resume`` after X refused our credentials. Runbook: ``npm run schedule:test``."""
+``resume`` after X refused our credentials or answered 402. Runbook: ``npm run schedule:test``."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def run(app: App, loop: bool, every: float, as_json: bool) -> None:
     so no post is left half-recorded). In a loop an xbot error is reported and the next cycle
     still runs; a single cycle exits with the error's code.
     """
-    poster: Poster | None = XPoster(app.settings) if app.settings.live_posts else None
+    live = app.settings.live_posts
+    poster: Poster | None = XPoster(app.settings, app.services) if live else None
     if not loop:
         _show(run_cycle(app.services, app.settings, poster=poster), as_json)
         return
@@ -94,7 +95,10 @@ def run(app: App, loop: bool, every: float, as_json: bool) -> None:
 @schedule.command("resume")
 @click.pass_obj
 def resume(app: App) -> None:
-    """Allow posting again after X refused our credentials (fix them first)."""
+    """Allow posting again after X refused our credentials or ran out of credits (402).
+
+    Fix the credentials or top up the credits first: the next cycle calls X again.
+    """
     state = poster_state(app.services)
     if clear_poster_state(app.services):
         click.echo(f"posting resumed (was {state.get('state')}: {state.get('reason', '')})")
