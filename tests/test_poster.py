@@ -150,7 +150,7 @@ def test_reads_retry_with_bounded_backoff(x_services: Services, xserver: XServer
     assert xserver.get_script == ["503"]
 
 
-def test_recent_posts_asks_for_the_user_id_once_and_reads_with_bearer(
+def test_recent_posts_asks_for_the_user_id_once_and_reads_the_own_timeline_as_owner(
     services: Services, env_vars: dict[str, str], xserver: XServer
 ) -> None:
     settings = load_settings({**env_vars, **CREDS, "X_API_BASE_URL": xserver.url}, env_file="")
@@ -163,13 +163,18 @@ def test_recent_posts_asks_for_the_user_id_once_and_reads_with_bearer(
     poster.recent_posts()
     paths = [(m, p, a) for m, p, a in xserver.requests]
     assert paths[0] == ("GET", "/2/users/me", "OAuth")
-    assert paths[1:] == [("GET", f"/2/users/{USER_ID}/tweets", "Bearer")] * 2
+    # user context, not the bearer token: X bills the owner's timeline as cheaper owned reads
+    assert paths[1:] == [("GET", f"/2/users/{USER_ID}/tweets", "OAuth")] * 2
+    with services.engine.connect() as conn:
+        ops = conn.execute(sa.text("select operation from x_api_usage order by id")).scalars()
+        assert list(ops) == ["user_read", "owned_read", "owned_read"]
 
 
 def test_fetch_metrics_batches_of_100_with_private_metrics(
     x_services: Services, xserver: XServer
 ) -> None:
     ids = [xserver.add_tweet(f"post {i}") for i in range(250)]
+    xserver.timeline_limit = 0  # nothing reachable on the timeline: every read is a lookup
     xserver.metrics[ids[0]] = {"likes": 7, "retweets": 2, "impressions": 300}
     xserver.metrics[ids[0]]["private_impressions"] = 310
     xserver.metrics[ids[249]] = {"replies": 3, "bookmarks": 1, "quotes": 4, "impressions": 50}
@@ -190,6 +195,46 @@ def test_fetch_metrics_batches_of_100_with_private_metrics(
     }
     gets = [r for r in xserver.requests if r[1] == "/2/tweets"]
     assert len(gets) == 3 and {a for _, _, a in gets} == {"OAuth"}
+
+
+def usage_rows(services: Services) -> list[sa.Row]:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "select endpoint, operation, purpose, resources, billed_resources,"
+                " estimated_cost_usd::float as cost, http_status from x_api_usage order by id"
+            )
+        ).all()
+
+
+def test_metrics_page_the_own_timeline_then_look_up_only_the_rest(
+    x_services: Services, xserver: XServer
+) -> None:
+    ids = [xserver.add_tweet(f"post {i}") for i in range(250)]
+    xserver.timeline_limit = 220  # X serves only the newest posts on a timeline
+    xserver.metrics[ids[0]] = {"likes": 7, "impressions": 300, "private_impressions": 310}
+    xserver.metrics[ids[-1]] = {"likes": 1, "impressions": 40}
+    poster = make_poster(x_services)
+    out = poster.fetch_metrics(ids[:100])  # the oldest batch first, as learning asks
+    assert len(out) == 100 and out[ids[0]]["impressions"] == 310
+    timeline = f"/2/users/{USER_ID}/tweets"
+    assert xserver.calls("GET", timeline) == 3  # 100 + 100 + 20 reachable posts
+    assert xserver.calls("GET", "/2/tweets") == 1  # the 30 the timeline did not reach
+    rest = poster.fetch_metrics(ids[100:200]) | poster.fetch_metrics(ids[200:])
+    assert len(rest) == 150 and rest[ids[-1]]["likes"] == 1
+    assert xserver.calls("GET", timeline) == 3 and xserver.calls("GET", "/2/tweets") == 1
+    usage = usage_rows(x_services)
+    owned = [u for u in usage if u.operation == "owned_read"]
+    assert sum(u.billed_resources for u in owned) == 220
+    lookups = [u for u in usage if u.operation == "post_read"]
+    assert [u.billed_resources for u in lookups] == [30]
+    assert sum(u.cost for u in usage) == pytest.approx(220 * 0.001 + 30 * 0.005)
+    # the same posts again this UTC day: served from the read log, no call, no cost
+    assert poster.fetch_metrics(ids) == {**out, **rest}
+    assert len(xserver.requests) == 4
+    again = make_poster(x_services, reread_same_day=True).fetch_metrics(ids[-5:])
+    assert len(again) == 5 and xserver.calls("GET", timeline) == 4
+    assert usage_rows(x_services)[-1].billed_resources == 0  # X bills a post once a day
 
 
 def test_bearer_only_reads_public_metrics(
@@ -214,7 +259,7 @@ def test_402_on_a_read_pauses_every_call_until_resumed(
     xserver.get_script = ["402"]
     with pytest.raises(CreditsDepleted, match="top up"):
         poster.fetch_metrics([tid])
-    assert xserver.calls("GET", "/2/tweets") == 1  # 402 is not transient: no retry
+    assert len(xserver.requests) == 1  # the timeline read: 402 is not transient, no retry
     assert poster_state(x_services)["state"] == "credits_depleted"
     with pytest.raises(CreditsDepleted, match="no call made"):
         poster.recent_posts()
@@ -234,7 +279,7 @@ def test_metrics_read_repost_count_or_retweet_count_and_default_missing_to_zero(
     assert poster.fetch_metrics([tid])[tid]["retweets"] == 5  # retweet_count (docs page)
     xserver.repost_field = "repost_count"  # the OpenAPI name since August 2026
     xserver.omit_metrics = {"quote_count", "bookmark_count"}
-    metrics = poster.fetch_metrics([tid])[tid]
+    metrics = make_poster(x_services, reread_same_day=True).fetch_metrics([tid])[tid]
     assert (metrics["retweets"], metrics["likes"], metrics["impressions"]) == (5, 2, 90)
     assert (metrics["quotes"], metrics["bookmarks"]) == (0, 0)  # missing is 0, not an error
 

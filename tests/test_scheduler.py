@@ -237,7 +237,8 @@ def test_post_fraction_one_always_posts_when_live(
         row = conn.execute(sa.text("select * from tweets order by id limit 1")).one()
     assert row.status == "posted" and row.posted_at == T0
     assert row.metadata == {"topic": "gaming_fps", "source": "test", "tags": ["gaming"],
-                            "format": "news", "engine": "v1", "environment": ENV, "hour": 15}  # fmt: skip
+                            "format": "news", "engine": "v1", "environment": ENV, "hour": 15,
+                            "has_media": False, "has_url": False, "link_policy": "keep"}  # fmt: skip
     assert row.learning_metadata["propensity"] == 1.0
 
 

@@ -242,6 +242,18 @@ class XServer:
                     time.sleep(x.hang_s)
                 self._send(201, {"data": {"id": x_id, "text": text}}, self._limits(99, 16))
 
+            def _with_metrics(self, tweet: dict, fields: list[str]) -> dict:
+                """A post with public (and, for its owner, non-public) metrics."""
+                m = x.metrics.get(tweet["id"], {})
+                item = {**tweet, "public_metrics": x.public_metrics(tweet["id"])}
+                if "non_public_metrics" in fields and self._auth() == "OAuth":
+                    item["non_public_metrics"] = {
+                        "impression_count": m.get("private_impressions", 0),
+                        "url_link_clicks": m.get("clicks", 0),
+                        "user_profile_clicks": 0,
+                    }
+                return item
+
             def _upload(self, body: dict) -> None:
                 with x.lock:
                     step = x.media_script.pop(0) if x.media_script else "ok"
@@ -281,7 +293,7 @@ class XServer:
                 page = reachable[start : start + n]
                 fields = query.get("tweet.fields", "").split(",")
                 if "public_metrics" in fields:
-                    page = [{**t, "public_metrics": x.public_metrics(t["id"])} for t in page]
+                    page = [self._with_metrics(t, fields) for t in page]
                 meta: dict[str, object] = {"result_count": len(page)}
                 if page:
                     meta.update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
@@ -317,15 +329,7 @@ class XServer:
                     for t in tweets:
                         if t["id"] not in ids:
                             continue
-                        m = x.metrics.get(t["id"], {})
-                        item = {**t, "public_metrics": x.public_metrics(t["id"])}
-                        if "non_public_metrics" in fields and self._auth() == "OAuth":
-                            item["non_public_metrics"] = {
-                                "impression_count": m.get("private_impressions", 0),
-                                "url_link_clicks": m.get("clicks", 0),
-                                "user_profile_clicks": 0,
-                            }
-                        data.append(item)
+                        data.append(self._with_metrics(t, fields))
                     return self._send(200, {"data": data})
                 self._send(404, {"title": "Not Found"})
 

@@ -73,6 +73,32 @@ def _hours(value: Any) -> list[int]:
     return sorted(hours)
 
 
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``null`` (unset) or a value ``check`` accepts."""
+
+    def optional(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return optional
+
+
+def _one_of(*allowed: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError
+        return value
+
+    return check
+
+
+def _x_plan(value: Any) -> str:
+    from xbot.x_pricing import plan_names  # the price file, read only when a plan is checked
+
+    if not isinstance(value, str) or value not in plan_names():
+        raise ValueError
+    return value
+
+
 def _timezone(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError
@@ -152,6 +178,24 @@ SPECS: dict[str, FlagSpec] = {
         FlagSpec("near_duplicate_threshold", LEARNING_CONFIG, 0.85,
                  "a number from 0.5 to 1.0", _number(0.5, 1.0),
                  "similarity at or above which a candidate is a near duplicate"),
+        FlagSpec("x_plan", LEARNING_CONFIG, "pay_per_use",
+                 "a plan of config/x_pricing.toml: pay_per_use, free or basic", _x_plan,
+                 "the X API plan whose prices and caps the estimates and budgets use", str),
+        FlagSpec("x_monthly_budget_usd", LEARNING_CONFIG, None,
+                 "null (no ceiling) or a number from 0 to 1000000",
+                 _optional(_number(0.0, 1_000_000.0)),
+                 "most estimated X API spend per UTC calendar month"),
+        FlagSpec("x_daily_budget_usd", LEARNING_CONFIG, None,
+                 "null (no ceiling) or a number from 0 to 1000000",
+                 _optional(_number(0.0, 1_000_000.0)),
+                 "most estimated X API spend per UTC day"),
+        FlagSpec("x_read_share", LEARNING_CONFIG, 0.25, "a number from 0.0 to 1.0",
+                 _number(0.0, 1.0),
+                 "share of each budget the learning loop may spend on metrics reads"),
+        FlagSpec("link_policy", LEARNING_CONFIG, "keep", "one of keep, strip, avoid",
+                 _one_of("keep", "strip", "avoid"),
+                 "posts with URLs cost more: keep them, strip URLs, or avoid linked candidates",
+                 str),
     )
 }  # fmt: skip
 
@@ -172,6 +216,11 @@ class Flags:
     drift_check: float = 0.0
     model_priors: bool = False
     near_duplicate_threshold: float = 0.85
+    x_plan: str = "pay_per_use"
+    x_monthly_budget_usd: float | None = None
+    x_daily_budget_usd: float | None = None
+    x_read_share: float = 0.25
+    link_policy: str = "keep"
     problems: tuple[str, ...] = ()
 
     def snapshot(self) -> dict[str, Any]:

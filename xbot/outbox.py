@@ -28,12 +28,13 @@ from xbot import audit
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import CandidateQueue
 from xbot.errors import PosterError
-from xbot.poster import Poster, RemotePost
+from xbot.poster import Media, Poster, RemotePost
 from xbot.poster_state import mark_auth_failed, record_rate_limit, utc_now
 from xbot.services import Services
 from xbot.x_client import rate_limit_reset
 from xbot.x_errors import (
     AuthFailed,
+    BudgetExceeded,
     CreditsDepleted,
     DuplicateContent,
     PosterUnavailable,
@@ -65,7 +66,7 @@ class Published:
     status: str  # posted | failed | in_doubt
     tweet_id: str | None
     reason: str  # posted | duplicate_content | rate_limited | auth_failed | credits_depleted
-    #              | error | in_doubt
+    #              | budget | error | in_doubt
 
 
 @dataclass(frozen=True)
@@ -177,18 +178,28 @@ class Outbox:
             )
 
     # -- publishing ------------------------------------------------------------------------------
-    def publish(self, pk: int, text: str, *, now: datetime | None = None) -> Published:
+    def publish(
+        self, pk: int, text: str, *, media: Media | None = None, now: datetime | None = None
+    ) -> Published:
         """Send the claimed row ``pk``; every outcome leaves the row in a recorded state.
 
         Transient failures (5xx, timeouts) are retried at most ``attempts`` times with
         exponential backoff, and each retry first reads the timeline: the failed call may have
         been published. If every attempt fails the row stays ``in_doubt`` for the next cycle.
+
+        With ``media`` the image is uploaded once, before the first post attempt, and its id
+        reused by retries. Exactly-once is unchanged: the row, not the upload, decides whether
+        the text may go out, so an upload whose post never happened is orphaned at X (it
+        expires there), never posted twice.
         """
         at = utc_now(now)
         crash_point("claimed")
+        media_ids: list[str] | None = None
         for attempt in range(1, self.attempts + 1):
             try:
-                tweet_id = self.poster.create_post(text)
+                if media is not None and media_ids is None:
+                    media_ids = [self.poster.upload_media(media)]
+                tweet_id = self.poster.create_post(text, media_ids)
             except DuplicateContent as exc:
                 found = self._find(text)
                 if found is not None:
@@ -201,6 +212,10 @@ class Outbox:
                 record_rate_limit(self.services, exc.headers, exc.reset_at)
                 self._set(pk, "failed", at, note={"reason": "rate_limited"})
                 return Published(pk, "failed", None, "rate_limited")
+            except BudgetExceeded as exc:
+                # refused before any call: X never saw it, the candidate goes back to the queue
+                self._set(pk, "failed", at, note={"reason": "budget", "error": str(exc)})
+                return Published(pk, "failed", None, "budget")
             except CreditsDepleted as exc:
                 # X said 402 and did not post: the row fails (never in doubt), the candidate is
                 # returned to the queue, and the poster state (set by the client) pauses posting.
@@ -232,7 +247,8 @@ class Outbox:
             headers = getattr(self.poster, "last_rate_headers", {})
             if headers:
                 self._remember_window(headers, at)
-            self._set(pk, "posted", at, tweet_id=tweet_id, posted_at=at)
+            note = {"media_ids": media_ids} if media_ids else None
+            self._set(pk, "posted", at, tweet_id=tweet_id, posted_at=at, note=note)
             crash_point("recorded")
             return Published(pk, "posted", tweet_id, "posted")
         raise AssertionError("unreachable")  # pragma: no cover

@@ -17,15 +17,18 @@ extended only by its owner through compare-and-delete / compare-and-pexpire Lua 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
-from xbot.errors import LockBusy, PosterError
+from xbot.errors import LockBusy, PosterError, ValidationError
 from xbot.services import Services
 from xbot.settings import Settings
 
@@ -41,13 +44,76 @@ class RemotePost:
     created_at: datetime | None
 
 
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's limit for images through the simple upload
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image to attach, as the candidate's ``metadata["media"]`` describes it.
+
+    The agreed shape (written by the sources pipeline): ``path`` of the downloaded file,
+    ``sha256`` of its bytes, ``mime`` (checked by content when it was downloaded), ``bytes``,
+    ``alt`` text and the ``source_url`` it came from.
+    """
+
+    path: str
+    sha256: str
+    mime: str
+    bytes: int
+    alt: str = ""
+    source_url: str = ""
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> Media | None:
+        """The image of a candidate's metadata, or None when ``has_media`` is not true."""
+        if not metadata.get("has_media"):
+            return None
+        raw = metadata.get("media")
+        if not isinstance(raw, Mapping):
+            raise ValidationError("metadata.media", raw, "an object with path, sha256, mime")
+        try:
+            media = cls(
+                path=str(raw["path"]), sha256=str(raw["sha256"]), mime=str(raw["mime"]),
+                bytes=int(raw.get("bytes") or 0), alt=str(raw.get("alt") or ""),
+                source_url=str(raw.get("source_url") or ""),
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(
+                "metadata.media", dict(raw), "path, sha256, mime (bytes, alt, source_url)"
+            ) from None
+        if media.mime not in IMAGE_TYPES:
+            raise ValidationError("metadata.media.mime", media.mime, ", ".join(IMAGE_TYPES))
+        return media
+
+    def read(self) -> bytes:
+        """The image bytes, refused when the file is gone, too big or not the one hashed."""
+        try:
+            raw = Path(self.path).read_bytes()
+        except OSError as exc:
+            raise PosterError(f"image {self.path} unreadable: {exc.strerror}") from exc
+        if len(raw) > MAX_IMAGE_BYTES:
+            raise PosterError(f"image {self.path} is {len(raw)} bytes; X takes at most 5 MB")
+        if hashlib.sha256(raw).hexdigest() != self.sha256:
+            raise PosterError(f"image {self.path} changed since it was hashed")
+        return raw
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "mime": self.mime,
+                "bytes": self.bytes, "alt": self.alt, "source_url": self.source_url}  # fmt: skip
+
+
 class Poster(Protocol):
     """What the scheduler and the learning loop need from an X (real or simulated)."""
 
     name: str
 
-    def create_post(self, text: str) -> str:
-        """Post ``text``; return the tweet id. Raises a :class:`PosterError` subclass."""
+    def create_post(self, text: str, media_ids: list[str] | None = None) -> str:
+        """Post ``text`` (with uploaded media); return the tweet id. Raises PosterError."""
+        ...
+
+    def upload_media(self, media: Media) -> str:
+        """Upload one image with its alt text; return the media id to attach."""
         ...
 
     def recent_posts(self, limit: int = 100) -> list[RemotePost]:

@@ -42,13 +42,14 @@ import sqlalchemy as sa
 
 from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
-from xbot.candidates.prep import NearDuplicateIndex
+from xbot.candidates.prep import NearDuplicateIndex, content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
-from xbot.errors import PosterError
+from xbot.errors import PosterError, ValidationError
 from xbot.learning import RewardRule, baseline_median
+from xbot.link_policy import final_text, has_url
 from xbot.model import prior_from_model
 from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
-from xbot.poster import Poster, RedisLock
+from xbot.poster import Media, Poster, RedisLock
 from xbot.poster_state import PAUSED_STATES, poster_state, rate_limited_until
 from xbot.safety import SafetyGuard
 from xbot.services import Services
@@ -237,6 +238,10 @@ class _Cycle:
                 return {**out, "outcome": "skipped", "reason": "rate_limited"}
             if unresolved_count(self.services, self.env):
                 return {**out, "outcome": "skipped", "reason": "in_doubt"}
+            refusal = self._budget_refusal()
+            if refusal is not None:
+                self.context["budget"] = refusal
+                return {**out, "outcome": "skipped", "reason": "budget"}
 
         picked = self._pick(fl, engine, hour)
         if "reason" in picked:
@@ -247,7 +252,7 @@ class _Cycle:
         out.update(
             content_hash=candidate.content_hash,
             candidate_id=candidate.db_id,
-            text=candidate.text,
+            text=picked.get("text", candidate.text),  # what goes out (link_policy)
             topic=candidate.topic,
             format=candidate.format,
         )
@@ -261,6 +266,14 @@ class _Cycle:
                 "reason": "dry_run" if self.never_post else "shadow",
             }
         return {**out, **self._post(outbox, claim, fl, engine, hour, out)}
+
+    def _budget_refusal(self) -> str | None:
+        """Early budget gate: not even the cheapest post fits (the exact gate is at the call)."""
+        usage = getattr(self.poster, "usage", None)
+        clock = getattr(self.poster, "clock", None)
+        if usage is None or clock is None:
+            return None
+        return usage.refusal("post_create", now=clock())
 
     def _model_prior(self, fl: flags_mod.Flags) -> dict[str, dict[str, tuple[float, float]]] | None:
         """The PyMC model's empirical-Bayes priors when the ``model_priors`` flag is on.
@@ -277,10 +290,19 @@ class _Cycle:
 
     def _pick(self, fl: flags_mod.Flags, engine: str, hour: int) -> dict[str, Any]:
         pool = self.queue.peek(PEEK_LIMIT, now=self.now)
-        blocked = blocked_hashes(self.services, self.env, [c.content_hash for c in pool])
-        for content_hash, what in blocked.items():
+        # the outbox keys a post by the hash of what is posted (link_policy may change the text)
+        posted_key = {c.content_hash: content_hash(final_text(c.text, fl.link_policy))
+                      for c in pool}  # fmt: skip
+        keys = sorted({c.content_hash for c in pool} | set(posted_key.values()))
+        blocked_keys = blocked_hashes(self.services, self.env, keys)
+        blocked = {}
+        for c in pool:
+            what = blocked_keys.get(c.content_hash) or blocked_keys.get(posted_key[c.content_hash])
+            if what is not None:
+                blocked[c.content_hash] = what
+        for digest, what in blocked.items():
             if what != "busy":  # already posted, or finally refused by X: leaves the queue
-                self._settle(content_hash, "posted" if what == "posted" else "rejected")
+                self._settle(digest, "posted" if what == "posted" else "rejected")
         pool = [c for c in pool if c.content_hash not in blocked]
         self.context["eligible"] = len(pool)
         self.context["eligible_topics"] = dict(Counter(c.topic for c in pool))
@@ -297,10 +319,15 @@ class _Cycle:
             )
         feats = [features(c, hour) for c in pool]
         eligible = list(range(len(pool)))
+        linked = {i for i, c in enumerate(pool) if has_url(c.text)}
+        if fl.link_policy == "avoid" and linked and len(linked) < len(pool):
+            self.context["link_avoided"] = len(linked)
         rejected: list[dict[str, Any]] = []
         self.context["rejected"] = rejected
         last_codes: tuple[str, ...] = ()
         for _ in range(MAX_PICKS):
+            if fl.link_policy == "avoid" and any(i not in linked for i in eligible):
+                eligible = [i for i in eligible if i not in linked]  # see xbot.link_policy
             if not eligible:
                 break
             if bandit is None:
@@ -316,17 +343,40 @@ class _Cycle:
             if claim is None:
                 continue  # taken or expired since the peek
             self.claim = claim
-            verdict = guard.validate(candidate.text, candidate.tags, recent=recent)
-            if verdict.ok:
-                return {"claim": claim, "scores": scores, "propensity": propensity}
+            text = final_text(candidate.text, fl.link_policy)
+            codes = self._verdict(guard, text, candidate, recent)
+            if not codes:
+                return {"claim": claim, "scores": scores, "propensity": propensity, "text": text}
             self.queue.ack(claim, "rejected")
             self.claim = None
-            last_codes = verdict.codes
-            rejected.append({"content_hash": candidate.content_hash, "codes": list(verdict.codes)})
-            log.info("guard rejected %s: %s", candidate.content_hash[:12], verdict.codes)
+            last_codes = codes
+            rejected.append({"content_hash": candidate.content_hash, "codes": list(codes)})
+            log.info("guard rejected %s: %s", candidate.content_hash[:12], codes)
         if rejected:
             return {"reason": "safety_rejected:" + ",".join(last_codes)}
         return {"reason": "queue_empty"}
+
+    @staticmethod
+    def _verdict(
+        guard: SafetyGuard, text: str, candidate: Candidate, recent: NearDuplicateIndex
+    ) -> tuple[str, ...]:
+        """The guard's reason codes for the final text and the image's alt text (() = ok).
+
+        Alt text is what screen readers say: it is judged like the post, by its own call
+        until the guard takes ``alt_text`` itself.
+        """
+        verdict = guard.validate(text, candidate.tags, recent=recent)
+        if not verdict.ok:
+            return tuple(verdict.codes)
+        try:
+            media = Media.from_metadata(candidate.metadata)
+        except ValidationError:
+            return ("media_invalid",)
+        if media is not None and media.alt:
+            alt = guard.validate(media.alt, ())
+            if not alt.ok:
+                return tuple(f"alt_text:{code}" for code in alt.codes)
+        return ()
 
     def _post(
         self,
@@ -339,9 +389,11 @@ class _Cycle:
     ) -> dict[str, Any]:
         assert outbox is not None
         candidate = claim.candidate
+        text = picked.get("text", candidate.text)
+        media = Media.from_metadata(candidate.metadata)
         crash_point("queue_claimed")
         pk = outbox.claim(
-            text=candidate.text,
+            text=text,
             candidate_id=candidate.db_id,
             metadata={
                 "topic": candidate.topic,
@@ -351,6 +403,11 @@ class _Cycle:
                 "engine": engine,
                 "environment": self.env,
                 "hour": hour,
+                "has_media": media is not None,
+                **({"media": media.to_json()} if media is not None else {}),
+                "has_url": has_url(text),
+                "link_policy": fl.link_policy,
+                **({"original_text": candidate.text} if text != candidate.text else {}),
             },
             learning_metadata={
                 "scores": picked["scores"],
@@ -368,7 +425,7 @@ class _Cycle:
             self.queue.ack(claim, "returned")
             self.claim = None
             return {"tweet_pk": pk, "outcome": "skipped", "reason": "locked"}
-        result = outbox.publish(pk, candidate.text, now=self.now)
+        result = outbox.publish(pk, text, media=media, now=self.now)
         out: dict[str, Any] = {"tweet_pk": pk, "tweet_id": result.tweet_id}
         if result.status == "posted":
             self.queue.ack(claim, "posted")

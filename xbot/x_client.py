@@ -1,11 +1,15 @@
 """The real X: the X API v2 through tweepy, and the translation of its answers into our errors.
 
-tweepy sends every request through :class:`_RoutedSession` (base URL + timeout). Posting uses
-OAuth 1.0a user context; reads use the bearer token when there is one.
+tweepy sends every request through :class:`_RoutedSession` (base URL + timeout). Posting and
+the media upload use OAuth 1.0a user context; reads use the bearer token when there is one,
+except the account's own timeline, read with user context when we have it (an "owned read",
+the cheaper rate). Every request is recorded in ``x_api_usage`` through :mod:`xbot.x_usage`
+and passes its budget gate first.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -16,17 +20,20 @@ import requests
 import tweepy
 
 from xbot.errors import PosterError
-from xbot.poster import RemotePost, parse_x_time
+from xbot.poster import Media, RemotePost, parse_x_time
 from xbot.poster_state import CREDITS_DEPLETED, mark_credits_depleted, poster_state
+from xbot.safety import find_urls
 from xbot.services import Services
 from xbot.settings import Settings
 from xbot.x_errors import (
     AuthFailed,
+    BudgetExceeded,
     CreditsDepleted,
     DuplicateContent,
     PosterUnavailable,
     RateLimited,
 )
+from xbot.x_usage import Reservation, XUsage
 
 log = logging.getLogger("xbot.poster")
 
@@ -158,7 +165,8 @@ class XPoster:
     A POST that timed out may have been published, so retrying it here would be blind;
     :class:`Outbox` retries only after reading the timeline. After a 402 (credits depleted)
     no call is made at all, by this process or any other sharing the poster state, until
-    ``xbot schedule resume``.
+    ``xbot schedule resume``. ``reread_same_day`` reads metrics again even when this UTC day
+    already read them (X bills nothing for it, but it is a call).
     """
 
     name = "x"
@@ -173,6 +181,7 @@ class XPoster:
         timeout_s: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] | None = None,
+        reread_same_day: bool = False,
     ) -> None:
         if not settings.has_user_context and not settings.x_bearer_token:
             raise PosterError(
@@ -183,10 +192,12 @@ class XPoster:
             raise ValueError("attempts must be >= 1")
         self._settings = settings
         self._services = services
+        self.usage = XUsage(services, settings.environment)
         self._attempts = attempts
         self._backoff_s = backoff_s
         self._sleep = sleep
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._reread = reread_same_day
         self._user_id = settings.x_user_id
         self.client = tweepy.Client(
             bearer_token=settings.x_bearer_token.reveal() or None,
@@ -210,24 +221,62 @@ class XPoster:
         """user_auth flag for reads: the bearer token when we have one, else user context."""
         return not bool(self._settings.x_bearer_token)
 
-    def _send(self, fn: Callable[..., requests.Response], *args: Any, **kwargs: Any) -> Any:
-        """One HTTP call, unless the credits are known to be depleted; a 402 pauses posting."""
+    def _check_paused(self) -> None:
         state = poster_state(self._services)
         if state.get("state") == CREDITS_DEPLETED:
             raise CreditsDepleted(f"paused since {state.get('since', '?')}; no call made")
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            err = _translate(exc, self._clock())
-            if isinstance(err, CreditsDepleted):
-                mark_credits_depleted(self._services, err.detail, now=self._clock())
-            raise err from exc
 
-    def _call(self, fn: Callable[..., requests.Response], *args: Any, **kwargs: Any) -> Any:
-        """Run an idempotent read with bounded exponential backoff on transient failures."""
+    def _attempt(
+        self,
+        endpoint: str,
+        operation: str,
+        purpose: str,
+        max_resources: int,
+        fn: Callable[..., requests.Response],
+        *args: Any,
+        gate: bool = True,
+        **kwargs: Any,
+    ) -> tuple[requests.Response, Reservation]:
+        """One HTTP request: budget gate and usage row first, then the call; a 402 pauses all.
+
+        A refused call is settled as not billed; a write without an answer (timeout) keeps
+        its estimate, because X may have done it. The caller settles a success.
+        """
+        self._check_paused()
+        reservation = self.usage.reserve(
+            endpoint=endpoint, operation=operation, purpose=purpose, resources=max_resources,
+            now=self.clock(), gate=gate,
+        )  # fmt: skip
+        try:
+            response = fn(*args, **kwargs)
+        except Exception as exc:
+            err = _translate(exc, self.clock())
+            if isinstance(err, CreditsDepleted):
+                mark_credits_depleted(self._services, err.detail, now=self.clock())
+            unanswered = err.status is None and operation.startswith(("post_create", "media"))
+            self.usage.settle(reservation, status=err.status, resources=0,
+                              billed=max_resources if unanswered else 0)  # fmt: skip
+            raise err from exc
+        self.last_rate_headers = _rate_headers(response.headers)
+        return response, reservation
+
+    def _read(
+        self,
+        endpoint: str,
+        operation: str,
+        purpose: str,
+        max_resources: int,
+        fn: Callable[..., requests.Response],
+        *args: Any,
+        gate: bool = True,
+        **kwargs: Any,
+    ) -> tuple[Any, Reservation]:
+        """An idempotent read with bounded exponential backoff on transient failures."""
         for attempt in range(1, self._attempts + 1):
             try:
-                response = self._send(fn, *args, **kwargs)
+                response, reservation = self._attempt(
+                    endpoint, operation, purpose, max_resources, fn, *args, gate=gate, **kwargs
+                )
             except PosterError as err:
                 if not isinstance(err, PosterUnavailable) or attempt == self._attempts:
                     raise
@@ -236,70 +285,197 @@ class XPoster:
                 self._sleep(delay)
                 continue
             try:
-                return response.json()
+                return response.json(), reservation
             except ValueError as exc:
+                self.usage.settle(reservation, status=response.status_code, resources=0, billed=0)
                 raise PosterError(f"X answered {response.status_code} without JSON") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def create_post(self, text: str) -> str:
+    # -- writes ------------------------------------------------------------------------------
+    def upload_media(self, media: Media) -> str:
+        """Upload one image through ``POST /2/media/upload`` and set its alt text; its id.
+
+        tweepy 4.17 uploads only through the deprecated v1.1 endpoint, so this calls the v2
+        one through tweepy's own request path (its OAuth 1.0a signing and our routed session):
+        a JSON body with the image base64-encoded, as the v2 endpoint accepts. Never retried
+        here: an upload is cheap to redo and an orphaned one simply expires at X.
+        """
+        if not self._settings.has_user_context:
+            raise AuthFailed(None, "uploading media needs the four OAuth 1.0a credentials")
+        raw = media.read()
+        response, reservation = self._attempt(
+            "POST /2/media/upload", "media_upload", "media", 1, self.client.request, "POST",
+            "/2/media/upload", json={"media": base64.b64encode(raw).decode(),
+                                     "media_category": "tweet_image", "media_type": media.mime},
+            user_auth=True,
+        )  # fmt: skip
+        self.usage.settle(reservation, status=response.status_code, resources=1, billed=1)
+        try:
+            media_id = str(response.json()["data"]["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PosterError(f"X answered {response.status_code} without a media id") from exc
+        if media.alt:
+            response, reservation = self._attempt(
+                "POST /2/media/metadata", "media_metadata", "media", 1, self.client.request,
+                "POST", "/2/media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": media.alt}}},
+                user_auth=True,
+            )  # fmt: skip
+            self.usage.settle(reservation, status=response.status_code, resources=1, billed=1)
+        return media_id
+
+    def create_post(self, text: str, media_ids: list[str] | None = None) -> str:
         if not self._settings.has_user_context:
             raise AuthFailed(None, "posting needs the four OAuth 1.0a user-context credentials")
-        response = self._send(self.client.create_tweet, text=text, user_auth=True)
-        self.last_rate_headers = _rate_headers(response.headers)
+        operation = "post_create_url" if find_urls(text) else "post_create"
+        kwargs: dict[str, Any] = {"text": text, "user_auth": True}
+        if media_ids:
+            kwargs["media_ids"] = list(media_ids)
+        response, reservation = self._attempt(
+            "POST /2/tweets", operation, "post", 1, self.client.create_tweet, **kwargs
+        )
+        self.usage.settle(reservation, status=response.status_code, resources=1, billed=1)
         try:
             return str(response.json()["data"]["id"])
         except (ValueError, KeyError, TypeError) as exc:
             raise PosterError(f"X answered {response.status_code} without a tweet id") from exc
 
+    # -- reads -------------------------------------------------------------------------------
+    def me(self) -> tuple[dict[str, Any], dict[str, int]]:
+        """``GET /2/users/me`` (user context): the account, and the rate-limit headers seen."""
+        body, reservation = self._read(
+            "GET /2/users/me", "user_read", "check", 1, self.client.get_me, user_auth=True,
+            gate=False,
+        )  # fmt: skip
+        self.usage.settle(reservation, status=200, resources=1, billed=1)
+        return dict(body.get("data") or {}), dict(self.last_rate_headers)
+
     def user_id(self) -> str:
         """The posting account's id: X_USER_ID, else asked once from /2/users/me."""
         if not self._user_id:
-            body = self._call(self.client.get_me, user_auth=True)
-            self._user_id = str(body["data"]["id"])
+            self._user_id = str(self.me()[0]["id"])
         return self._user_id
 
+    def _timeline_operation(self) -> tuple[str, bool]:
+        """Owned read with user context (X's cheaper rate), else a plain read by bearer."""
+        if self._settings.has_user_context:
+            return "owned_read", True
+        return "post_read", False
+
+    def _timeline_page(
+        self, purpose: str, max_results: int, token: str | None, fields: list[str], gate: bool
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the account's own posts, newest first; billed per post returned."""
+        operation, user_auth = self._timeline_operation()
+        kwargs: dict[str, Any] = {"max_results": max_results, "tweet_fields": fields,
+                                  "user_auth": user_auth}  # fmt: skip
+        if token:
+            kwargs["pagination_token"] = token
+        body, reservation = self._read(
+            "GET /2/users/:id/tweets", operation, purpose, max_results,
+            self.client.get_users_tweets, self.user_id(), gate=gate, **kwargs,
+        )  # fmt: skip
+        data = list(body.get("data") or [])
+        with_metrics = "public_metrics" in fields
+        billed = self.usage.log_reads(
+            {str(t["id"]): (_metrics(t) if with_metrics else None) for t in data},
+            owned=user_auth, now=self.clock(),
+        )  # fmt: skip
+        self.usage.settle(reservation, status=200, resources=len(data), billed=billed)
+        return data, (body.get("meta") or {}).get("next_token")
+
     def recent_posts(self, limit: int = 100) -> list[RemotePost]:
-        body = self._call(
-            self.client.get_users_tweets,
-            self.user_id(),
-            max_results=max(5, min(limit, 100)),
-            tweet_fields=["created_at"],
-            user_auth=self._read_auth(),
+        """The newest posts (reconciliation): recorded but never refused by a budget."""
+        data, _ = self._timeline_page(
+            "reconcile", max(5, min(limit, 100)), None, ["created_at"], gate=False
         )
         return [
             RemotePost(str(t["id"]), t.get("text", ""), parse_x_time(t.get("created_at")))
-            for t in (body.get("data") or [])[:limit]
+            for t in data[:limit]
         ]
 
     def fetch_metrics(self, tweet_ids: list[str]) -> dict[str, dict[str, int]]:
-        """Metrics in batches of 100 ids (the endpoint's maximum).
+        """Metrics of our own posts, the cheap way (see docs/learning.md, "Reading metrics").
 
-        With user context we also ask for non_public and organic metrics (only the owner can
-        read them, and only for 30 days); if X refuses that, the batch falls back to public
-        metrics rather than losing the read.
+        1. Posts already read this UTC day come from ``x_read_log``: no call, no cost.
+        2. The account's timeline is paged (100 per page, owned reads) from the newest post
+           back to the oldest one asked for; every post on those pages is logged, so the
+           next batch of the same cycle is served by step 1.
+        3. Only what the timeline did not return (older than its 3,200 posts, or not ours)
+           is looked up by id (``GET /2/tweets``, 100 ids per call, regular reads).
+
+        A budget refusal stops the reads (BudgetExceeded); what was read is kept.
         """
+        wanted = list(dict.fromkeys(str(t) for t in tweet_ids))
         out: dict[str, dict[str, int]] = {}
-        fields = ["public_metrics", "created_at"]
-        private = [*fields, "non_public_metrics", "organic_metrics"]
-        for start in range(0, len(tweet_ids), 100):
-            batch = tweet_ids[start : start + 100]
-            body = None
-            if self._settings.has_user_context:
-                try:
-                    body = self._call(
-                        self.client.get_tweets, batch, tweet_fields=private, user_auth=True
-                    )
-                except (RateLimited, PosterUnavailable, CreditsDepleted):
+        if not self._reread:
+            out.update(self.usage.read_today(wanted, self.clock()))
+        missing = [t for t in wanted if t not in out]
+        if missing:
+            out.update(self._metrics_from_timeline(missing))
+        rest = [t for t in wanted if t not in out]
+        for start in range(0, len(rest), 100):
+            out.update(self._metrics_by_id(rest[start : start + 100]))
+        return {t: out[t] for t in wanted if t in out}
+
+    def _fields(self) -> tuple[list[str], list[str]]:
+        public = ["public_metrics", "created_at"]
+        return public, [*public, "non_public_metrics", "organic_metrics"]
+
+    def _metrics_from_timeline(self, wanted: list[str]) -> dict[str, dict[str, int]]:
+        try:
+            oldest = min(int(t) for t in wanted)
+        except ValueError:
+            return {}  # not X ids: nothing on the timeline to page back to
+        public, private = self._fields()
+        fields = private if self._settings.has_user_context else public
+        remaining, found, token = set(wanted), {}, None
+        while remaining:
+            try:
+                data, token = self._timeline_page("learn", 100, token, fields, gate=True)
+            except (RateLimited, PosterUnavailable, CreditsDepleted, BudgetExceeded):
+                raise
+            except PosterError as exc:
+                if fields is public:
                     raise
-                except PosterError as exc:
-                    log.info("private metrics refused (%s); reading public metrics", exc)
-            if body is None or not body.get("data"):
-                body = self._call(
-                    self.client.get_tweets,
-                    batch,
-                    tweet_fields=fields,
-                    user_auth=self._read_auth(),
-                )
-            for tweet in body.get("data") or []:
-                out[str(tweet["id"])] = _metrics(tweet)
-        return out
+                log.info("private metrics refused on the timeline (%s); reading public", exc)
+                fields = public
+                continue
+            for tweet in data:
+                tid = str(tweet["id"])
+                if tid in remaining:
+                    found[tid] = _metrics(tweet)
+                    remaining.discard(tid)
+            if not token or not data or min(int(t["id"]) for t in data) <= oldest:
+                break
+        return found
+
+    def _metrics_by_id(self, batch: list[str]) -> dict[str, dict[str, int]]:
+        """One ``GET /2/tweets?ids=`` batch; private metrics with user context, else public.
+
+        If X refuses the private fields, the batch falls back to public metrics rather than
+        losing the read.
+        """
+        public, private = self._fields()
+        body = None
+        if self._settings.has_user_context:
+            try:
+                body = self._lookup(batch, private, user_auth=True)
+            except (RateLimited, PosterUnavailable, CreditsDepleted, BudgetExceeded):
+                raise
+            except PosterError as exc:
+                log.info("private metrics refused (%s); reading public metrics", exc)
+        if body is None or not body.get("data"):
+            body = self._lookup(batch, public, user_auth=self._read_auth())
+        return {str(t["id"]): _metrics(t) for t in body.get("data") or []}
+
+    def _lookup(self, batch: list[str], fields: list[str], *, user_auth: bool) -> Any:
+        body, reservation = self._read(
+            "GET /2/tweets", "post_read", "learn", len(batch), self.client.get_tweets, batch,
+            tweet_fields=fields, user_auth=user_auth,
+        )  # fmt: skip
+        data = list(body.get("data") or [])
+        billed = self.usage.log_reads({str(t["id"]): _metrics(t) for t in data}, owned=False,
+                                      now=self.clock())  # fmt: skip
+        self.usage.settle(reservation, status=200, resources=len(data), billed=billed)
+        return body

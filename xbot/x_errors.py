@@ -56,3 +56,15 @@ class CreditsDepleted(PosterError):
             status=402,
         )
         self.detail = detail
+
+
+class BudgetExceeded(PosterError):
+    """The call would take estimated X spend past a budget flag or a plan cap: not made.
+
+    Raised by :mod:`xbot.x_usage` before any HTTP request, so X never sees it; the candidate
+    stays queued (``skipped/budget``) and learning counts the reads it skipped.
+    """
+
+    def __init__(self, budget: str, detail: str) -> None:
+        super().__init__(f"X API {budget} would be exceeded: {detail}", status=None)
+        self.budget = budget
