@@ -75,6 +75,7 @@ def enqueue(services: Services, texts: list[str], *, priority: float = 1.0, **kw
             priority=priority - i * 0.01,
             created_at=created,
             expires_at=created + timedelta(days=365),
+            metadata=dict(kw.get("metadata", {})),
         )
         for i, text in enumerate(texts)
     ]

@@ -7,7 +7,7 @@
 
 UNHEALTHY (exit 2) when Redis or Postgres cannot be reached; DEGRADED (exit 1) when both answer
 but something needs a human (pending migrations, missing views, invalid flags written by hand,
-X refusing our credentials or out of credits); otherwise HEALTHY (exit 0). The two connection checks run in
+X refusing our credentials or out of credits, >= 90 % of an X API budget); otherwise HEALTHY (exit 0). The two connection checks run in
 parallel with 2 s timeouts each, so the line prints within 5 s even when both are down. Views
 are checked through ``information_schema`` (no custom database function).
 """
@@ -28,6 +28,7 @@ from xbot.errors import XbotError
 from xbot.poster_state import paused_reason
 from xbot.services import CONNECT_TIMEOUT_S, Services
 from xbot.settings import Settings
+from xbot.x_usage import budget_health
 
 HEALTHY, DEGRADED, UNHEALTHY = "HEALTHY", "DEGRADED", "UNHEALTHY"
 EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
@@ -201,6 +202,10 @@ def check(
                 report.degraded.extend(f"flag: {p}" for p in _check_flags(services, env))
             except Exception as exc:  # flags are advisory here; the line must still print
                 report.degraded.append(f"flags unreadable: {_short(exc)}")
+            try:
+                report.degraded.extend(budget_health(services, env))
+            except Exception as exc:  # advisory too: a broken price file must not hide health
+                report.degraded.append(f"X API budget unreadable: {_short(exc)}")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return report

@@ -109,7 +109,15 @@ def _rate_headers(headers: Mapping[str, str]) -> dict[str, int]:
 
 
 def _detail(exc: tweepy.HTTPException) -> str:
-    return "; ".join(str(m) for m in exc.api_messages) or str(exc).splitlines()[0]
+    """X's own words, with its error codes and problem ``reason`` (e.g. client-not-enrolled)."""
+    text = "; ".join(str(m) for m in exc.api_messages) or str(exc).splitlines()[0]
+    if exc.api_codes:
+        text = f"code {', '.join(str(c) for c in exc.api_codes)}: {text}"
+    try:
+        reason = exc.response.json().get("reason")
+    except (ValueError, AttributeError):
+        reason = None
+    return f"{text} ({reason})" if isinstance(reason, str) and reason else text
 
 
 def _translate(exc: Exception, now: datetime) -> PosterError:

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "demo": "xbot.cli.demo:demo",
     "report": "xbot.cli.report:report",
     "scheduler": "xbot.cli.report:scheduler",
+    "x": "xbot.cli.x:x",
 }
 
 
