@@ -71,6 +71,13 @@ def demo(app: App, days: int, seed: int, report: bool, model_fits: bool) -> None
         f"{result.learning_cycles} learning cycles; {result.model_fits} model fits"
     )
     print_table("decisions by reason", ["reason", "cycles"], sorted(result.reasons.items()))
+    from xbot.x_usage import usage_report
+
+    spend = usage_report(app.services, app.settings.environment, days=days + 1, now=result.end)
+    click.echo(
+        f"simulated X API spend: ${sum(r['cost_usd'] for r in spend.rows):.2f} at {spend.plan} "
+        "prices (config/x_pricing.toml); `xbot x usage` has the breakdown"
+    )
     if report:
         from xbot.reports import run_daily  # papermill and nbconvert: only when asked
 
