@@ -31,10 +31,18 @@ import sqlalchemy as sa
 from xbot import flags as flags_mod
 from xbot.poster_state import utc_now
 from xbot.services import Services
+from xbot.x_budget import (
+    SPEND_SQL,
+    Spend,
+    budget_warnings,
+    day_start,
+    month_start,
+    refusal,
+    spend_params,
+)
 from xbot.x_errors import BudgetExceeded
-from xbot.x_pricing import OPERATIONS, POST_OPERATIONS, Plan, load_pricing
+from xbot.x_pricing import Plan, load_pricing
 
-WARN_AT = 0.9  # health turns DEGRADED at 90 % of a budget
 _LOCK_CLASS = 0x58415049  # "XAPI": the advisory lock's first key; the second is the environment
 
 
@@ -48,99 +56,9 @@ class Reservation:
     estimated_cost: float
 
 
-def _day_start(now: datetime) -> datetime:
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _month_start(now: datetime) -> datetime:
-    return _day_start(now).replace(day=1)
-
-
-_SPEND_SQL = """
-select
-  coalesce(sum(estimated_cost_usd) filter (where ts >= :day), 0) as day_spent,
-  coalesce(sum(estimated_cost_usd) filter (where ts >= :month), 0) as month_spent,
-  coalesce(sum(estimated_cost_usd) filter (where ts >= :day and purpose = 'learn'), 0)
-    as day_reads,
-  coalesce(sum(estimated_cost_usd) filter (where ts >= :month and purpose = 'learn'), 0)
-    as month_reads,
-  count(*) filter (where ts >= :since24 and operation = any(:posts)
-                   and (http_status is null or http_status < 300)) as posts_24h,
-  count(*) filter (where ts >= :month and operation = any(:writes)
-                   and (http_status is null or http_status < 300)) as writes_month,
-  coalesce(sum(case when http_status is null then resources else billed_resources end)
-           filter (where ts >= :month and operation = any(:reads)), 0) as reads_month
-from x_api_usage
-where environment = :e and ts >= least(:month, :since24) and ts <= :now
-"""
-
-
-@dataclass(frozen=True)
-class Spend:
-    """Estimated spend and counts of one environment at one moment."""
-
-    day_spent: float
-    month_spent: float
-    day_reads: float
-    month_reads: float
-    posts_24h: int
-    writes_month: int
-    reads_month: int
-
-
 def spend(conn: sa.Connection, environment: str, now: datetime) -> Spend:
     """What the gate compares against the budgets (calls in flight count at their most)."""
-    writes = [op for op, (kind, _) in OPERATIONS.items() if kind == "write"]
-    reads = [op for op, (kind, _) in OPERATIONS.items() if kind == "read"]
-    row = conn.execute(
-        sa.text(_SPEND_SQL),
-        {"e": environment, "day": _day_start(now), "month": _month_start(now),
-         "since24": now - timedelta(hours=24), "now": now, "posts": list(POST_OPERATIONS),
-         "writes": writes, "reads": reads},
-    ).one()  # fmt: skip
-    return Spend(
-        day_spent=float(row.day_spent),
-        month_spent=float(row.month_spent),
-        day_reads=float(row.day_reads),
-        month_reads=float(row.month_reads),
-        posts_24h=int(row.posts_24h),
-        writes_month=int(row.writes_month),
-        reads_month=int(row.reads_month),
-    )
-
-
-def _refusal(
-    fl: flags_mod.Flags, plan: Plan, now_spend: Spend, operation: str, resources: int,
-    cost: float, purpose: str,
-) -> tuple[str, str] | None:  # fmt: skip
-    """(budget name, detail) when this call may not be made, else None."""
-    budgets = (("daily budget", fl.x_daily_budget_usd, now_spend.day_spent, now_spend.day_reads,
-                "x_daily_budget_usd"),
-               ("monthly budget", fl.x_monthly_budget_usd, now_spend.month_spent,
-                now_spend.month_reads, "x_monthly_budget_usd"))  # fmt: skip
-    for name, limit, spent, reads, flag in budgets:
-        if limit is None or cost == 0:
-            continue
-        if spent + cost > limit + 1e-12:
-            return name, (
-                f"spent ${spent:.3f} + this call ${cost:.3f} > ${limit:.2f} (flag {flag})"
-            )
-        if purpose == "learn" and reads + cost > fl.x_read_share * limit + 1e-12:
-            return f"{name} read share", (
-                f"learning reads ${reads:.3f} + ${cost:.3f} > {fl.x_read_share:.0%} of "
-                f"${limit:.2f} (flags {flag}, x_read_share)"
-            )
-    kind = OPERATIONS[operation][0]
-    caps = plan.caps
-    counted = (
-        ("posts_per_24h", operation in POST_OPERATIONS, now_spend.posts_24h, 1, "posts in 24 h"),
-        ("writes_per_month", kind == "write", now_spend.writes_month, 1, "writes this month"),
-        ("reads_per_month", kind == "read", now_spend.reads_month, resources, "reads this month"),
-    )
-    for cap, applies, used, more, what in counted:
-        if applies and cap in caps and used + more > caps[cap]:
-            return f"{cap} cap", f"{used} {what} + {more}, plan {plan.name} allows {caps[cap]}"
-    return None
+    return Spend.from_row(conn.exec_driver_sql(SPEND_SQL, spend_params(environment, now)).one())
 
 
 class XUsage:
@@ -172,7 +90,7 @@ class XUsage:
             fl = flags_mod.load_flags(conn, self.environment)
             plan = load_pricing().plan(fl.x_plan)
             cost = plan.cost(operation, resources)
-            found = _refusal(fl, plan, spend(conn, self.environment, at), operation, resources,
+            found = refusal(fl, plan, spend(conn, self.environment, at), operation, resources,
                              cost, purpose)  # fmt: skip
         return None if found is None else str(BudgetExceeded(*found))
 
@@ -201,10 +119,10 @@ class XUsage:
             plan = load_pricing().plan(fl.x_plan)
             cost = plan.cost(operation, resources)
             if gate:
-                refusal = _refusal(fl, plan, spend(conn, self.environment, at), operation,
-                                   resources, cost, purpose)  # fmt: skip
-                if refusal is not None:
-                    raise BudgetExceeded(*refusal)
+                refused = refusal(fl, plan, spend(conn, self.environment, at), operation,
+                                  resources, cost, purpose)  # fmt: skip
+                if refused is not None:
+                    raise BudgetExceeded(*refused)
             pk = conn.execute(
                 sa.text(
                     "insert into x_api_usage (ts, environment, endpoint, operation, purpose,"
@@ -321,29 +239,6 @@ class UsageReport:
         return out
 
 
-def budget_warnings(
-    month_usd: float, today_usd: float, fl: flags_mod.Flags, plan: Plan, s: Spend | None = None
-) -> list[str]:
-    """The sentences health prints at >= 90 % of a budget or a plan cap."""
-    out = []
-    for name, flag, spent, limit in (
-        ("daily", "x_daily_budget_usd", today_usd, fl.x_daily_budget_usd),
-        ("monthly", "x_monthly_budget_usd", month_usd, fl.x_monthly_budget_usd),
-    ):
-        if limit is not None and spent >= WARN_AT * limit:
-            share = spent / limit if limit else 1.0
-            out.append(
-                f"X API {name} budget {share:.0%} used (${spent:.2f} of ${limit:.2f}, flag {flag})"
-            )
-    if s is not None:
-        for cap, used in (("posts_per_24h", s.posts_24h), ("writes_per_month", s.writes_month),
-                          ("reads_per_month", s.reads_month)):  # fmt: skip
-            limit = plan.caps.get(cap)
-            if limit and used >= WARN_AT * limit:
-                out.append(f"X plan {plan.name} cap {cap}: {used} of {limit} used")
-    return out
-
-
 def budget_health(services: Services, environment: str, now: datetime | None = None) -> list[str]:
     """Health's budget lines (>= 90 % of a budget or plan cap); [] before the migration ran."""
     at = utc_now(now)
@@ -353,7 +248,7 @@ def budget_health(services: Services, environment: str, now: datetime | None = N
         fl = flags_mod.load_flags(conn, environment)
         plan = load_pricing().plan(fl.x_plan)
         s = spend(conn, environment, at)
-    return budget_warnings(s.month_spent, s.day_spent, fl, plan, s)
+    return budget_warnings(fl, plan, s)
 
 
 def usage_report(
@@ -364,7 +259,7 @@ def usage_report(
     Projection: this month's spend so far, scaled linearly to the whole calendar month.
     """
     at = utc_now(now)
-    since = _day_start(at) - timedelta(days=days - 1)
+    since = day_start(at) - timedelta(days=days - 1)
     with services.engine.connect() as conn:
         fl = flags_mod.load_flags(conn, environment)
         pricing = load_pricing()
@@ -386,9 +281,9 @@ def usage_report(
                 "select coalesce(sum(estimated_cost_usd), 0) from x_api_usage"
                 " where environment = :e and simulated and ts >= :m and ts <= :now"
             ),
-            {"e": environment, "m": _month_start(at), "now": at},
+            {"e": environment, "m": month_start(at), "now": at},
         ).scalar_one()
-    elapsed = (at - _month_start(at)).total_seconds() / 86_400
+    elapsed = (at - month_start(at)).total_seconds() / 86_400
     month_days = calendar.monthrange(at.year, at.month)[1]
     projection = s.month_spent / elapsed * month_days if elapsed > 0 else s.month_spent
     report = UsageReport(
@@ -416,7 +311,7 @@ def usage_report(
         monthly_budget_usd=fl.x_monthly_budget_usd,
         simulated_usd=round(float(simulated), 6),
     )
-    report.warnings = budget_warnings(s.month_spent, s.day_spent, fl, plan, s)
+    report.warnings = budget_warnings(fl, plan, s)
     return report
 
 
