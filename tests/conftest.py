@@ -5,6 +5,11 @@ services), else ``DATABASE_URL`` / ``REDIS_URL``, else the embedded servers star
 temporary XBOT_HOME. Isolation: the schema is migrated once into a template database; each test
 that asks for ``settings`` gets its own database copied from it (dropped afterwards) and its own
 REDIS_PREFIX (its keys are deleted afterwards by SCAN, never FLUSHDB).
+
+Pooler: with ``XBOT_TEST_POOLER_URL`` (a transaction-mode pgbouncer in front of the same
+server, see .ci/run) every connection xbot opens goes through the pooler (``DATABASE_URL`` of
+the test names it, with ``DATABASE_POOLER=transaction``), while creating, copying and dropping
+the per-test databases stays on the direct ``XBOT_TEST_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from xbot.services import (
 from xbot.settings import APP_ENVS, Settings, load_settings
 
 RUN_ID = os.environ.get("XBOT_TEST_RUN_ID") or uuid.uuid4().hex[:8]
+POOLER_URL = os.environ.get("XBOT_TEST_POOLER_URL") or None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -86,14 +92,22 @@ def admin_engine(base_database_url: str) -> Iterator[sa.Engine]:
 
 @contextmanager
 def _scratch_database(
-    admin_engine: sa.Engine, base_url: str, name: str, *, template: str | None = None
+    admin_engine: sa.Engine,
+    base_url: str,
+    name: str,
+    *,
+    template: str | None = None,
+    pooled: bool = True,
 ) -> Iterator[str]:
-    """Create database ``name`` (a copy of ``template`` if given), yield its URL, drop it."""
+    """Create database ``name`` (a copy of ``template`` if given), yield its URL, drop it.
+
+    The URL goes through the pooler when there is one and ``pooled``; the template is
+    migrated directly (a pooler's idle server connections would block copying it)."""
     create = f'create database "{name}"' + (f' template "{template}"' if template else "")
     with admin_engine.connect() as conn:
         conn.exec_driver_sql(create)
     try:
-        yield _with_database(base_url, name)
+        yield _with_database((POOLER_URL if pooled else None) or base_url, name)
     finally:
         with admin_engine.connect() as conn:
             conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
@@ -105,7 +119,7 @@ def template_database(admin_engine: sa.Engine, base_database_url: str) -> Iterat
     name = f"xbot_tpl_{RUN_ID}"
     with admin_engine.connect() as conn:  # left over by an earlier run with this XBOT_TEST_RUN_ID
         conn.exec_driver_sql(f'drop database if exists "{name}"')
-    with _scratch_database(admin_engine, base_database_url, name) as url:
+    with _scratch_database(admin_engine, base_database_url, name, pooled=False) as url:
         engine = sa.create_engine(sqlalchemy_url(url))
         migrate.migrate(engine)
         with engine.begin() as conn:
@@ -158,6 +172,7 @@ def env_vars(
         "APP_ENV": "development",
         "LIVE_POSTS": "false",
         "DATABASE_URL": database_url,
+        "DATABASE_POOLER": "transaction" if POOLER_URL else "none",
         "REDIS_URL": redis_url,
         "REDIS_PREFIX": redis_prefix,
         "XBOT_HOME": str(tmp_path / "home"),

@@ -15,12 +15,16 @@ import sqlalchemy as sa
 
 from xbot import migrate
 from xbot.errors import MigrationError
-from xbot.services import sqlalchemy_url
-from xbot.settings import APP_ENVS
+from xbot.services import Services
+from xbot.settings import APP_ENVS, load_settings
 
 
 def _engine(url: str) -> sa.Engine:
-    return sa.create_engine(sqlalchemy_url(url))
+    """An engine built as xbot builds it (pooler options included when CI runs the tests
+    through pgbouncer, see conftest.POOLER_URL)."""
+    pooler = "transaction" if os.environ.get("XBOT_TEST_POOLER_URL") else "none"
+    settings = load_settings({"DATABASE_URL": url, "DATABASE_POOLER": pooler}, env_file="")
+    return Services(settings).engine
 
 
 def _recorded(url: str) -> list[str]:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -15,9 +11,8 @@ import sqlalchemy as sa
 from x_server import USER_ID, XServer
 
 from xbot import poster as poster_mod
-from xbot.errors import LockBusy, PosterError
+from xbot.errors import PosterError
 from xbot.outbox import Outbox, blocked_hashes, unresolved_count
-from xbot.poster import RedisLock
 from xbot.poster_state import clear_poster_state, poster_state, rate_limited_until
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
@@ -469,40 +464,6 @@ def test_402_on_post_fails_the_row_and_pauses_posting(
     )
     assert poster_state(x_services)["state"] == "credits_depleted"
     assert xserver.post_attempts == 1 and xserver.texts() == []
-
-
-# -- the lock -----------------------------------------------------------------------------------
-
-
-def test_lock_is_exclusive_and_only_its_owner_releases(services: Services) -> None:
-    first = RedisLock(services, "scheduler", lease_s=5)
-    second = RedisLock(services, "scheduler", lease_s=5)
-    assert first.acquire()
-    assert not second.acquire()
-    assert not second.release()  # not the owner: the lock stays
-    assert first.owner() == first.token
-    with pytest.raises(LockBusy), second:
-        pass
-    assert first.extend()
-    assert first.release()
-    assert second.acquire() and second.release()
-    assert not first.extend()
-
-
-def test_lock_of_a_dead_process_is_broken(services: Services) -> None:
-    key = services.keys.lock("scheduler")
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
-                          capture_output=True, text=True)  # fmt: skip
-    dead_pid = int(proc.stdout)
-    host = socket.gethostname()
-    services.redis.set(key, f"{host}/{dead_pid}/abc", px=60_000)
-    lock = RedisLock(services, "scheduler")
-    assert lock.acquire() and lock.owner() == lock.token
-    lock.release()
-    services.redis.set(key, f"{host}/{os.getpid()}/live", px=60_000)
-    assert not RedisLock(services, "scheduler").acquire()
-    services.redis.set(key, f"other-host/{dead_pid}/abc", px=60_000)
-    assert not RedisLock(services, "scheduler").acquire()
 
 
 def test_metrics_source_is_x_with_credentials_else_the_demos_simulated_world(

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from xbot import flags, reports, timetable
-from xbot.poster import RedisLock
+from xbot.locks import RedisLock
 
 
 def _day(tz: str, y: int, m: int, d: int) -> tuple[datetime, datetime]:
     """Local midnight to local midnight, in UTC (23 or 25 hours on DST days)."""
     zone = ZoneInfo(tz)
     day = date(y, m, d)
-    start = datetime.combine(day, time(), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    start = datetime.combine(day, clock_time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), clock_time(), tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
@@ -91,3 +101,78 @@ def test_the_timetable_runs_a_whole_day_on_a_fast_clock(services, settings, tmp_
 @pytest.mark.parametrize("job", timetable.JOBS, ids=lambda j: j.name)
 def test_every_job_has_a_cron_line_and_command(job):
     assert len(job.cron.split()) == 5 and job.command.startswith("xbot ")
+
+
+def _intervals(runs: list[dict]) -> list[tuple[datetime, datetime, str]]:
+    return sorted(
+        (datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"]), who)
+        for r, who in runs
+        if r["started_at"] is not None
+    )
+
+
+@pytest.mark.slow
+def test_cron_lines_and_the_scheduler_never_run_a_cycle_at_once(
+    services, settings, env_vars, caplog
+):
+    """Real cron-style processes (`xbot job schedule`, `xbot schedule run`) started together
+    while `xbot scheduler`'s APScheduler fires the same job again and again in this process."""
+    caplog.set_level(logging.INFO, logger="xbot.timetable")
+    job = timetable.job_named("schedule")
+    runner = timetable.Runner(services, settings)
+    sched = timetable.build_scheduler(runner, jobs=(job,))
+    thread = threading.Thread(target=sched.start, daemon=True)
+    thread.start()
+    env = {**os.environ, **env_vars}
+    lines = [("job", "schedule")] * 2 + [("schedule", "run")]
+    cron = [
+        subprocess.Popen(
+            [sys.executable, "-m", "xbot", *line, "--wait", "120", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for line in lines
+    ]
+    try:
+        while any(p.poll() is None for p in cron):
+            sched.modify_job("schedule", next_run_time=datetime.now(UTC))  # fire now, again
+            time.sleep(0.4)
+        outputs = [p.communicate() for p in cron]
+    finally:
+        sched.shutdown(wait=True)
+        thread.join(timeout=30)
+    for p, (_, err) in zip(cron, outputs, strict=True):
+        assert p.returncode == 0, err
+    scheduled = [r.job_run.to_dict() for r in caplog.records if hasattr(r, "job_run")]
+    ran = [r for r in scheduled if r["started_at"]]
+    assert ran, "the scheduler ran the job at least once"
+    runs = [(json.loads(out), "cron job") for out, _ in outputs[:2]]
+    runs += [(r, "scheduler") for r in ran]
+    spans = _intervals(runs)
+    for (_, end, who), (start, _, next_who) in itertools.pairwise(spans):
+        assert start >= end, f"{who} and {next_who} overlapped"
+    with services.engine.connect() as conn:
+        reasons = Counter(
+            r.reason for r in conn.execute(sa.text("select reason from decisions")).all()
+        )
+    # every cycle ran whole: none was turned away by the cycle's own lock ("locked")
+    assert reasons["locked"] == 0
+    assert sum(reasons.values()) == len(ran) + len(cron)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/reports.md"])
+def test_the_documented_crontab_runs_every_job_and_logs_each_line_whole(doc):
+    text = (Path(__file__).resolve().parents[1] / doc).read_text(encoding="utf-8")
+    block = text.split("```cron\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+    assert lines[0].startswith("CRON_TZ=") and "#" not in lines[0]  # crontab allows no comment
+    entries = {}
+    for line in lines[1:]:
+        fields = line.split(maxsplit=5)
+        command = fields[5]
+        assert command.startswith("{ ") and "; } >> " in command and command.endswith(" 2>&1")
+        assert command.count("bin/xbot ") == 1  # one command per line: nothing unlogged in a chain
+        entries[command.split("xbot job ", 1)[1].split(";")[0]] = " ".join(fields[:5])
+    assert entries == {job.name: job.cron for job in timetable.JOBS}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+if TYPE_CHECKING:  # SQLAlchemy is imported when a row is written: `xbot health` never pays it
+    from sqlalchemy.engine import Connection
 
 
 def _json_safe(value: Any) -> Any:
@@ -38,6 +38,8 @@ def record(
     ``ts`` defaults to the database's now(); the demo passes its simulated clock so that views
     grouping audit rows by day see simulated days.
     """
+    import sqlalchemy as sa
+
     ctx = {"environment": environment, **(context or {})}
     return conn.execute(
         sa.text(

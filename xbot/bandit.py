@@ -64,6 +64,12 @@ _ZOOM_PASSES = 3
 # part, at most 0.031 (p = 0.5), 0.019 at p = 0.1; chosen so that a decision over 500
 # candidates stays under 2 ms (benchmarks/bench_decision.py). The epsilon part is exact.
 DEFAULT_PROPENSITY_DRAWS = 256
+# Propensity rows (never the decision's own row) for an arm whose posterior Beta(a, b) has
+# a, b >= _NORMAL_MIN_COUNT come from the normal with the exact mean and variance of
+# logit(Beta(a, b)) (digamma / trigamma), a quarter of the cost of two gamma draws; its skewness
+# there is below 0.1 and the propensities it gives differ from exact draws by less than their
+# Monte Carlo error (tests/test_bandit.py). Thinner posteriors are always drawn exactly.
+_NORMAL_MIN_COUNT = 30.0
 
 
 # -- hyperparameters --------------------------------------------------------------------------
@@ -221,7 +227,14 @@ class _Evidence:
         self.beta = np.zeros(0)
         self.pulls = np.zeros(0, dtype=np.int64)
         self._pooled: tuple[float, float] | None = None
+        #: bumped by every change, so caches of posteriors built from this evidence know when
+        #: they are stale
+        self.version = 0
         self.add(arms)
+
+    def _changed(self) -> None:
+        self._pooled = None
+        self.version += 1
 
     def pooled(self) -> tuple[float, float]:
         """:func:`pooled_prior` of this family, cached until the evidence changes."""
@@ -240,13 +253,13 @@ class _Evidence:
         for a in new:
             self.index[a] = len(self.index)
         pad = len(new)
-        self._pooled = None
+        self._changed()
         self.alpha = np.concatenate([self.alpha, np.zeros(pad)])
         self.beta = np.concatenate([self.beta, np.zeros(pad)])
         self.pulls = np.concatenate([self.pulls, np.zeros(pad, dtype=np.int64)])
 
     def learn(self, idx: np.ndarray, rewards: np.ndarray) -> None:
-        self._pooled = None
+        self._changed()
         np.add.at(self.alpha, idx, rewards)
         np.add.at(self.beta, idx, 1.0 - rewards)
         np.add.at(self.pulls, idx, 1)
@@ -257,12 +270,12 @@ class _Evidence:
         return dict(zip(self.arms, pairs, strict=True))
 
     def restart(self, restart: Restart) -> None:
-        self._pooled = None
+        self._changed()
         restart.apply(self.arms, self.alpha, self.beta)
 
     def decay(self, factor: float) -> None:
         if factor != 1.0:
-            self._pooled = None
+            self._changed()
             self.alpha *= factor
             self.beta *= factor
 
@@ -278,7 +291,7 @@ class _Evidence:
 
     def load(self, family: str, state: Mapping[str, Mapping[str, Any]]) -> None:
         self.add(_arm_name(family, a) for a in state)
-        self._pooled = None
+        self._changed()
         for arm, row in state.items():
             if not isinstance(row, Mapping) or not {"alpha", "beta"} <= set(row):
                 raise ValidationError(
@@ -521,20 +534,6 @@ class BetaBandit:
         return bandit
 
 
-def _small_products(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x @ w`` in row blocks of at most 2**18 multiply-adds each.
-
-    OpenBLAS runs products above 4 x 65536 multiply-adds on several threads; on busy cores those
-    threads wait for a time slice and a 0.07 ms product takes 10+ ms. Blocks this small run on
-    the calling thread, which keeps the decision's tail latency flat for a ~30 % cost.
-    """
-    rows = max(1, 2**18 // max(1, w.shape[0] * w.shape[1]))
-    out = np.empty((x.shape[0], w.shape[1]), dtype=np.result_type(x, w))
-    for start in range(0, x.shape[0], rows):
-        np.matmul(x[start : start + rows], w, out=out[start : start + rows])
-    return out
-
-
 # -- the factored engine ----------------------------------------------------------------------
 
 
@@ -570,24 +569,84 @@ class _Family:
     index: np.ndarray
     weight: np.ndarray
 
-    def score(self, logit: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """(draws x len(values)) scores of the given value ids from (draws x arms) log-odds."""
-        padded = np.hstack([logit, np.zeros((logit.shape[0], 1), dtype=logit.dtype)])
-        index, weight = self.index[values], self.weight[values]
-        out = np.zeros((logit.shape[0], index.shape[0]), dtype=logit.dtype)
-        for slot in range(index.shape[1]):
-            out += np.take(padded, index[:, slot], axis=1) * weight[:, slot]
-        return out
 
-    def group_weights(self, values: np.ndarray) -> np.ndarray:
-        """(arms + 1) x len(values) weights: score = [logit, 0] @ this (last row: padding)."""
-        out = np.zeros((len(self.arms) + 1, values.size), dtype=np.float32)
-        columns = np.arange(values.size)
-        index, weight = self.index[values], self.weight[values]
-        for slot in range(index.shape[1]):
-            out[index[:, slot], columns] += weight[:, slot]
-        out[-1] = 0.0
-        return out
+@dataclass(frozen=True)
+class Encoded:
+    """Candidates parsed once into arm columns (:meth:`FeatureBandit.encode`).
+
+    :meth:`FeatureBandit.choose` accepts this in place of the feature mappings and skips the
+    parse, which is most of the cost of a decision over hundreds of candidates: the scheduler
+    encodes its pool once per cycle and every re-pick after a guard rejection reuses it.
+    """
+
+    size: int
+    families: tuple[tuple[str, _Family], ...]
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Every arm a pool mentions, all families stacked into one column of posteriors, with
+    what sampling needs; row ``a32.size`` of a sample is the padding row (0). Built once per
+    encoded pool and reused until the evidence of one of its families changes, so a decision
+    costs a few numpy calls whatever the number of families."""
+
+    encoded: Encoded
+    versions: tuple[int, ...]
+    a32: np.ndarray
+    b32: np.ndarray
+    centre: np.ndarray  # per stacked arm: logit(m_f) of its family
+    thin: np.ndarray  # stacked arms always drawn exactly
+    mean: np.ndarray  # E[logit theta] - centre, every stacked arm
+    sd: np.ndarray  # sd[logit theta], every stacked arm
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The structure of a decision over an encoded pool and an eligible set, which does not
+    depend on the evidence and so is built once for every pick that uses it: the distinct
+    feature sets among the eligible (``group`` per eligible candidate, ``first`` member and
+    ``copies`` per set), the families that vary, and two weight matrices over the stacked
+    arms (+ the padding row) that turn a sample into scores: ``sets`` (feature sets x arms,
+    varying families only) and ``candidates`` (every candidate x arms, all families)."""
+
+    encoded: Encoded
+    eligible: bytes
+    group: np.ndarray
+    first: np.ndarray
+    copies: np.ndarray
+    sets: np.ndarray
+    candidates: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.first.size)
+
+
+def _weights(rows: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """Dense (len(rows) x size) weights from per-row (row ids, weights) slot arrays."""
+    out = np.zeros((rows.shape[0], size), dtype=np.float32)
+    lines = np.arange(rows.shape[0])
+    for slot in range(rows.shape[1]):  # within one slot each line names an arm once
+        out[lines, rows[:, slot]] += weight[:, slot]
+    out[:, size - 1] = 0.0  # the padding row contributes nothing
+    return out
+
+
+def _blocked_product(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``w @ x`` in row blocks of at most 2**18 multiply-adds each.
+
+    OpenBLAS runs products above 4 x 65536 multiply-adds on several threads; on busy cores those
+    threads wait for a time slice and a 0.1 ms product takes several ms. Blocks this small run
+    on the calling thread, which keeps the decision's tail latency flat.
+    """
+    rows = max(1, 2**18 // max(1, w.shape[1] * x.shape[1]))
+    out = np.empty((w.shape[0], x.shape[1]), dtype=np.float32)
+    for start in range(0, w.shape[0], rows):
+        np.matmul(w[start : start + rows], x, out=out[start : start + rows])
+    return out
 
 
 class FeatureBandit:
@@ -653,6 +712,8 @@ class FeatureBandit:
         self.prior = prior
         self.seed = _seed(seed)
         self._rng = np.random.default_rng(self.seed)
+        self._plans: dict[int, _Plan] = {}
+        self._layouts: dict[int, _Layout] = {}
 
     @property
     def epsilon(self) -> float:
@@ -691,18 +752,91 @@ class FeatureBandit:
         """Posterior (a, b) for ``arms`` of ``fam`` (unseen arms: prior only) and the centre."""
         ev = self._ev[fam]
         pa, pb = self._family_prior(fam)
+        pos = np.fromiter(map(ev.index.get, arms, repeat(-1)), dtype=np.int64, count=len(arms))
+        seen = pos >= 0
         a = np.full(len(arms), pa)
         b = np.full(len(arms), pb)
-        for j, arm in enumerate(arms):
-            fixed = self._fixed[fam].get(arm)
-            if fixed is not None:
-                a[j], b[j] = fixed
-            i = ev.index.get(arm)
-            if i is not None:
-                a[j] += ev.alpha[i]
-                b[j] += ev.beta[i]
-        centre = math.log(pa / pb)
-        return a, b, centre
+        fixed = self._fixed[fam]
+        for j, arm in enumerate(arms) if fixed else ():
+            if arm in fixed:
+                a[j], b[j] = fixed[arm]
+        a[seen] += ev.alpha[pos[seen]]
+        b[seen] += ev.beta[pos[seen]]
+        return a, b, math.log(pa / pb)
+
+    def _plan(self, encoded: Encoded) -> _Plan:
+        """The stacked posteriors of ``encoded``'s arms (see :class:`_Plan`), cached."""
+        versions = tuple(self._ev[fam].version for fam, _ in encoded.families)
+        hit = self._plans.get(id(encoded))
+        if hit is not None and hit.encoded is encoded and hit.versions == versions:
+            return hit
+        a_parts, b_parts, centres = [], [], []
+        for fam, f in encoded.families:
+            a, b, centre = self._params(fam, f.arms)
+            a_parts.append(a)
+            b_parts.append(b)
+            centres.append(np.full(a.size, centre))
+        a_all = np.concatenate(a_parts) if a_parts else np.zeros(0)
+        b_all = np.concatenate(b_parts) if b_parts else np.zeros(0)
+        centre_all = np.concatenate(centres) if centres else np.zeros(0)
+        mask = (a_all >= _NORMAL_MIN_COUNT) & (b_all >= _NORMAL_MIN_COUNT)
+        ta, tb = a_all, b_all  # moments of every arm: thin rows are overwritten by exact draws
+        plan = _Plan(
+            encoded=encoded,
+            versions=versions,
+            a32=a_all.astype(np.float32),
+            b32=b_all.astype(np.float32),
+            centre=centre_all.astype(np.float32),
+            thin=np.flatnonzero(~mask),
+            mean=(special.digamma(ta) - special.digamma(tb) - centre_all).astype(np.float32),
+            sd=np.sqrt(special.polygamma(1, ta) + special.polygamma(1, tb)).astype(np.float32),
+        )
+        if len(self._plans) > 8:  # a scheduler keeps one pool per cycle
+            self._plans.clear()
+        self._plans[id(encoded)] = plan
+        return plan
+
+    def _layout(self, encoded: Encoded, elig: np.ndarray) -> _Layout:
+        """The :class:`_Layout` of ``encoded`` restricted to ``elig``, cached."""
+        key = elig.tobytes()
+        hit = self._layouts.get(id(encoded))
+        if hit is not None and hit.encoded is encoded and hit.eligible == key:
+            return hit
+        total = sum(len(f.arms) for _, f in encoded.families)
+        # Distinct feature sets among the eligible: one key per eligible candidate, built from
+        # the families whose value differs between eligible candidates.
+        code = np.zeros(elig.size, dtype=np.int64)
+        varying: list[bool] = []
+        for _, f in encoded.families:
+            codes = f.codes[elig]
+            varying.append(bool(codes.min() != codes.max()))
+            if varying[-1]:
+                code = code * (f.index.shape[0] + 1) + codes + 1
+        _, first, group = np.unique(code, return_index=True, return_inverse=True)
+        sets = np.zeros((first.size, total + 1), dtype=np.float32)
+        candidates = np.zeros((encoded.size, total + 1), dtype=np.float32)
+        offset = 0
+        for (_, f), vary in zip(encoded.families, varying, strict=True):
+            # the family's padding column (len(arms)) becomes the stacked padding row
+            rows = np.where(f.index == len(f.arms), total, f.index + offset)
+            values = _weights(rows, f.weight, total + 1)  # value id x stacked arm
+            candidates += values[f.codes]
+            if vary:
+                sets += values[f.codes[elig[first]]]
+            offset += len(f.arms)
+        layout = _Layout(
+            encoded=encoded,
+            eligible=key,
+            group=group.reshape(-1),
+            first=first,
+            copies=np.bincount(group.reshape(-1), minlength=first.size),
+            sets=sets,
+            candidates=candidates,
+        )
+        if len(self._layouts) > 8:
+            self._layouts.clear()
+        self._layouts[id(encoded)] = layout
+        return layout
 
     def expectations(self) -> dict[str, dict[str, float]]:
         """Posterior mean per family and arm (arms with evidence or a fixed prior)."""
@@ -726,82 +860,78 @@ class FeatureBandit:
         return out
 
     # -- decisions ----------------------------------------------------------------------------
+    def encode(self, candidates: Sequence[Features] | Encoded) -> Encoded:
+        """Parse candidates into arm columns once; :meth:`choose` takes the result as it is.
+
+        Unusual input (not plain dicts of non-empty strings or lists of them, or unknown
+        families) is validated one candidate at a time, so the error names the candidate.
+        """
+        if isinstance(candidates, Encoded):
+            return candidates
+        if isinstance(candidates, (str, Mapping)) or not isinstance(candidates, Sequence):
+            raise ValidationError("candidates", candidates, "a sequence of feature mappings")
+        if not candidates:
+            raise ValidationError("candidates", candidates, "at least one candidate")
+        parsed = self._parse_fast(candidates)
+        if parsed is None:  # unusual input: validate one by one (clear errors), then parse
+            parsed = self._parse_fast(self._normalise(candidates))
+            if parsed is None:  # pragma: no cover - _normalise only returns parseable dicts
+                raise ValidationError("candidates", candidates, "feature mappings")
+        return Encoded(len(candidates), tuple(parsed))
+
     def choose(
         self,
-        candidates: Sequence[Features],
+        candidates: Sequence[Features] | Encoded,
         eligible: Sequence[int] | None = None,
     ) -> Choice:
         """Pick one of ``candidates`` (restricted to the indices in ``eligible``).
 
+        ``candidates`` are feature mappings or, cheaper, what :meth:`encode` made of them.
         Candidates with identical features always score the same, so the Monte Carlo ranks
         distinct feature sets and a tie among identical candidates is split uniformly; the
         propensity of the pick is ``epsilon / n + (1 - epsilon) * P(its feature set wins) / copies``.
         Families that are equal for every eligible candidate (the slot's hour) shift all scores
         alike and are left out of the Monte Carlo.
 
-        Cost: Beta draws are made per *arm* (tens), not per candidate, and gathered into the
-        (draws x distinct feature sets) score matrix by one float32 product with a 0/1 (tags:
-        1/len) weight matrix; candidates are parsed column-wise (one dict lookup per value).
+        Cost: Beta draws are made per *arm* (tens), not per candidate; the decision's own row is
+        exact, the other propensity rows of well-observed arms come from the logit-normal with
+        the exact moments (``_NORMAL_MIN_COUNT``). Each family's draws become scores per
+        distinct value (a tag list: the mean over its tags) and are gathered per distinct
+        feature set; posteriors are cached until the evidence changes.
         """
-        if isinstance(candidates, (str, Mapping)) or not isinstance(candidates, Sequence):
-            raise ValidationError("candidates", candidates, "a sequence of feature mappings")
-        if not candidates:
-            raise ValidationError("candidates", candidates, "at least one candidate")
-        n = len(candidates)
-        elig = self._eligible(eligible, n)
-        parsed = self._parse_fast(candidates)
-        if parsed is None:  # unusual input: validate one by one (clear errors), then parse
-            parsed = self._parse_fast(self._normalise(candidates))
-            if parsed is None:  # pragma: no cover - _normalise only returns parseable dicts
-                raise ValidationError("candidates", candidates, "feature mappings")
-
-        # Distinct feature sets among the eligible: one group id per eligible candidate, built
-        # from the families whose value differs between eligible candidates.
-        group = np.zeros(elig.size, dtype=np.int64)
-        varying = set()
-        for fam, f in parsed:
-            codes = f.codes[elig]
-            if codes.min() != codes.max():
-                varying.add(fam)
-                _, group = np.unique(group * f.index.shape[0] + codes + 1, return_inverse=True)
-        group = group.reshape(-1)
-        n_groups = int(group.max()) + 1
-        copies = np.bincount(group)
-        first = np.full(n_groups, elig.size, dtype=np.int64)
-        np.minimum.at(first, group, np.arange(elig.size))
-
+        encoded = self.encode(candidates)
+        elig = self._eligible(eligible, encoded.size)
+        layout = self._layout(encoded, elig)
         eps = self.hyper.epsilon
         explore = bool(self._rng.random() < eps)
+        n_groups = layout.n_groups
         draws = 1 if (eps >= 1.0 or n_groups == 1) else self.hyper.propensity_draws
-        scores = np.zeros(n, dtype=np.float32)
-        logits, blocks = [], []
-        for fam, f in parsed:
-            a, b, centre = self._params(fam, f.arms)
-            mc = fam in varying
-            logit = self._sample_logit(a, b, centre, draws if mc else 1)
-            scores += f.score(logit[:1], f.codes)[0]  # code -1 (family absent) scores 0
-            if mc:
-                logits.append(np.hstack([logit, np.zeros((draws, 1), dtype=np.float32)]))
-                blocks.append(f.group_weights(f.codes[elig[first]]))
-        table = (
-            _small_products(np.hstack(logits), np.vstack(blocks)) if logits else np.zeros((1, 1))
-        )
-        tied = np.flatnonzero(table[0] == table[0].max())
+        sample = self._sample_logit(self._plan(encoded), draws)
+        table = _blocked_product(layout.sets, sample)  # feature set x draw
+        decision = table[:, 0]
+        tied = np.flatnonzero(decision == decision.max())
         winner = int(tied[self._rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
         if explore:
             pos = int(self._rng.integers(elig.size))
         else:
-            mine = np.flatnonzero(group == winner)
+            mine = np.flatnonzero(layout.group == winner)
             pos = int(mine[self._rng.integers(mine.size)]) if mine.size > 1 else int(mine[0])
-        g = int(group[pos])
+        g = int(layout.group[pos])
         if n_groups == 1:
             win = 1.0
-        else:  # share of draws g wins, a tie of k groups crediting each 1/k
-            top = table.max(axis=1)
-            hits = np.flatnonzero(table[:, g] == top)
-            ties = np.count_nonzero(table[hits] == top[hits, None], axis=1)
-            win = float(np.sum(1.0 / ties)) / table.shape[0]
-        propensity = eps / elig.size + (1.0 - eps) * win / int(copies[g])
+        else:  # share of draws g wins, a tie of k feature sets crediting each 1/k
+            others = np.full(draws, -np.inf, dtype=np.float32)  # best other set, per draw
+            if g > 0:
+                others = table[:g].max(axis=0)
+            if g + 1 < n_groups:
+                others = np.maximum(others, table[g + 1 :].max(axis=0))
+            mine_row = table[g]
+            win = float(np.count_nonzero(mine_row > others))
+            for d in np.flatnonzero(mine_row == others):  # exact ties: rare with real draws
+                win += 1.0 / int(np.count_nonzero(table[:, d] == others[d]))
+            win /= draws
+        propensity = eps / elig.size + (1.0 - eps) * win / int(layout.copies[g])
+        scores = layout.candidates @ sample[:, 0]  # every candidate, the decision's draw
         return Choice(int(elig[pos]), float(propensity), scores.tolist(), explore)
 
     def _parse_fast(self, candidates: Sequence[Any]) -> list[tuple[str, _Family]] | None:
@@ -874,20 +1004,52 @@ class FeatureBandit:
             out.append(self._arms_of(cand, f"candidates[{i}]"))
         return out
 
-    def _sample_logit(self, a: np.ndarray, b: np.ndarray, centre: float, draws: int) -> np.ndarray:
-        """``draws`` x arms centred log-odds of real Beta(a, b) draws, as float32.
+    def _sample_logit(self, plan: _Plan, draws: int) -> np.ndarray:
+        """(stacked arms + 1) x ``draws`` centred log-odds, float32, last row 0.
 
-        logit(X) for X = G_a / (G_a + G_b) is log G_a - log G_b: two float32 gamma draws per
-        entry, half the cost of float64 Beta draws and precise enough to rank candidates.
+        Column 0 (the decision's own draw) is exact: logit(X) for X = G_a / (G_a + G_b) is
+        log G_a - log G_b, two float32 gamma draws per arm. Propensity columns 1.. are exact
+        for thin posteriors and logit-normal with the exact moments (in antithetic pairs) for
+        thick ones.
         """
-        ga = self._rng.standard_gamma(
-            np.broadcast_to(a.astype(np.float32), (draws, a.size)), dtype=np.float32
-        )
-        gb = self._rng.standard_gamma(
-            np.broadcast_to(b.astype(np.float32), (draws, b.size)), dtype=np.float32
-        )
+        arms = plan.a32.size
+        out = np.empty((arms + 1, draws), dtype=np.float32)
+        out[arms] = 0.0
+        if draws > 1:
+            if plan.thin.size == arms:
+                out[:arms] = self._exact_logit(plan.a32, plan.b32, draws, plan.centre)
+                return out
+            # antithetic pairs: columns 1..h are z, the rest -z (z fresh per decision). Each
+            # column keeps the exact marginal; a set that wins at z tends to lose at -z, so
+            # the win share's variance is no larger than with independent columns, for half
+            # the random numbers.
+            body = out[:arms, 1:]  # column 0 is the exact decision draw, filled below
+            half = draws // 2
+            z = self._rng.standard_normal((arms, half), dtype=np.float32)
+            body[:, :half] = z
+            np.negative(z[:, : draws - 1 - half], out=body[:, half:])
+            body *= plan.sd[:, None]
+            body += plan.mean[:, None]
+            if plan.thin.size:
+                thin = plan.thin
+                out[thin] = self._exact_logit(
+                    plan.a32[thin], plan.b32[thin], draws, plan.centre[thin]
+                )
+        out[:arms, :1] = self._exact_logit(plan.a32, plan.b32, 1, plan.centre)
+        return out
+
+    def _exact_logit(
+        self, a: np.ndarray, b: np.ndarray, cols: int, centre: np.ndarray
+    ) -> np.ndarray:
+        """len(a) x ``cols`` exact centred logit(Beta(a, b)) draws: log G_a - log G_b."""
+        size = (a.size, cols)
+        ga = self._rng.standard_gamma(a[:, None], size=size, dtype=np.float32)
+        gb = self._rng.standard_gamma(b[:, None], size=size, dtype=np.float32)
         tiny = np.float32(np.finfo(np.float32).tiny)
-        return np.log(np.maximum(ga, tiny)) - np.log(np.maximum(gb, tiny)) - np.float32(centre)
+        out = np.log(np.maximum(ga, tiny))
+        out -= np.log(np.maximum(gb, tiny))
+        out -= centre[:, None]
+        return out
 
     @staticmethod
     def _eligible(eligible: Sequence[int] | None, n: int) -> np.ndarray:

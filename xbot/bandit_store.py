@@ -286,23 +286,22 @@ class BanditStore:
     # -- locking ------------------------------------------------------------------------------
     @contextmanager
     def cycle_lock(self) -> Iterator[None]:
-        """Hold the environment's learning lock (a Postgres session advisory lock).
+        """Hold the environment's learning lock (a Postgres transaction-level advisory lock).
 
         Learning cycles and rebuilds of one environment never overlap; a second one fails fast
-        with :class:`LockBusy` instead of waiting behind a slow metrics fetch.
+        with :class:`LockBusy` instead of waiting behind a slow metrics fetch. The lock lives
+        in a transaction kept open on a connection of its own for the whole cycle: a session
+        lock would not survive a transaction-mode pooler (the unlock could reach another
+        server connection and the lock would leak), a transaction pins its server connection.
+        If this process dies the transaction ends and the lock goes with it.
         """
         digest = hashlib.sha256(f"xbot.learning:{self.environment}".encode()).hexdigest()
         key = int(digest[:15], 16)
-        with self.services.engine.connect() as conn:
-            got = conn.execute(sa.text("select pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-            conn.commit()
-            if not got:
+        with self.services.engine.connect() as conn, conn.begin():
+            got = conn.execute(sa.text("select pg_try_advisory_xact_lock(:k)"), {"k": key})
+            if not got.scalar():
                 raise LockBusy(f"learning:{self.environment}")
-            try:
-                yield
-            finally:
-                conn.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+            yield
 
     # -- reading ------------------------------------------------------------------------------
     def _parse_key(self, key: str) -> tuple[str, str]:

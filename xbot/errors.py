@@ -94,7 +94,8 @@ class LockBusy(XbotError):
     exit_code = 7
 
     def __init__(self, lock: str, owner: str | None = None) -> None:
-        super().__init__(f"lock {lock!r} is held by another process", lock=lock, owner=owner)
+        message = f"lock {lock!r} is held by {owner or 'another process'}"
+        super().__init__(message, lock=lock, owner=owner)
         self.lock = lock
 
 

@@ -15,15 +15,15 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from xbot import audit
 from xbot.errors import ValidationError
 from xbot.settings import APP_ENVS
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that query: see parse_flags
+    from sqlalchemy.engine import Connection
 
 FEATURE_FLAGS = "feature_flags"
 LEARNING_CONFIG = "learning_config"
@@ -248,6 +248,8 @@ def default_config() -> dict[str, dict[str, Any]]:
 
 def seed_defaults(conn: Connection, environment: str) -> None:
     """Create the environment's rows, or add flags they lack; existing values are kept."""
+    import sqlalchemy as sa
+
     check_environment(environment)
     for key, values in default_config().items():
         conn.execute(
@@ -263,6 +265,8 @@ def seed_defaults(conn: Connection, environment: str) -> None:
 
 
 def read_raw(conn: Connection, environment: str) -> dict[str, dict[str, Any]]:
+    import sqlalchemy as sa
+
     rows = conn.execute(
         sa.text("select config_key, config_value from bot_config where environment = :e"),
         {"e": environment},
@@ -272,7 +276,14 @@ def read_raw(conn: Connection, environment: str) -> dict[str, dict[str, Any]]:
 
 def load_flags(conn: Connection, environment: str) -> Flags:
     """Read and validate the environment's flags. Bad or missing values fall back to defaults."""
-    raw = read_raw(conn, check_environment(environment))
+    return parse_flags(read_raw(conn, check_environment(environment)), environment)
+
+
+def parse_flags(raw: dict[str, dict[str, Any]], environment: str) -> Flags:
+    """Validate ``bot_config`` rows ({config_key: {flag: value}}) as :func:`load_flags` does.
+
+    For a caller that read the rows itself (``xbot health``, on its psycopg connection).
+    """
     values: dict[str, Any] = {}
     problems: list[str] = []
     if not raw:
@@ -312,6 +323,8 @@ def set_flag(
     conn: Connection, environment: str, name: str, value: Any, *, actor: str = "cli"
 ) -> Any:
     """Validate then write one flag in the caller's transaction; audit it. Returns the value."""
+    import sqlalchemy as sa
+
     check_environment(environment)
     spec = _spec(name)
     clean = spec.validate(value)

@@ -28,7 +28,8 @@ from xbot.errors import XbotError
 from xbot.poster_state import paused_reason
 from xbot.services import CONNECT_TIMEOUT_S, Services
 from xbot.settings import Settings
-from xbot.x_usage import budget_health
+from xbot.x_budget import SPEND_SQL, Spend, budget_warnings, spend_params
+from xbot.x_pricing import load_pricing
 
 HEALTHY, DEGRADED, UNHEALTHY = "HEALTHY", "DEGRADED", "UNHEALTHY"
 EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
@@ -129,9 +130,10 @@ def _check_redis(services: Services) -> dict[str, Any]:
 
 def _check_db(services: Services, environment: str) -> dict[str, Any]:
     url = services.database_url()
-    with psycopg.connect(
-        url, connect_timeout=CONNECT_TIMEOUT_S, options=f"-c statement_timeout={_TIMEOUT_MS}"
-    ) as conn:
+    with psycopg.connect(url, **services.connect_args()) as conn:
+        # One transaction (psycopg's default): SET LOCAL holds for every check, also through a
+        # transaction-mode pooler, which rejects the startup "options" parameter.
+        conn.execute(f"set local statement_timeout = {int(_TIMEOUT_MS)}")
         views = {
             r[0]
             for r in conn.execute(
@@ -149,12 +151,28 @@ def _check_db(services: Services, environment: str) -> dict[str, Any]:
         applied: set[str] = set()
         if conn.execute("select to_regclass('schema_migrations')").fetchone()[0]:
             applied = {r[0] for r in conn.execute("select version from schema_migrations")}
-    return {"views": views, "last_post": last_post, "posts_h": posts_h, "applied": applied}
+        flag_rows = None
+        if conn.execute("select to_regclass('bot_config')").fetchone()[0]:
+            flag_rows = {
+                key: dict(value)
+                for key, value in conn.execute(
+                    "select config_key, config_value from bot_config where environment = %s",
+                    (environment,),
+                )
+            }
+        spend = None
+        if conn.execute("select to_regclass('x_api_usage')").fetchone()[0]:
+            row = conn.execute(SPEND_SQL, spend_params(environment, datetime.now(UTC)))
+            spend = Spend.from_row(row.fetchone())
+    return {
+        "views": views, "last_post": last_post, "posts_h": posts_h, "applied": applied,
+        "flag_rows": flag_rows, "spend": spend,
+    }  # fmt: skip
 
 
-def _check_flags(services: Services, environment: str) -> tuple[str, ...]:
-    with services.engine.connect() as conn:
-        return flags_mod.load_flags(conn, environment).problems
+def _flag_problems(rows: dict[str, dict[str, Any]], environment: str) -> tuple[str, ...]:
+    """The flags' problems from rows read on the check's own connection (no SQLAlchemy)."""
+    return flags_mod.parse_flags(rows, environment).problems
 
 
 def check(
@@ -199,11 +217,17 @@ def check(
             report.unhealthy.append(f"DB unreachable: {_short(exc)}")
         if report.db_ok and not any("missing views" in m for m in report.degraded):
             try:
-                report.degraded.extend(f"flag: {p}" for p in _check_flags(services, env))
+                rows = d["flag_rows"]
+                if rows is None:
+                    raise XbotError("bot_config does not exist")
+                report.degraded.extend(f"flag: {p}" for p in _flag_problems(rows, env))
             except Exception as exc:  # flags are advisory here; the line must still print
                 report.degraded.append(f"flags unreadable: {_short(exc)}")
             try:
-                report.degraded.extend(budget_health(services, env))
+                if d["spend"] is not None and d["flag_rows"] is not None:
+                    fl = flags_mod.parse_flags(d["flag_rows"], env)
+                    plan = load_pricing().plan(fl.x_plan)
+                    report.degraded.extend(budget_warnings(fl, plan, d["spend"]))
             except Exception as exc:  # advisory too: a broken price file must not hide health
                 report.degraded.append(f"X API budget unreadable: {_short(exc)}")
     finally:

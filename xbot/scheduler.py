@@ -47,9 +47,10 @@ from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.errors import PosterError, ValidationError
 from xbot.learning import RewardRule, baseline_median
 from xbot.link_policy import final_text, has_url
+from xbot.locks import RedisLock
 from xbot.model import prior_from_model
 from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
-from xbot.poster import Media, Poster, RedisLock
+from xbot.poster import Media, Poster
 from xbot.poster_state import PAUSED_STATES, poster_state, rate_limited_until
 from xbot.safety import SafetyGuard
 from xbot.services import Services
@@ -311,13 +312,13 @@ class _Cycle:
             return {"reason": "queue_empty"}
         guard = SafetyGuard.from_flags(fl)
         recent = self._recent_index(fl.near_duplicate_threshold)
-        bandit = None
+        bandit, encoded = None, None
         if engine == "v2":
             seed = int(self.rng.integers(2**31))
             bandit = BanditStore(self.services, self.env).load(
                 epsilon=fl.epsilon, decay=fl.decay, seed=seed, prior=self._model_prior(fl)
             )
-        feats = [features(c, hour) for c in pool]
+            encoded = bandit.encode([features(c, hour) for c in pool])  # once for every re-pick
         eligible = list(range(len(pool)))
         linked = {i for i, c in enumerate(pool) if has_url(c.text)}
         if fl.link_policy == "avoid" and linked and len(linked) < len(pool):
@@ -330,11 +331,11 @@ class _Cycle:
                 eligible = [i for i in eligible if i not in linked]  # see xbot.link_policy
             if not eligible:
                 break
-            if bandit is None:
+            if bandit is None or encoded is None:
                 index, propensity = eligible[0], 1.0
                 scores: dict[str, Any] = {"priority": pool[index].priority}
             else:
-                choice = bandit.choose(feats, eligible)
+                choice = bandit.choose(encoded, eligible)
                 index, propensity = choice.index, choice.propensity
                 scores = {"score": choice.scores[index], "explored": choice.explored}
             eligible.remove(index)

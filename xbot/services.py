@@ -23,15 +23,16 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis as redis_lib
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from xbot.errors import ServiceUnavailable
 from xbot.keys import Keys
 from xbot.settings import Settings, mask_url
+
+if TYPE_CHECKING:  # SQLAlchemy is imported with the first engine: `xbot health` never needs it
+    from sqlalchemy.engine import Engine
 
 CONNECT_TIMEOUT_S = 2
 _UNIX_SOCKET_MAX = 100
@@ -229,18 +230,33 @@ class Services:
         ]
 
     # -- clients ----------------------------------------------------------------------------------
+    def connect_args(self) -> dict[str, Any]:
+        """psycopg connection options for every connection xbot opens (engine or direct).
+
+        Behind a transaction-mode pooler (``Settings.pooler_mode``) consecutive transactions
+        may run on different server connections, so psycopg must not prepare statements on
+        the server (``prepare_threshold=None``); no startup ``options`` are sent, which
+        poolers reject.
+        """
+        args: dict[str, Any] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": f"xbot-{self.settings.app_env}",
+        }
+        if self.settings.pooler_mode == "transaction":
+            args["prepare_threshold"] = None
+        return args
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            import sqlalchemy as sa
+
             self._engine = sa.create_engine(
                 sqlalchemy_url(self.database_url()),
                 pool_pre_ping=True,
                 pool_size=2,
                 max_overflow=4,
-                connect_args={
-                    "connect_timeout": CONNECT_TIMEOUT_S,
-                    "application_name": f"xbot-{self.settings.app_env}",
-                },
+                connect_args=self.connect_args(),
             )
         return self._engine
 

@@ -63,6 +63,9 @@ def mask_url(url: str | None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+POOLER_MODES = ("auto", "none", "session", "transaction")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process settings. ``environment`` is APP_ENV; it selects the ``bot_config`` rows."""
@@ -72,6 +75,7 @@ class Settings:
     redis_prefix: str = "dev:"
     redis_url: Secret | None = None
     database_url: Secret | None = None
+    database_pooler: str = "auto"  # auto | none | session | transaction (see pooler_mode)
     xbot_home: Path = field(default_factory=lambda: Path(".xbot").resolve())
     x_api_key: Secret = field(default_factory=lambda: Secret(""))
     x_api_secret: Secret = field(default_factory=lambda: Secret(""))
@@ -88,6 +92,20 @@ class Settings:
     @property
     def embedded_db(self) -> bool:
         return self.database_url is None
+
+    @property
+    def pooler_mode(self) -> str:
+        """How DATABASE_URL reaches Postgres: ``none`` (direct), ``session`` or ``transaction``.
+
+        ``auto`` means ``transaction`` on port 6543 (Supabase's transaction pooler), else
+        ``none``. Through a transaction pooler no session state survives a transaction, so
+        the engine turns off server-side prepared statements (docs/operations.md).
+        """
+        if self.database_pooler != "auto":
+            return self.database_pooler
+        if self.database_url is None:
+            return "none"
+        return "transaction" if urlsplit(self.database_url.reveal()).port == 6543 else "none"
 
     @property
     def embedded_redis(self) -> bool:
@@ -181,6 +199,10 @@ def load_settings(
                 "DATABASE_URL", mask_url(database_url), "a postgresql:// connection string"
             )
 
+    pooler = (get("DATABASE_POOLER") or "auto").strip().lower()
+    if pooler not in POOLER_MODES:
+        raise SettingsError("DATABASE_POOLER", pooler, "one of " + ", ".join(POOLER_MODES))
+
     home = Path(get("XBOT_HOME") or ".xbot").expanduser().resolve()
 
     user_id = get("X_USER_ID") or ""
@@ -197,6 +219,7 @@ def load_settings(
         redis_prefix=prefix,
         redis_url=Secret(redis_url) if redis_url else None,
         database_url=Secret(database_url) if database_url else None,
+        database_pooler=pooler,
         xbot_home=home,
         x_api_key=Secret(get("X_API_KEY") or ""),
         x_api_secret=Secret(get("X_API_SECRET") or ""),

@@ -12,6 +12,11 @@ them (``xbot scheduler``) or cron does (the lines in docs/reports.md), and a tes
 whole day's fire times and run them in order with the fire time as ``now``: a fast clock that
 is still the real code. A job that finds its lock held (the previous run is still going, or
 cron and ``xbot scheduler`` both run) is skipped and says so; it never runs twice at once.
+
+The locks are per operation (:data:`xbot.locks.TIMETABLE_OPERATIONS`), and the CLI commands
+behind each job (``xbot schedule run``, ``xbot learn run``, ``xbot candidates refresh``,
+``xbot report daily``, ``xbot job NAME``) take the same locks when cron or a person runs them:
+they wait ``--wait`` seconds for a busy lock, then exit 7 naming the holder.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,9 +34,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from xbot import reports
-from xbot.errors import PosterError, XbotError
+from xbot.errors import LockBusy, PosterError, ValidationError, XbotError
 from xbot.flags import load_flags
-from xbot.poster import Poster, RedisLock, metrics_source
+from xbot.locks import hold
+from xbot.poster import Poster, metrics_source
 from xbot.services import Services
 from xbot.settings import Settings
 from xbot.x_client import XPoster
@@ -41,13 +47,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """One line of the timetable: a cron expression, a lock lease and what to run."""
+    """One line of the timetable: a cron expression, a lock lease and what to run.
+
+    ``operations`` are the timetable operations the job runs (default: its name); it holds
+    their locks (``timetable:<operation>``) while it runs, the same locks that the CLI
+    commands of those operations take.
+    """
 
     name: str
     cron: str  # minute hour day month day-of-week, as in crontab
     lease_s: float
     command: str  # the equivalent CLI command (for cron and for the docs)
     run: Callable[[Runner, datetime | None], str]
+    operations: tuple[str, ...] = ()
+
+    @property
+    def locks(self) -> tuple[str, ...]:
+        return self.operations or (self.name,)
 
     def trigger(self, timezone: str) -> CronTrigger:
         return CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(timezone))
@@ -55,13 +71,30 @@ class Job:
 
 @dataclass(frozen=True)
 class JobRun:
-    """What one firing did: ``ok``, ``skipped`` (lock held / nothing to do) or ``failed``."""
+    """What one firing did: ``ok``, ``skipped`` (lock held / nothing to do) or ``failed``.
+
+    ``started_at``/``finished_at`` (wall clock, UTC) bound the work done under the locks;
+    None when the job never got them.
+    """
 
     job: str
     at: datetime | None
     status: str
     detail: str
     seconds: float
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job": self.job,
+            "at": self.at.isoformat() if self.at else None,
+            "status": self.status,
+            "detail": self.detail,
+            "seconds": round(self.seconds, 3),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+        }
 
 
 @dataclass
@@ -115,9 +148,11 @@ JOBS: tuple[Job, ...] = (
     Job("schedule", "*/5 * * * *", 120, "xbot schedule run", _schedule),
     Job("learn", "*/15 * * * *", 600, "xbot learn run", _learn),
     Job("morning", "0 9 * * *", 3600,
-        "xbot candidates refresh && xbot report daily --slot morning", _checklist("morning")),
+        "xbot candidates refresh && xbot report daily --slot morning", _checklist("morning"),
+        ("refresh", "report")),
     Job("evening", "0 18 * * *", 3600,
-        "xbot candidates refresh && xbot report daily --slot evening", _checklist("evening")),
+        "xbot candidates refresh && xbot report daily --slot evening", _checklist("evening"),
+        ("refresh", "report")),
 )  # fmt: skip
 
 
@@ -134,22 +169,51 @@ def default_poster(services: Services, settings: Settings) -> Poster | None:
     return None
 
 
-def run_job(runner: Runner, job: Job, now: datetime | None = None) -> JobRun:
-    """Run ``job`` once under its lock; never raises (the result says what happened)."""
+def job_named(name: str) -> Job:
+    """The timetable job called ``name``; a ValidationError lists the jobs there are."""
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise ValidationError("job", name, "one of " + ", ".join(j.name for j in JOBS))
+
+
+def execute(
+    runner: Runner,
+    job: Job,
+    now: datetime | None = None,
+    *,
+    wait_s: float = 0.0,
+    command: str | None = None,
+) -> JobRun:
+    """Run ``job`` once under its locks, waiting up to ``wait_s`` for them.
+
+    Raises :class:`LockBusy` (naming the holder) when the locks stay busy, and whatever the
+    job raises. ``command`` is what other processes see as the holder.
+    """
     started = time.monotonic()
-    lock = RedisLock(runner.services, f"timetable:{job.name}", job.lease_s)
-    if not lock.acquire():
-        detail = f"skipped: lock held by {lock.owner()}"
-        return JobRun(job.name, now, "skipped", detail, time.monotonic() - started)
-    try:
+    who = command or f"xbot scheduler (job {job.name})"
+    with hold(runner.services, job.locks, command=who, wait_s=wait_s, lease_s=job.lease_s):
+        started_at = datetime.now(UTC)
         detail = job.run(runner, now)
-        status = "skipped" if detail.startswith("skipped") else "ok"
+        finished_at = datetime.now(UTC)
+    status = "skipped" if detail.startswith("skipped") else "ok"
+    return JobRun(
+        job.name, now, status, detail, time.monotonic() - started, started_at, finished_at
+    )
+
+
+def run_job(runner: Runner, job: Job, now: datetime | None = None) -> JobRun:
+    """Run ``job`` once under its locks; never raises (the result says what happened)."""
+    started = time.monotonic()
+    try:
+        return execute(runner, job, now)
+    except LockBusy as exc:
+        detail = f"skipped: lock held by {exc.context.get('owner')}"
+        return JobRun(job.name, now, "skipped", detail, time.monotonic() - started)
     except Exception as exc:  # a scheduler must outlive one bad run; the result records it
         log.exception("job %s failed", job.name)
-        status, detail = "failed", f"{type(exc).__name__}: {exc}"
-    finally:
-        lock.release()
-    return JobRun(job.name, now, status, detail, time.monotonic() - started)
+        detail = f"{type(exc).__name__}: {exc}"
+        return JobRun(job.name, now, "failed", detail, time.monotonic() - started)
 
 
 def fire_times(
@@ -200,7 +264,10 @@ def build_scheduler(runner: Runner, jobs: tuple[Job, ...] = JOBS) -> BlockingSch
 def _log_run(runner: Runner, job: Job) -> None:
     result = run_job(runner, job)
     level = logging.ERROR if result.status == "failed" else logging.INFO
-    log.log(level, "%s %s (%.1fs): %s", job.name, result.status, result.seconds, result.detail)
+    log.log(
+        level, "%s %s (%.1fs): %s", job.name, result.status, result.seconds, result.detail,
+        extra={"job_run": result},
+    )  # fmt: skip
 
 
 def describe(jobs: tuple[Job, ...] = JOBS) -> list[dict[str, Any]]:

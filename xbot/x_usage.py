@@ -239,18 +239,6 @@ class UsageReport:
         return out
 
 
-def budget_health(services: Services, environment: str, now: datetime | None = None) -> list[str]:
-    """Health's budget lines (>= 90 % of a budget or plan cap); [] before the migration ran."""
-    at = utc_now(now)
-    with services.engine.connect() as conn:
-        if conn.execute(sa.text("select to_regclass('x_api_usage')")).scalar() is None:
-            return []
-        fl = flags_mod.load_flags(conn, environment)
-        plan = load_pricing().plan(fl.x_plan)
-        s = spend(conn, environment, at)
-    return budget_warnings(fl, plan, s)
-
-
 def usage_report(
     services: Services, environment: str, *, days: int = 7, now: datetime | None = None
 ) -> UsageReport:

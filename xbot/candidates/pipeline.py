@@ -5,12 +5,18 @@ claims to the queue and prunes expired candidates, asks every source for items (
 is reported with its error; the others carry on), and queues what survives. Counts are kept per
 source in Redis for ``xbot sources stats``. Every number in the report is counted, never assumed:
 the first implementation printed "33 generated" while queueing none.
+
+One bad item never fails the refresh: every item is sanitised (:func:`sanitize_item`: control
+characters out, plain text) and handled inside its own isolation boundary; an item that cannot be
+used is refused and counted in the source's ``errors``. Images are stored under
+``$XBOT_HOME/media``; the image's hash is part of the content hash and near-duplicates are only
+looked for among candidates with the same image (or none).
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -20,6 +26,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from xbot import audit
+from xbot.candidates.media import MediaStore
 from xbot.candidates.prep import (
     CANDIDATE_TTL,
     RECENT_WINDOW,
@@ -28,7 +35,14 @@ from xbot.candidates.prep import (
     priority_score,
 )
 from xbot.candidates.queue import Candidate, CandidateQueue, as_utc
-from xbot.candidates.sources import FetchContext, SourceError, load_config
+from xbot.candidates.sources import (
+    FetchContext,
+    RawItem,
+    SourceError,
+    SourcesConfig,
+    load_config,
+    sanitize_item,
+)
 from xbot.flags import check_environment, load_flags
 from xbot.safety import SafetyGuard
 from xbot.services import Services
@@ -37,10 +51,10 @@ T = TypeVar("T")
 
 _RECENT_SQL = sa.text(
     """
-    select content_hash, text from candidates
+    select content_hash, text, metadata -> 'media' ->> 'sha256' as media_sha256 from candidates
      where environment = :e and status in ('claimed', 'posted', 'shadowed') and created_at > :since
     union all
-    select idempotency_key, text from tweets
+    select idempotency_key, text, null from tweets
      where environment = :e and status <> 'failed' and coalesce(posted_at, created_at) > :since
     """
 )
@@ -56,6 +70,13 @@ class RefreshReport:
     queue_depth: int = 0
     top_topics: list[tuple[str, int]] = field(default_factory=list)
     source_errors: dict[str, str] = field(default_factory=dict)
+    #: Sources that were read but gave nothing to use (an empty feed): not a success.
+    source_warnings: dict[str, str] = field(default_factory=dict)
+    #: Item-level problems: bad rows and images reported by sources, items refused here
+    #: (nothing left after cleaning). Each is in the source's ``errors`` / ``last_error``.
+    item_errors: int = 0
+    #: Items whose control characters were stripped (and then went on).
+    items_cleaned: int = 0
     expired_pruned: int = 0
     claims_returned: int = 0
 
@@ -106,14 +127,24 @@ def refresh(
     report.claims_returned = queue.reclaim_expired(now=now)
     report.expired_pruned = queue.prune_expired(now=now)
 
-    index = NearDuplicateIndex(flags.near_duplicate_threshold)
+    # Near-duplicates are searched among candidates carrying the same image ("" = none).
+    near: defaultdict[str, NearDuplicateIndex] = defaultdict(
+        lambda: NearDuplicateIndex(flags.near_duplicate_threshold)
+    )
+    exact: set[str] = set()
     for c in queue.snapshot():
-        index.add(c.content_hash, c.text)
+        near[_media_sha(c.metadata.get("media"))].add(c.content_hash, c.text)
+        exact.add(c.content_hash)
     for row in recent:
-        index.add(row.content_hash, row.text)
+        near[row.media_sha256 or ""].add(row.content_hash, row.text)
+        exact.add(row.content_hash)
 
     ctx = FetchContext(
-        now=now, catalogue=config.catalogue, redis=services.redis, keys=services.keys
+        now=now,
+        catalogue=config.catalogue,
+        redis=services.redis,
+        keys=services.keys,
+        media=MediaStore(services.settings.xbot_home / "media"),
     )
     stats: dict[str, Counter[str]] = {s.name: Counter() for s in config.sources}
     last_error: dict[str, str] = {}
@@ -132,43 +163,38 @@ def refresh(
             st["fetched"] += len(result.items)
             if result.errors:
                 st["errors"] += len(result.errors)
+                report.item_errors += len(result.errors)
                 last_error[source.name] = result.errors[-1]
-            for item in result.items:
+            if result.warnings:
+                st["warnings"] += len(result.warnings)
+                report.source_warnings[source.name] = "; ".join(result.warnings)
+            for n, raw in enumerate(result.items, start=1):
                 report.generated += 1
-                verdict = guard.validate(item.text, item.tags)
-                if not verdict.ok:
-                    rejected[verdict.codes[0]] += 1
-                    st["rejected:" + verdict.codes[0]] += 1
+                try:
+                    item, removed = sanitize_item(raw)
+                    if removed:
+                        report.items_cleaned += 1
+                        st["cleaned"] += 1
+                    if item is None:
+                        raise ValueError("no text left after removing control characters/markup")
+                    status, digest = _screen(item, guard, exact, near)
+                except Exception as exc:  # isolation boundary: one bad item never stops a refresh
+                    report.item_errors += 1
+                    st["errors"] += 1
+                    last_error[source.name] = f"item {n}: {type(exc).__name__}: {exc}"
                     continue
-                digest = content_hash(item.text)
-                if digest in index:
+                if status == "duplicate":
                     report.duplicates_exact += 1
                     st["duplicates"] += 1
-                    continue
-                if index.most_similar(item.text) is not None:
+                elif status == "near":
                     report.duplicates_near += 1
                     st["duplicates_near"] += 1
-                    continue
-                index.add(digest, item.text)
-                topic = config.catalogue.topics.get(item.topic)
-                batch.append(
-                    Candidate(
-                        content_hash=digest,
-                        db_id=None,
-                        text=item.text,
-                        topic=item.topic,
-                        format=item.format,
-                        tags=item.tags,
-                        source=item.source,
-                        priority=priority_score(
-                            source.weight, topic.prior if topic else 1.0, item.published_at, now
-                        ),
-                        created_at=now,
-                        expires_at=now + CANDIDATE_TTL,
-                        metadata=item.metadata,
-                    )
-                )
-                origin[digest] = source.name
+                elif status != "ok":
+                    rejected[status] += 1
+                    st["rejected:" + status] += 1
+                else:
+                    batch.append(_candidate(item, digest, source.weight, config, now))
+                    origin[digest] = source.name
             continue
         st["errors"] += 1
         last_error[source.name] = report.source_errors[source.name]
@@ -185,17 +211,66 @@ def refresh(
     queued = queue.snapshot()
     report.queue_depth = queue.depth()
     report.top_topics = Counter(c.topic for c in queued).most_common(5)
-    _save_stats(services, stats, last_error, report.source_errors, now)
+    _save_stats(services, stats, last_error, report, now)
     with services.engine.begin() as conn:
         audit.record(conn, "CANDIDATES_REFRESHED", "candidates", environment, report.to_dict())
     return report
+
+
+def _media_sha(media: Any) -> str:
+    """The image hash of a candidate's ``media`` metadata, "" for none."""
+    return str(media.get("sha256") or "") if isinstance(media, dict) else ""
+
+
+def _screen(
+    item: RawItem,
+    guard: SafetyGuard,
+    exact: set[str],
+    near: defaultdict[str, NearDuplicateIndex],
+) -> tuple[str, str]:
+    """(verdict, content hash): "ok", "duplicate", "near" or the guard's first reason code.
+    An accepted item is added to the dedup indexes."""
+    verdict = guard.validate(item.text, item.tags)
+    if not verdict.ok:
+        return verdict.codes[0], ""
+    sha = _media_sha(item.media)
+    digest = content_hash(item.text, sha or None)
+    if digest in exact:
+        return "duplicate", digest
+    if near[sha].most_similar(item.text) is not None:
+        return "near", digest
+    exact.add(digest)
+    near[sha].add(digest, item.text)
+    return "ok", digest
+
+
+def _candidate(
+    item: RawItem, digest: str, weight: float, config: SourcesConfig, now: datetime
+) -> Candidate:
+    """The queued candidate for an accepted item; its metadata carries ``has_media`` and
+    ``media`` (the poster uploads ``media.path`` with ``media.alt``; features read
+    ``has_media``), and so does the Postgres row the queue is rebuilt from."""
+    topic = config.catalogue.topics.get(item.topic)
+    return Candidate(
+        content_hash=digest,
+        db_id=None,
+        text=item.text,
+        topic=item.topic,
+        format=item.format,
+        tags=item.tags,
+        source=item.source,
+        priority=priority_score(weight, topic.prior if topic else 1.0, item.published_at, now),
+        created_at=now,
+        expires_at=now + CANDIDATE_TTL,
+        metadata={**item.metadata, "has_media": item.media is not None, "media": item.media},
+    )
 
 
 def _save_stats(
     services: Services,
     stats: dict[str, Counter[str]],
     last_error: dict[str, str],
-    failed: dict[str, str],
+    report: RefreshReport,
     now: datetime,
 ) -> None:
     pipe = services.redis.pipeline(transaction=False)
@@ -208,7 +283,15 @@ def _save_stats(
             pipe.hset(
                 key, mapping={"last_error": last_error[name], "last_error_at": now.isoformat()}
             )
-        if name not in failed:
+        if name in report.source_warnings:
+            pipe.hset(
+                key,
+                mapping={
+                    "last_warning": report.source_warnings[name],
+                    "last_warning_at": now.isoformat(),
+                },
+            )
+        if name not in report.source_errors and name not in report.source_warnings:
             pipe.hset(key, "last_success", now.isoformat())
     pipe.execute()
 
@@ -236,8 +319,11 @@ def source_stats(services: Services, config_path: Path | None = None) -> list[di
                     k.split(":", 1)[1]: int(v) for k, v in raw.items() if k.startswith("rejected:")
                 },
                 "errors": int(raw.get("errors", 0)),
+                "cleaned": int(raw.get("cleaned", 0)),
+                "warnings": int(raw.get("warnings", 0)),
                 "last_success": raw.get("last_success"),
                 "last_error": raw.get("last_error"),
+                "last_warning": raw.get("last_warning"),
             }
         )
     return out

@@ -47,9 +47,15 @@ def normalise(text: str) -> str:
     return _SPACE_RE.sub(" ", out).strip()
 
 
-def content_hash(text: str) -> str:
-    """SHA-256 hex of :func:`normalise` (the dedup key in Redis and Postgres)."""
-    return hashlib.sha256(normalise(text).encode("utf-8", "surrogatepass")).hexdigest()
+def content_hash(text: str, media_sha256: str | None = None) -> str:
+    """SHA-256 hex of :func:`normalise` (the dedup key in Redis and Postgres), and of the
+    attached image's SHA-256 when there is one: the same text with another image is another
+    candidate, the same text with the same image a duplicate. A text-only candidate keeps the
+    hash it always had."""
+    key = normalise(text)
+    if media_sha256:
+        key += "\nmedia:" + media_sha256  # normalise() never leaves a newline in the text
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def word_set(text: str) -> frozenset[str]:

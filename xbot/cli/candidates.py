@@ -8,6 +8,7 @@ import sys
 import click
 
 from xbot.cli import App
+from xbot.cli.locking import takes_lock
 from xbot.cli.output import echo_json, print_table
 
 
@@ -18,6 +19,7 @@ def candidates() -> None:
 
 @candidates.command("refresh")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@takes_lock("refresh")
 @click.pass_obj
 def refresh_cmd(app: App, as_json: bool) -> None:
     """Fetch every source, check, dedup and queue candidates; print the summary."""
@@ -45,8 +47,15 @@ def refresh_cmd(app: App, as_json: bool) -> None:
         click.echo(
             f"Expired pruned: {report.expired_pruned}; stale claims returned: {report.claims_returned}"
         )
+    if report.item_errors or report.items_cleaned:
+        click.echo(
+            f"Bad items: {report.item_errors} reported, {report.items_cleaned} cleaned of "
+            "control characters (see xbot sources stats)"
+        )
     for name, error in report.source_errors.items():
         click.echo(f"source error: {name}: {error}", err=True)
+    for name, warning in report.source_warnings.items():
+        click.echo(f"source warning: {name}: {warning}", err=True)
 
 
 @click.group()
@@ -96,3 +105,5 @@ def stats_cmd(app: App, as_json: bool) -> None:
     for r in rows:
         if r["last_error"]:
             click.echo(f"last error: {r['source']}: {r['last_error']}", err=True)
+        if r["last_warning"]:
+            click.echo(f"warning: {r['source']}: {r['last_warning']}", err=True)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from xbot.cli import App
+from xbot.cli.locking import takes_lock
 from xbot.cli.output import echo_json, print_table
 
 
@@ -32,6 +33,7 @@ def _metrics_source(app: App):
 
 @learn.command("run")
 @click.option("--json", "as_json", is_flag=True, help="Print the cycle report as JSON.")
+@takes_lock("learn")
 @click.pass_obj
 def run(app: App, as_json: bool) -> None:
     """One learning cycle: fetch metrics, write analytics, teach the bandit each post once."""

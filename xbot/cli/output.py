@@ -10,8 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 
 def _default(value: Any) -> Any:
@@ -29,6 +27,9 @@ def echo_json(data: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    from rich.console import Console  # imported here: commands that print no table skip rich
+    from rich.table import Table
+
     table = Table(title=title)
     for col in columns:
         table.add_column(col)

@@ -15,6 +15,7 @@ import click
 
 from xbot import reports, timetable
 from xbot.cli import App
+from xbot.cli.locking import takes_lock
 from xbot.cli.output import echo_json, print_table
 from xbot.errors import ReportError
 
@@ -71,6 +72,7 @@ def run_cmd(
 )  # fmt: skip
 @_TIMEOUT
 @_RUNS_DIR
+@takes_lock("report")
 @click.pass_obj
 def daily_cmd(app: App, slot: str, timeout: int, runs_dir: Path | None) -> None:
     """Run the daily checklist's notebooks; exit non-zero if any of them failed."""

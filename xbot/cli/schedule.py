@@ -11,6 +11,7 @@ from types import FrameType
 import click
 
 from xbot.cli import App
+from xbot.cli.locking import operation_lock, wait_option
 from xbot.cli.output import echo_json
 from xbot.errors import XbotError
 from xbot.poster import Poster
@@ -60,18 +61,25 @@ def test_cycle(app: App, as_json: bool) -> None:
 @click.option("--every", default="5m", show_default=True, callback=parse_every,
               help="Time between cycles with --loop (30s, 5m, 1h).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print decision rows as JSON.")
+@wait_option()
 @click.pass_obj
-def run(app: App, loop: bool, every: float, as_json: bool) -> None:
+def run(app: App, loop: bool, every: float, as_json: bool, wait_s: float) -> None:
     """Run real cycles: posts to X when LIVE_POSTS=true and the post_fraction coin says so.
 
     With --loop, SIGINT/SIGTERM stop it cleanly between cycles (a cycle in progress finishes,
     so no post is left half-recorded). In a loop an xbot error is reported and the next cycle
-    still runs; a single cycle exits with the error's code.
+    still runs; a single cycle exits with the error's code. Each cycle holds the timetable's
+    schedule lock (the one ``xbot scheduler`` takes), waiting up to --wait seconds for it.
     """
-    live = app.settings.live_posts
-    poster: Poster | None = XPoster(app.settings, app.services) if live else None
+    poster: Poster | None = XPoster(app.settings, app.services) if app.settings.live_posts else None
+
+    def cycle() -> None:
+        with operation_lock(app, "schedule", wait_s=wait_s):
+            record = run_cycle(app.services, app.settings, poster=poster)
+        _show(record, as_json)
+
     if not loop:
-        _show(run_cycle(app.services, app.settings, poster=poster), as_json)
+        cycle()
         return
     stop = threading.Event()
 
@@ -82,7 +90,7 @@ def run(app: App, loop: bool, every: float, as_json: bool) -> None:
     try:
         while not stop.is_set():
             try:
-                _show(run_cycle(app.services, app.settings, poster=poster), as_json)
+                cycle()
             except XbotError as exc:
                 click.echo(f"error: {exc}", err=True)
             stop.wait(every)
