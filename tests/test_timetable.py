@@ -176,3 +176,19 @@ def test_the_documented_crontab_runs_every_job_and_logs_each_line_whole(doc):
         assert command.count("bin/xbot ") == 1  # one command per line: nothing unlogged in a chain
         entries[command.split("xbot job ", 1)[1].split(";")[0]] = " ".join(fields[:5])
     assert entries == {job.name: job.cron for job in timetable.JOBS}
+
+
+def test_xbot_job_runs_a_job_names_a_busy_holder_and_refuses_unknown_jobs(services, xbot):
+    unknown = xbot("job", "nope")
+    assert unknown.exit_code == 2 and "schedule, learn, morning, evening" in unknown.stderr
+    ran = xbot("job", "learn", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    assert json.loads(ran.stdout)["status"] == "skipped"  # no metrics source: says so, exit 0
+    holder = RedisLock(services, "timetable:learn", command="xbot scheduler (job learn)")
+    assert holder.acquire()
+    try:
+        busy = xbot("job", "learn")
+    finally:
+        holder.release()
+    assert busy.exit_code == 7
+    assert "'timetable:learn' is held by 'xbot scheduler (job learn)'" in busy.stderr
