@@ -71,3 +71,25 @@ def test_demo_refits_the_model_every_simulated_night(xbot: Any, services: Servic
     with services.engine.connect() as conn:
         fits = conn.execute(sa.text("select count(*) from model_fits")).scalar_one()
     assert fits == sum("refit on" in line for line in nights) >= 1
+
+
+@pytest.mark.slow
+def test_demo_with_a_daily_budget_never_spends_past_it(xbot: Any, services: Services) -> None:
+    result = xbot("demo", "--days", "2", "--seed", "3", "--no-report", "--no-model",
+                  "--x-daily-budget-usd", "0.05")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    spend_line = next(x for x in result.stdout.splitlines() if "simulated X API spend" in x)
+    print(spend_line)  # the number quoted in the notes (pytest -s)
+    with services.engine.connect() as conn:
+        days = conn.execute(
+            sa.text(
+                "select (ts at time zone 'UTC')::date, sum(estimated_cost_usd)::float8"
+                " from x_api_usage where simulated group by 1"
+            )
+        ).all()
+        budget_skips = conn.execute(
+            sa.text("select count(*) from decisions where reason = 'budget'")
+        ).scalar_one()
+    print(days, budget_skips)
+    assert days and all(spent <= 0.05 + 1e-9 for _, spent in days), days
+    assert budget_skips > 0  # the budget, not the rollout, stopped some posts

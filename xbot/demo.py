@@ -162,6 +162,7 @@ def run_demo(
     learn_minutes: int = 60,
     model_fits: bool = True,
     end: datetime | None = None,
+    x_daily_budget_usd: float | None = None,
     on_progress: Callable[[int, int, DayStats | None], None] | None = None,
 ) -> DemoResult:
     """Simulate the ``days`` days before ``end`` (default: now, floored to the hour).
@@ -193,6 +194,9 @@ def run_demo(
     rng = np.random.default_rng(seed)
     with services.engine.begin() as conn:
         flags_mod.set_flag(conn, environment, "quiet_hours", [2, 3, 4, 5], actor="demo")
+        if x_daily_budget_usd is not None:  # the simulated X is priced and gated like X
+            flags_mod.set_flag(conn, environment, "x_daily_budget_usd", x_daily_budget_usd,
+                               actor="demo")  # fmt: skip
 
     total_slots = days * 24 * 60 // slot_minutes
     reasons: Counter[str] = Counter()
