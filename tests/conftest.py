@@ -1,8 +1,9 @@
 """Shared fixtures: every test gets real Postgres and Redis, isolated.
 
 Servers: ``XBOT_TEST_DATABASE_URL`` / ``XBOT_TEST_REDIS_URL`` (CI points them at the machine's
-services), else ``DATABASE_URL`` / ``REDIS_URL``, else the embedded servers started in a
-temporary XBOT_HOME. Isolation: the schema is migrated once into a template database; each test
+services), else the embedded servers started in a temporary XBOT_HOME. ``DATABASE_URL`` /
+``REDIS_URL`` are never used: a developer with production URLs exported must not run the suite
+against production. X credentials from the environment are blanked for the same reason. Isolation: the schema is migrated once into a template database; each test
 that asks for ``settings`` gets its own database copied from it (dropped afterwards) and its own
 REDIS_PREFIX (its keys are deleted afterwards by SCAN, never FLUSHDB).
 
@@ -64,16 +65,29 @@ def embedded_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     stop_embedded(home)
 
 
+TEST_SERVER_VARIABLES = {"postgres": "XBOT_TEST_DATABASE_URL", "redis": "XBOT_TEST_REDIS_URL"}
+# Variables of the real application that a test run must never inherit from the shell.
+PRODUCTION_VARIABLES = (
+    "DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "APP_ENV", "LIVE_POSTS", "XBOT_HOME",
+    "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET", "X_BEARER_TOKEN",
+    "X_USER_ID", "X_API_BASE_URL", "XBOT_CRASH_AT",
+)  # fmt: skip
+
+
+def suite_server_url(service: str) -> str | None:
+    """The server the suite uses for ``service``: its XBOT_TEST_* variable only, never the
+    application's DATABASE_URL / REDIS_URL; None means the embedded server."""
+    return os.environ.get(TEST_SERVER_VARIABLES[service]) or None
+
+
 @pytest.fixture(scope="session")
 def base_database_url(embedded_home: Path) -> str:
-    url = os.environ.get("XBOT_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    return url or start_embedded_postgres(embedded_home)
+    return suite_server_url("postgres") or start_embedded_postgres(embedded_home)
 
 
 @pytest.fixture(scope="session")
 def redis_url(embedded_home: Path) -> str:
-    url = os.environ.get("XBOT_TEST_REDIS_URL") or os.environ.get("REDIS_URL")
-    return url or start_embedded_redis(embedded_home)
+    return suite_server_url("redis") or start_embedded_redis(embedded_home)
 
 
 def _with_database(url: str, name: str) -> str:
@@ -167,8 +181,12 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 def env_vars(
     database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
 ) -> dict[str, str]:
-    """Environment for running xbot (in-process CLI or subprocess) against this test's servers."""
+    """Environment for running xbot (in-process CLI or subprocess) against this test's servers.
+
+    Every production variable is set here (X credentials blank), so nothing exported in the
+    developer's shell reaches a command the tests run."""
     return {
+        **dict.fromkeys(PRODUCTION_VARIABLES, ""),
         "APP_ENV": "development",
         "LIVE_POSTS": "false",
         "DATABASE_URL": database_url,

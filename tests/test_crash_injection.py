@@ -8,6 +8,7 @@ every candidate is either posted (exactly once, recorded) or still queued.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import random
@@ -21,7 +22,7 @@ from test_scheduler import CREDS, ENV, enqueue, set_flags, texts
 from x_server import XServer
 
 from xbot.candidates.queue import CandidateQueue
-from xbot.outbox import CRASH_ENV, CRASH_STEPS
+from xbot.outbox import CRASH_STEPS
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
@@ -32,7 +33,7 @@ TRIALS = 100
 
 def _child(settings: Settings, when: datetime, step: str | None, seed: int) -> None:
     if step is not None:
-        os.environ[CRASH_ENV] = step
+        settings = dataclasses.replace(settings, crash_at=step)
     with Services(settings) as svc:
         poster = XPoster(settings, svc, timeout_s=5.0)
         run_cycle(svc, settings, poster=poster, now=when, rng=np.random.default_rng(seed))

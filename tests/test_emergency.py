@@ -84,7 +84,7 @@ def test_clear_queue_only_touches_this_prefix(
         other_keys = _fill(client, other, 3)
         # keys of ours that are not queue state survive too
         client.hset(mine.bandit("topic", "fps"), mapping={"alpha": 2, "beta": 1})
-        client.set(mine.last_post_at(), "2026-01-01T00:00:00Z")
+        client.hset(mine.poster_status(), mapping={"state": "ok"})
         with services.engine.begin() as conn:
             conn.exec_driver_sql(
                 "insert into candidates (environment, content_hash, text, topic, source, status) "
@@ -108,7 +108,7 @@ def test_clear_queue_only_touches_this_prefix(
             "candidates_expired": 2,
         }
         left = sorted(client.scan_iter(match=mine.all_pattern(), count=1000))
-        assert left == sorted([mine.bandit("topic", "fps"), mine.last_post_at()])
+        assert left == sorted([mine.bandit("topic", "fps"), mine.poster_status()])
         assert all(client.exists(k) for k in other_keys), "another prefix's keys were deleted"
         assert client.zcard(other.queue()) == 3
 
@@ -144,3 +144,27 @@ def test_bad_environment_refused(xbot, command: str) -> None:
     result = xbot("emergency", command, "--env", "prod")
     assert result.exit_code != 0
     assert "prod" in result.output
+
+
+def test_clear_queue_with_postgres_down_refuses_before_touching_redis(
+    xbot, services: Services, redis_url: str, closed_port: int
+) -> None:
+    """Postgres (the record) first: with it down nothing is deleted and the command fails loudly,
+    so no clear-queue ever happens without its audit row."""
+    client = redis_lib.Redis.from_url(redis_url)
+    try:
+        written = _fill(client, services.keys, 4)
+        before = {k: client.dump(k) for k in written}
+        down = {"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed_port}/x"}
+        result = xbot("emergency", "clear-queue", env=down)
+        assert result.exit_code == 4, result.output
+        assert result.stderr.startswith("error: postgres unavailable")
+        assert {k: client.dump(k) for k in written} == before, "Redis was touched"
+        assert _audit(services, "EMERGENCY_CLEAR_QUEUE") == []
+
+        done = xbot("emergency", "clear-queue")  # and once Postgres is back, it does the job
+        assert done.exit_code == 0, done.output
+        assert not any(client.exists(k) for k in written)
+        assert len(_audit(services, "EMERGENCY_CLEAR_QUEUE")) == 1
+    finally:
+        client.close()

@@ -70,7 +70,7 @@ def test_embedded_default_end_to_end(home: Path) -> None:
     # first one's work.
     settings = load_settings({"XBOT_HOME": str(home)}, env_file="")
     with Services(settings) as services:
-        services.redis.set(services.keys.last_post_at(), "kept-across-restart")
+        services.redis.hset(services.keys.poster_status(), "state", "kept-across-restart")
         with services.engine.begin() as conn:
             conn.exec_driver_sql("insert into audit_log (event_type, component) values ('T', 't')")
             assert conn.exec_driver_sql("select count(*) from bot_config").scalar() == 6
@@ -90,7 +90,7 @@ def test_embedded_default_end_to_end(home: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["flags"]["epsilon"] == 0.4
     with Services(load_settings({"XBOT_HOME": str(home)}, env_file="")) as services:
-        assert services.redis.get(services.keys.last_post_at()) == "kept-across-restart"
+        assert services.redis.hget(services.keys.poster_status(), "state") == "kept-across-restart"
         with services.engine.connect() as conn:
             assert (
                 conn.exec_driver_sql(

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
+from sqlalchemy.engine import make_url
 
+from xbot.cli import cli
 from xbot.errors import SettingsError
 from xbot.settings import Secret, load_settings, mask_url
 
@@ -45,7 +52,10 @@ def test_live_posts_exact_values(raw: str, expected: bool) -> None:
     assert _load(LIVE_POSTS=raw).live_posts is expected
 
 
-@pytest.mark.parametrize("value", ["1", "0", "yes", "no", "on", "TRUEE", "t", "f"])
+@pytest.mark.parametrize(
+    "value",
+    ["1", "0", "yes", "no", "on", "TRUEE", "t", "f", "TRUE", "True", " tRuE ", " true", "false "],
+)
 def test_live_posts_rejects_anything_but_true_false(value: str) -> None:
     with pytest.raises(SettingsError) as info:
         _load(LIVE_POSTS=value)
@@ -158,6 +168,9 @@ def test_secret_and_mask_url() -> None:
     [
         ("APP_ENV", "prod"),
         ("LIVE_POSTS", "1"),
+        ("LIVE_POSTS", "TRUE"),
+        ("LIVE_POSTS", " tRuE "),
+        ("LIVE_POSTS", "yes"),
         ("REDIS_PREFIX", "stg"),
         ("REDIS_URL", "http://x"),
         ("DATABASE_URL", "mysql://x/y"),
@@ -169,3 +182,124 @@ def test_cli_exits_3_naming_the_variable(xbot, variable: str, value: str) -> Non
     assert variable in result.stderr
     assert "allowed" in result.stderr
     assert "Traceback" not in result.output
+
+
+MALFORMED_URLS = [
+    ("DATABASE_URL", "postgresql://postgres@127.0.0.1:99999/x", "port from 1 to 65535"),
+    ("DATABASE_URL", "postgresql://postgres@127.0.0.1:abc/x", "port from 1 to 65535"),
+    ("DATABASE_URL", "postgresql://postgres@127.0.0.1:0/x", "port from 1 to 65535"),
+    ("DATABASE_URL", "postgresql://postgres@127.0.0.1/x?foo=bar", 'query parameter: "foo"'),
+    ("DATABASE_URL", "postgresql://postgres:a%zzb@127.0.0.1/x", "%XX escape"),
+    ("DATABASE_URL", "postgresql://postgres@[::1/x", "postgresql://"),
+    ("REDIS_URL", "redis://127.0.0.1:99999/0", "port from 1 to 65535"),
+    ("REDIS_URL", "redis://127.0.0.1:abc/0", "port from 1 to 65535"),
+    ("REDIS_URL", "redis://127.0.0.1:6379/0?foo=bar", "unknown query parameter foo"),
+    ("REDIS_URL", "redis://127.0.0.1:6379/zero", "database number"),
+    ("REDIS_URL", "redis://:p%4@127.0.0.1:6379/0", "%XX escape"),
+    ("X_API_BASE_URL", "http://127.0.0.1:abc", "port from 1 to 65535"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "allowed"), MALFORMED_URLS)
+def test_malformed_urls_exit_3_in_one_line(xbot, variable: str, value: str, allowed: str) -> None:
+    for command in (("config", "show"), ("health",), ("emergency", "clear-queue")):
+        result = xbot(*command, env={variable: value})
+        assert result.exit_code == 3, (command, result.output)
+        assert result.stdout == "" and "Traceback" not in result.output
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"error: {variable}=") and allowed in line, line
+
+
+@pytest.fixture
+def not_redis_port() -> Iterator[int]:
+    """A TCP server that answers like SSH, not like Redis."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+                with contextlib.suppress(OSError):
+                    conn.recv(1024)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_redis_url_at_something_not_redis_is_a_clean_exit_4(
+    xbot, not_redis_port: int, base_database_url: str
+) -> None:
+    pg_port = make_url(base_database_url).port or 5432
+    for port in (not_redis_port, pg_port):
+        env = {"REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        result = xbot("emergency", "clear-queue", env=env)
+        assert result.exit_code == 4, result.output
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("error: redis unavailable:")
+        health = xbot("health", env=env)
+        assert health.exit_code == 2 and "Redis unreachable" in health.stdout
+
+
+def test_env_file_with_invalid_utf8_is_exit_3(xbot, tmp_path: Path) -> None:
+    env_file = tmp_path / "bad.env"
+    env_file.write_bytes(b"APP_ENV=staging\nX_USER_ID=\xff\xfe12\n")
+    with pytest.raises(SettingsError, match="UTF-8"):
+        load_settings({}, env_file=env_file)
+    result = xbot("config", "show", env={"XBOT_ENV_FILE": str(env_file)})
+    assert result.exit_code == 3, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: XBOT_ENV_FILE=") and "UTF-8" in line
+
+
+def _every_command(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None:
+            continue
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from _every_command(command, ctx, (*path, name))
+
+
+def test_help_works_for_every_command_whatever_the_environment(xbot) -> None:
+    bad = {
+        "APP_ENV": "bogus",
+        "LIVE_POSTS": "TRUE",
+        "DATABASE_URL": "postgresql://u:pw@127.0.0.1:abc/x",
+        "REDIS_URL": "http://nowhere",
+        "REDIS_PREFIX": "no colon",
+    }
+    commands = list(_every_command(cli, click.Context(cli)))
+    assert ("health",) in commands and ("config", "set") in commands
+    for command in [(), *commands]:
+        result = xbot(*command, "--help", env=bad)
+        assert result.exit_code == 0, (command, result.output)
+        assert result.stdout.startswith("Usage: xbot"), (command, result.output)
+    assert xbot("health", env=bad).exit_code == 3  # the command itself still refuses
+
+
+def test_location_variables_are_settings_and_work_from_env_file(xbot, tmp_path: Path) -> None:
+    """XBOT_SOURCES / XBOT_MIGRATIONS_DIR / XBOT_CRASH_AT go through Settings, so `.env` sets
+    them too (they used to be read from the process environment only)."""
+    s = _load(XBOT_SOURCES="~/s.toml", XBOT_MIGRATIONS_DIR="/m", XBOT_CRASH_AT="sent")
+    assert s.sources_path == Path("~/s.toml").expanduser()
+    assert s.migrations_dir == Path("/m") and s.crash_at == "sent"
+    defaults = _load()
+    assert defaults.sources_path is None and defaults.migrations_dir is None
+    assert defaults.crash_at == ""
+
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"XBOT_MIGRATIONS_DIR={tmp_path / 'nowhere'}\n", encoding="utf-8")
+    result = xbot("db", "migrate", env={"XBOT_ENV_FILE": str(env_file)})
+    assert result.exit_code == 5, result.output
+    assert str(tmp_path / "nowhere") in result.stderr

@@ -29,7 +29,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -39,6 +39,7 @@ from scipy import stats
 
 from xbot import audit
 from xbot.bandit import DEFAULT_FAMILIES, FeatureBandit, pooled_prior
+from xbot.clock import as_utc
 from xbot.drift import Restart
 from xbot.errors import LockBusy, ValidationError
 from xbot.flags import check_environment
@@ -439,7 +440,7 @@ class BanditStore:
         Replays every learning cycle in id order with the decay it recorded, using the same
         arithmetic as the Lua script, so the result equals the incremental state exactly.
         """
-        now = aware_now(now)
+        now = as_utc(now)
         with self.services.engine.connect() as conn:
             cycles = conn.execute(
                 sa.text(
@@ -569,12 +570,3 @@ def _prior_of(
         pair = prior.get(family, {}).get(arm)
         return (float(pair[0]), float(pair[1])) if pair is not None else pooled
     return float(prior[0]), float(prior[1])
-
-
-def aware_now(now: datetime | None) -> datetime:
-    """``now`` as aware UTC (None = the real clock); naive datetimes are refused."""
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValidationError("now", now, "a timezone-aware datetime")
-    return now.astimezone(UTC)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from xbot.bandit_store import aware_now
+from xbot.clock import as_utc
 from xbot.errors import ValidationError
 from xbot.flags import check_environment
 from xbot.ope import estimate, target_probabilities
@@ -65,7 +65,7 @@ def decision_log(
     """Decisions of the last ``days`` days before ``now`` with their rewards (columns
     ``COLUMNS``; see the module docstring). Uses ``decisions_env_ts_idx``."""
     environment = check_environment(environment)
-    now = aware_now(now)
+    now = as_utc(now)
     if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days <= 36_500:
         raise ValidationError("days", days, "a number of days > 0 and at most 36500")
     with services.engine.connect() as conn:

@@ -3,16 +3,17 @@
 ``disable_v2`` and ``stop_posting`` write the same flag change as the runbook's SQL (through
 :func:`xbot.flags.set_flag`, so it is validated and audited). ``clear_queue`` deletes only this
 REDIS_PREFIX's queue, in-flight claims, payloads and content hashes, found with SCAN (never
-KEYS), and marks the environment's queued candidates expired in Postgres.
+KEYS), and marks the environment's queued candidates expired in Postgres; Postgres (the record)
+is written before Redis is touched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
+import redis as redis_lib
 import sqlalchemy as sa
 
 from xbot import audit, flags
+from xbot.errors import ServiceUnavailable
 from xbot.services import Services
 
 
@@ -28,38 +29,43 @@ def stop_posting(services: Services, environment: str) -> None:
         audit.record(conn, "EMERGENCY_STOP_POSTING", "emergency", environment)
 
 
-def delete_matching(services: Services, pattern: str) -> int:
-    """UNLINK every key matching ``pattern`` (SCAN in batches, never KEYS); returns how many."""
-    client = services.redis
+def _matching(services: Services, pattern: str) -> list[str]:
+    """Every key matching ``pattern``, found with SCAN (never KEYS)."""
+    return list(services.redis.scan_iter(match=pattern, count=1000))
+
+
+def _unlink(services: Services, keys: list[str]) -> int:
     deleted = 0
-    batch: list[str] = []
-    for key in client.scan_iter(match=pattern, count=1000):
-        batch.append(key)
-        if len(batch) >= 500:
-            deleted += client.unlink(*batch)
-            batch.clear()
-    if batch:
-        deleted += client.unlink(*batch)
+    for i in range(0, len(keys), 500):
+        deleted += services.redis.unlink(*keys[i : i + 500])
     return deleted
 
 
-def _delete_keys(services: Services, keys: Iterable[str]) -> int:
-    present = [k for k in keys if services.redis.exists(k)]
-    return services.redis.unlink(*present) if present else 0
+def delete_matching(services: Services, pattern: str) -> int:
+    """UNLINK every key matching ``pattern`` (SCAN, never KEYS); returns how many."""
+    return _unlink(services, _matching(services, pattern))
 
 
 def clear_queue(services: Services, environment: str) -> dict[str, int]:
-    """Empty this prefix's candidate queue; returns what was deleted, by kind."""
+    """Empty this prefix's candidate queue; returns what was deleted, by kind.
+
+    Record first, then delete: Redis is only read (counts, SCAN) until Postgres has committed
+    the candidates' expiry and the audit row, so Postgres being down refuses the command with
+    nothing touched. If Redis then fails mid-way the command fails loudly (exit 4) with the
+    action already audited, and running it again finishes the job.
+    """
     keys = services.keys
-    queued = services.redis.zcard(keys.queue())
-    inflight = services.redis.zcard(keys.inflight())
+    doomed = {
+        "queue_keys": [k for k in (keys.queue(), keys.inflight(), keys.queue_expiry())
+                       if services.redis.exists(k)],
+        "claims": _matching(services, keys.claim_pattern()),
+        "payloads": _matching(services, keys.payload_pattern()),
+        "content_hashes": _matching(services, keys.content_hash_pattern()),
+    }  # fmt: skip
     counts = {
-        "queued": queued,
-        "in_flight": inflight,
-        "queue_keys": _delete_keys(services, [keys.queue(), keys.inflight(), keys.queue_expiry()]),
-        "claims": delete_matching(services, keys.claim_pattern()),
-        "payloads": delete_matching(services, keys.payload_pattern()),
-        "content_hashes": delete_matching(services, keys.content_hash_pattern()),
+        "queued": services.redis.zcard(keys.queue()),
+        "in_flight": services.redis.zcard(keys.inflight()),
+        **{kind: len(found) for kind, found in doomed.items()},
     }
     with services.engine.begin() as conn:
         counts["candidates_expired"] = conn.execute(
@@ -77,4 +83,13 @@ def clear_queue(services: Services, environment: str) -> dict[str, int]:
             counts,
             {"redis_prefix": services.keys.prefix},
         )
+    try:
+        for found in doomed.values():
+            _unlink(services, found)
+    except redis_lib.RedisError as exc:
+        raise ServiceUnavailable(
+            "redis",
+            f"{exc}; the clear-queue is recorded in audit_log and the candidates are expired "
+            "in Postgres, but Redis still holds queue keys: run `xbot emergency clear-queue` again",
+        ) from exc
     return counts

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+_MAX_SHOWN = 60  # characters of a refused value quoted in a message
+
 
 class XbotError(Exception):
     """Base class. ``exit_code`` is what the CLI exits with."""
@@ -49,9 +51,10 @@ class ValidationError(XbotError):
     exit_code = 2
 
     def __init__(self, field: str, value: Any, allowed: str) -> None:
-        super().__init__(
-            f"{field}={value!r} is not allowed: {allowed}", field=field, allowed=allowed
-        )
+        shown = repr(value)
+        if len(shown) > _MAX_SHOWN:  # a 300-character value must not drown the message
+            shown = shown[: _MAX_SHOWN - 3] + "..."
+        super().__init__(f"{field}={shown} is not allowed: {allowed}", field=field, allowed=allowed)
         self.field = field
         self.value = value
         self.allowed = allowed

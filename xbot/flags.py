@@ -11,12 +11,13 @@ trusted: :func:`load_flags` falls back to the default for a bad value and report
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from xbot import audit
 from xbot.errors import ValidationError
@@ -99,14 +100,55 @@ def _x_plan(value: Any) -> str:
     return value
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _timezone(value: Any) -> str:
-    if not isinstance(value, str) or not value:
+    # Membership first: ZoneInfo("America") opens a tz *directory* (IsADirectoryError), and
+    # ZoneInfo of other files under the tz tree fails in yet other ways.
+    if not isinstance(value, str) or value not in _zone_names():
         raise ValueError
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise ValueError from exc
     return value
+
+
+# -- reading jsonb written by hand --------------------------------------------------------------
+
+_MAX_INT_DIGITS = 30  # beyond any flag's range; longer literals are read as (possibly inf) floats
+_MAX_SHOWN = 60
+_MAX_BRACKETS = 64  # quiet_hours, the only structured flag, needs one
+
+
+def _lenient_int(text: str) -> int | float:
+    """An integer literal; a huge one (``1e5000`` comes back from jsonb as 5001 digits, more than
+    Python converts) is read as a float, which every range check then refuses."""
+    return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+
+def _decode(text: str) -> Any:
+    """Parse JSON text (from jsonb or the CLI) into a value a flag check can look at.
+
+    Raises ValueError for text that is not JSON, and for text with more brackets than any flag
+    value needs: jsonb stores values nested 10,000 deep, which ``json`` (and any recursive
+    code after it, such as the audit writer) cannot walk.
+    """
+    if text.count("[") + text.count("{") > _MAX_BRACKETS:
+        raise ValueError("nested too deeply")
+    return json.loads(text, parse_int=_lenient_int)
+
+
+def _shown(value: Any) -> str:
+    """A value as it appears in a problem message: JSON, cut short."""
+    try:
+        text = json.dumps(value, allow_nan=True)
+    except TypeError:  # an _Unreadable
+        text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
 # -- parsers for CLI text ---------------------------------------------------------------------
@@ -114,8 +156,8 @@ def _timezone(value: Any) -> str:
 
 def _parse_json(text: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return _decode(text)
+    except ValueError:  # not JSON: the text itself, for the range check
         return text
 
 
@@ -125,8 +167,17 @@ def _parse_hours(text: str) -> Any:
         return _parse_json(stripped)
     if not stripped:
         return []
-    parts = [p.strip() for p in stripped.split(",")]
-    return [int(p) if p.lstrip("-").isdigit() else p for p in parts]
+    return [_hour_text(p.strip()) for p in stripped.split(",")]
+
+
+def _hour_text(text: str) -> Any:
+    """One comma-separated hour: an int when it is a decimal literal, else the text (refused)."""
+    if not text.lstrip("-").isdecimal():
+        return text
+    try:
+        return _lenient_int(text)
+    except ValueError:  # e.g. superscript digits: decimal to unicode, not to int()
+        return text
 
 
 @dataclass(frozen=True)
@@ -136,66 +187,70 @@ class FlagSpec:
     default: Any
     allowed: str
     check: Callable[[Any], Any]
-    help: str
-    parse: Callable[[str], Any] = _parse_json
+    # keyword-only: an entry written with a trailing description (the removed ``help``) fails
+    # at import instead of passing the text as the parser
+    parse: Callable[[str], Any] = field(default=_parse_json, kw_only=True)
 
     def validate(self, value: Any) -> Any:
         try:
             return self.check(value)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError, OSError):
             raise ValidationError(self.name, value, self.allowed) from None
 
 
 SPECS: dict[str, FlagSpec] = {
     s.name: s
     for s in (
-        FlagSpec("learning_engine_v2", FEATURE_FLAGS, False, "true or false", _boolean,
-                 "V2 bandit engine picks candidates (false: V1, highest priority first)"),
+        # V2 bandit engine picks candidates (false: V1, highest priority first)
+        FlagSpec("learning_engine_v2", FEATURE_FLAGS, False, "true or false", _boolean),
+        # probability that a cycle's pick is posted live
         FlagSpec("post_fraction", LEARNING_CONFIG, 0.0, "a number from 0.0 to 1.0",
-                 _number(0.0, 1.0), "probability that a cycle's pick is posted live"),
-        FlagSpec("epsilon", LEARNING_CONFIG, 0.2, "a number from 0.0 to 1.0",
-                 _number(0.0, 1.0), "exploration floor: chance of a uniform pick"),
+                 _number(0.0, 1.0)),
+        # exploration floor: chance of a uniform pick
+        FlagSpec("epsilon", LEARNING_CONFIG, 0.2, "a number from 0.0 to 1.0", _number(0.0, 1.0)),
+        # minimum minutes between live posts
         FlagSpec("post_interval_min", LEARNING_CONFIG, 60, "an integer from 15 to 180",
-                 _integer(15, 180), "minimum minutes between live posts"),
-        FlagSpec("max_hashtags", LEARNING_CONFIG, 3, "an integer from 1 to 5",
-                 _integer(1, 5), "most hashtags a post may carry"),
+                 _integer(15, 180)),
+        # most hashtags a post may carry
+        FlagSpec("max_hashtags", LEARNING_CONFIG, 3, "an integer from 1 to 5", _integer(1, 5)),
+        # hours (in `timezone`) with no posting
         FlagSpec("quiet_hours", LEARNING_CONFIG, [2, 3, 4, 5],
-                 "a list of distinct integers from 0 to 23", _hours,
-                 "hours (in `timezone`) with no posting", _parse_hours),
+                 "a list of distinct integers from 0 to 23", _hours, parse=_parse_hours),
+        # time zone of quiet hours and hour arms
         FlagSpec("timezone", LEARNING_CONFIG, "UTC", "an IANA time zone name, e.g. Europe/Berlin",
-                 _timezone, "time zone of quiet hours and hour arms", str),
-        FlagSpec("daily_cap", LEARNING_CONFIG, 17, "an integer from 1 to 100",
-                 _integer(1, 100), "most live posts per day (17 fits the smallest X API plan)"),
+                 _timezone, parse=str),
+        # most live posts per day (17 fits the smallest X API plan)
+        FlagSpec("daily_cap", LEARNING_CONFIG, 17, "an integer from 1 to 100", _integer(1, 100)),
+        # bandit count discount per learning cycle (1.0 = no forgetting)
         FlagSpec("decay", LEARNING_CONFIG, 1.0, "a number greater than 0.0 and at most 1.0",
-                 _number(0.0, 1.0, lo_open=True),
-                 "bandit count discount per learning cycle (1.0 = no forgetting)"),
+                 _number(0.0, 1.0, lo_open=True)),
+        # change-detector alarm level in nats (0 = off; 6-8 measured best): an alarm restarts
+        # the arm's family
         FlagSpec("drift_check", LEARNING_CONFIG, 0.0, "a number from 0.0 to 50.0",
-                 _number(0.0, 50.0),
-                 "change-detector alarm level in nats (0 = off; 6-8 measured best): an alarm "
-                 "restarts the arm's family"),
-        FlagSpec("model_priors", LEARNING_CONFIG, False, "true or false", _boolean,
-                 "seed bandit priors from the PyMC model (empirical Bayes)"),
+                 _number(0.0, 50.0)),
+        # seed bandit priors from the PyMC model (empirical Bayes)
+        FlagSpec("model_priors", LEARNING_CONFIG, False, "true or false", _boolean),
+        # similarity at or above which a candidate is a near duplicate
         FlagSpec("near_duplicate_threshold", LEARNING_CONFIG, 0.85,
-                 "a number from 0.5 to 1.0", _number(0.5, 1.0),
-                 "similarity at or above which a candidate is a near duplicate"),
+                 "a number from 0.5 to 1.0", _number(0.5, 1.0)),
+        # the X API plan whose prices and caps the estimates and budgets use
         FlagSpec("x_plan", LEARNING_CONFIG, "pay_per_use",
                  "a plan of config/x_pricing.toml: pay_per_use, free or basic", _x_plan,
-                 "the X API plan whose prices and caps the estimates and budgets use", str),
+                 parse=str),
+        # most estimated X API spend per UTC calendar month (null: no ceiling)
         FlagSpec("x_monthly_budget_usd", LEARNING_CONFIG, None,
                  "null (no ceiling) or a number from 0 to 1000000",
-                 _optional(_number(0.0, 1_000_000.0)),
-                 "most estimated X API spend per UTC calendar month"),
+                 _optional(_number(0.0, 1_000_000.0))),
+        # most estimated X API spend per UTC day (null: no ceiling)
         FlagSpec("x_daily_budget_usd", LEARNING_CONFIG, None,
                  "null (no ceiling) or a number from 0 to 1000000",
-                 _optional(_number(0.0, 1_000_000.0)),
-                 "most estimated X API spend per UTC day"),
+                 _optional(_number(0.0, 1_000_000.0))),
+        # share of each budget the learning loop may spend on metrics reads
         FlagSpec("x_read_share", LEARNING_CONFIG, 0.25, "a number from 0.0 to 1.0",
-                 _number(0.0, 1.0),
-                 "share of each budget the learning loop may spend on metrics reads"),
+                 _number(0.0, 1.0)),
+        # posts with URLs cost more: keep them, strip URLs, or avoid linked candidates
         FlagSpec("link_policy", LEARNING_CONFIG, "keep", "one of keep, strip, avoid",
-                 _one_of("keep", "strip", "avoid"),
-                 "posts with URLs cost more: keep them, strip URLs, or avoid linked candidates",
-                 str),
+                 _one_of("keep", "strip", "avoid"), parse=str),
     )
 }  # fmt: skip
 
@@ -264,14 +319,48 @@ def seed_defaults(conn: Connection, environment: str) -> None:
         )
 
 
+class _Unreadable:
+    """A stored flag value that cannot be decoded (nested deeper than ``json`` recurses)."""
+
+    def __repr__(self) -> str:
+        return "<unreadable: nested too deeply>"
+
+
+# Every flag value on its own row, as jsonb text: ``{}`` is the placeholder for the
+# environment (``:e`` for SQLAlchemy, ``%s`` for psycopg, see RAW_ROWS_SQL_PSYCOPG).
+_RAW_ROWS_SQL = (
+    "select c.config_key, e.key, e.value::text from bot_config c "
+    "left join lateral jsonb_each(c.config_value) e on true where c.environment = {}"
+)
+RAW_ROWS_SQL_PSYCOPG = _RAW_ROWS_SQL.format("%s")
+
+
+def decode_rows(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """``(config_key, flag, jsonb text)`` rows of ``RAW_ROWS_SQL*`` -> {config_key: {flag: value}}.
+
+    Values are fetched as text and decoded here, each on its own and leniently, so nothing SQL
+    can store raises while fetching (psycopg's own jsonb decoding fails on ``1e5000``, a
+    5001-digit integer): a huge number is read as a float, and a value nested 10,000 deep
+    (jsonb accepts it) as :class:`_Unreadable`, which spoils that one value only.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for config_key, name, text in rows:
+        section = out.setdefault(config_key, {})
+        if name is None:  # an empty object
+            continue
+        try:
+            section[name] = _decode(text)
+        except ValueError:
+            section[name] = _Unreadable()
+    return out
+
+
 def read_raw(conn: Connection, environment: str) -> dict[str, dict[str, Any]]:
+    """Each config_key's flags, decoded leniently (see :func:`decode_rows`)."""
     import sqlalchemy as sa
 
-    rows = conn.execute(
-        sa.text("select config_key, config_value from bot_config where environment = :e"),
-        {"e": environment},
-    )
-    return {r.config_key: dict(r.config_value) for r in rows}
+    rows = conn.execute(sa.text(_RAW_ROWS_SQL.format(":e")), {"e": environment})
+    return decode_rows(rows)
 
 
 def load_flags(conn: Connection, environment: str) -> Flags:
@@ -282,7 +371,10 @@ def load_flags(conn: Connection, environment: str) -> Flags:
 def parse_flags(raw: dict[str, dict[str, Any]], environment: str) -> Flags:
     """Validate ``bot_config`` rows ({config_key: {flag: value}}) as :func:`load_flags` does.
 
-    For a caller that read the rows itself (``xbot health``, on its psycopg connection).
+    For a caller that read the rows itself (``xbot health``, on its psycopg connection, with
+    ``RAW_ROWS_SQL_PSYCOPG`` and :func:`decode_rows`). Never raises for anything ``bot_config``
+    holds: each bad value becomes a problem naming the flag, the value and the allowed range
+    (health turns DEGRADED) and the default is used.
     """
     values: dict[str, Any] = {}
     problems: list[str] = []
@@ -297,13 +389,16 @@ def parse_flags(raw: dict[str, dict[str, Any]], environment: str) -> Flags:
             continue
         try:
             values[spec.name] = spec.validate(section[spec.name])
-        except ValidationError as exc:
+        except ValidationError:
             values[spec.name] = spec.default
-            problems.append(f"{exc.message}; using default {json.dumps(spec.default)}")
+            problems.append(
+                f"{spec.name}={_shown(section[spec.name])} is not allowed: {spec.allowed}; "
+                f"using default {json.dumps(spec.default)}"
+            )
     for key, section in raw.items():
         for name in section:
             if name not in SPECS or SPECS[name].config_key != key:
-                problems.append(f"unknown flag {name!r} in {key}")
+                problems.append(f"unknown flag {_shown(name)} in {key}")
     return Flags(**values, problems=tuple(problems))
 
 
@@ -319,17 +414,51 @@ def _spec(name: str) -> FlagSpec:
     return SPECS[name]
 
 
+def _stored_value(conn: Connection, environment: str, spec: FlagSpec) -> Any:
+    """The value stored for one flag, decoded leniently (None when absent); for the audit row."""
+    import sqlalchemy as sa
+
+    text = conn.execute(
+        sa.text(
+            "select (config_value -> :n)::text from bot_config "
+            "where environment = :e and config_key = :k"
+        ),
+        {"n": spec.name, "e": environment, "k": spec.config_key},
+    ).scalar_one_or_none()
+    if text is None:
+        return None
+    try:
+        return _decode(text)
+    except ValueError:
+        return text[:_MAX_SHOWN]
+
+
 def set_flag(
     conn: Connection, environment: str, name: str, value: Any, *, actor: str = "cli"
 ) -> Any:
-    """Validate then write one flag in the caller's transaction; audit it. Returns the value."""
+    """Validate then write one flag in the caller's transaction; audit it. Returns the value.
+
+    Writes the one key it owns and parses nothing else of ``bot_config``, so it works whatever
+    the other flags hold (the emergency commands and ``config reset`` depend on it). A missing
+    row is created with the defaults.
+    """
     import sqlalchemy as sa
 
     check_environment(environment)
     spec = _spec(name)
     clean = spec.validate(value)
-    seed_defaults(conn, environment)
-    old = read_raw(conn, environment).get(spec.config_key, {}).get(name)
+    conn.execute(
+        sa.text(
+            "insert into bot_config (environment, config_key, config_value) "
+            "values (:e, :k, cast(:v as jsonb)) on conflict (environment, config_key) do nothing"
+        ),
+        {
+            "e": environment,
+            "k": spec.config_key,
+            "v": json.dumps(default_config()[spec.config_key]),
+        },
+    )
+    old = _stored_value(conn, environment, spec)
     conn.execute(
         sa.text(
             "update bot_config set config_value = jsonb_set(config_value, :path, cast(:v as jsonb)), "

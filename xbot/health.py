@@ -153,13 +153,10 @@ def _check_db(services: Services, environment: str) -> dict[str, Any]:
             applied = {r[0] for r in conn.execute("select version from schema_migrations")}
         flag_rows = None
         if conn.execute("select to_regclass('bot_config')").fetchone()[0]:
-            flag_rows = {
-                key: dict(value)
-                for key, value in conn.execute(
-                    "select config_key, config_value from bot_config where environment = %s",
-                    (environment,),
-                )
-            }
+            # jsonb as text, decoded by flags: psycopg's own decoding raises on `1e5000`
+            flag_rows = flags_mod.decode_rows(
+                conn.execute(flags_mod.RAW_ROWS_SQL_PSYCOPG, (environment,))
+            )
         spend = None
         if conn.execute("select to_regclass('x_api_usage')").fetchone()[0]:
             row = conn.execute(SPEND_SQL, spend_params(environment, datetime.now(UTC)))
@@ -205,7 +202,11 @@ def check(
             if missing:
                 report.degraded.append("missing views: " + ", ".join(missing))
             try:
-                pending = [m.version for m in migrate.discover() if m.version not in d["applied"]]
+                pending = [
+                    m.version
+                    for m in migrate.discover(services.settings.migrations_dir)
+                    if m.version not in d["applied"]
+                ]
             except XbotError as exc:
                 pending = []
                 report.degraded.append(str(exc))

@@ -63,9 +63,6 @@ class Keys:
         """Hash of per-source counters (fetched, accepted, duplicates, rejected:*, errors)."""
         return self._k("sources", "stats", source)
 
-    def source_stats_pattern(self) -> str:
-        return self._k("sources", "stats", "*")
-
     def feed_cache(self, source: str) -> str:
         """Hash with a feed's ETag / Last-Modified for conditional GET."""
         return self._k("sources", "http", source)
@@ -87,9 +84,6 @@ class Keys:
         return self._k("bandit_meta", "cycle")
 
     # -- scheduler and poster state -------------------------------------------------------------
-    def last_post_at(self) -> str:
-        return self._k("state", "last_post_at")
-
     def poster_status(self) -> str:
         """Hash {state, reason, since}: set when X refused our credentials (health reads it)."""
         return self._k("state", "poster")

@@ -43,10 +43,10 @@ from xbot.bandit_store import (
     FEATURES_SQL,
     BanditStore,
     aggregate_features,
-    aware_now,
     outcomes_by_family,
     restarts_from_json,
 )
+from xbot.clock import as_utc
 from xbot.drift import ChangeDetector
 from xbot.errors import PosterError, ValidationError, XbotError
 from xbot.flags import check_environment, load_flags
@@ -456,7 +456,7 @@ def run_learning_cycle(
     100,000 posts learn in a few seconds (benchmarks/bench_learning.py).
     """
     environment = check_environment(environment)
-    now = aware_now(now)
+    now = as_utc(now)
     rule = reward_rule or RewardRule()
     if not (isinstance(min_age_hours, (int, float)) and math.isfinite(min_age_hours)):
         raise ValidationError("min_age_hours", min_age_hours, "a finite number >= 0")

@@ -10,7 +10,6 @@ works through a transaction-mode pooler too).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,10 +50,10 @@ class MigrationState:
     changed: bool  # applied, but the file differs from what was applied
 
 
-def migrations_dir() -> Path:
-    """``$XBOT_MIGRATIONS_DIR`` or ``sql/migrations`` of the source tree xbot was installed from."""
-    env = os.environ.get("XBOT_MIGRATIONS_DIR")
-    path = Path(env) if env else Path(__file__).resolve().parents[1] / "sql" / "migrations"
+def migrations_dir(directory: Path | None = None) -> Path:
+    """``directory`` (Settings.migrations_dir, XBOT_MIGRATIONS_DIR) or ``sql/migrations`` of the
+    source tree xbot was installed from."""
+    path = directory or Path(__file__).resolve().parents[1] / "sql" / "migrations"
     if not path.is_dir():
         raise MigrationError(
             "-", f"migrations directory {path} not found (install xbot with `pip install -e .`)"
@@ -63,7 +62,7 @@ def migrations_dir() -> Path:
 
 
 def discover(directory: Path | None = None) -> list[Migration]:
-    directory = directory or migrations_dir()
+    directory = migrations_dir(directory)
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)

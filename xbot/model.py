@@ -38,7 +38,8 @@ import sqlalchemy as sa
 from scipy import stats
 from scipy.special import expit, logit
 
-from xbot.bandit_store import aware_now, features_of
+from xbot.bandit_store import features_of
+from xbot.clock import as_utc
 from xbot.errors import ValidationError, XbotError
 from xbot.flags import check_environment
 from xbot.services import Services
@@ -243,7 +244,7 @@ def fit_model(
     ``iterations`` caps ADVI's optimisation (it stops earlier once the parameters converge).
     """
     environment = check_environment(environment)
-    now = aware_now(now)
+    now = as_utc(now)
     if method not in METHODS:
         raise ValidationError("method", method, "one of " + ", ".join(METHODS))
     for name, value, lo in (("draws", draws, 10), ("iterations", iterations, 100)):

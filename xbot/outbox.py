@@ -27,10 +27,12 @@ import sqlalchemy as sa
 from xbot import audit
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import CandidateQueue
+from xbot.clock import as_utc
 from xbot.errors import PosterError
 from xbot.poster import Media, Poster, RemotePost
-from xbot.poster_state import mark_auth_failed, record_rate_limit, utc_now
+from xbot.poster_state import mark_auth_failed, record_rate_limit
 from xbot.services import Services
+from xbot.settings import Settings
 from xbot.x_client import rate_limit_reset
 from xbot.x_errors import (
     AuthFailed,
@@ -43,18 +45,17 @@ from xbot.x_errors import (
 
 log = logging.getLogger("xbot.poster")
 
-CRASH_ENV = "XBOT_CRASH_AT"
 CRASH_STEPS = ("queue_claimed", "claimed", "sent", "recorded")
 
 
-def crash_point(step: str) -> None:
-    """Test hook: SIGKILL this process at ``step`` when ``XBOT_CRASH_AT=<step>``.
+def crash_point(settings: Settings, step: str) -> None:
+    """Test hook: SIGKILL this process at ``step`` when ``XBOT_CRASH_AT=<step>``
+    (``Settings.crash_at``).
 
     The crash-injection test needs a real, un-catchable death at each point between claim,
-    HTTP call and record; reading the variable here (not in Settings) keeps the hook out of
-    every production code path except this one comparison.
+    HTTP call and record; the hook costs production one string comparison.
     """
-    if os.environ.get(CRASH_ENV) == step:
+    if settings.crash_at == step:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -116,7 +117,7 @@ class Outbox:
 
         Only a ``failed`` row (the timeline showed it was never published) may be claimed again.
         """
-        at = utc_now(now)
+        at = as_utc(now)
         with self.services.engine.begin() as conn:
             return conn.execute(
                 sa.text(
@@ -192,8 +193,8 @@ class Outbox:
         the text may go out, so an upload whose post never happened is orphaned at X (it
         expires there), never posted twice.
         """
-        at = utc_now(now)
-        crash_point("claimed")
+        at = as_utc(now)
+        crash_point(self.services.settings, "claimed")
         media_ids: list[str] | None = None
         for attempt in range(1, self.attempts + 1):
             try:
@@ -243,13 +244,13 @@ class Outbox:
                 # a 400 or other definite refusal: X did not publish it
                 self._set(pk, "failed", at, note={"reason": "error", "error": str(exc)})
                 return Published(pk, "failed", None, "error")
-            crash_point("sent")
+            crash_point(self.services.settings, "sent")
             headers = getattr(self.poster, "last_rate_headers", {})
             if headers:
                 self._remember_window(headers, at)
             note = {"media_ids": media_ids} if media_ids else None
             self._set(pk, "posted", at, tweet_id=tweet_id, posted_at=at, note=note)
-            crash_point("recorded")
+            crash_point(self.services.settings, "recorded")
             return Published(pk, "posted", tweet_id, "posted")
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -286,7 +287,7 @@ class Outbox:
         candidate may be queued again (X never showed it), except after a 403 duplicate, which
         is final: the candidate is rejected.
         """
-        at = utc_now(now)
+        at = as_utc(now)
         with self.services.engine.begin() as conn:
             rows = conn.execute(
                 sa.text(

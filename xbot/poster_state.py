@@ -8,23 +8,15 @@ and resumes, and an open rate-limit window (until X's reset).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
+from xbot.clock import as_utc
 from xbot.services import Services
 
 TWEETS_ENDPOINT = "create_post"
 AUTH_FAILED = "auth_failed"
 CREDITS_DEPLETED = "credits_depleted"
 PAUSED_STATES = (AUTH_FAILED, CREDITS_DEPLETED)
-
-
-def utc_now(now: datetime | None) -> datetime:
-    """``now`` as aware UTC (None = the real clock); naive datetimes are refused."""
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware (UTC)")
-    return now.astimezone(UTC)
 
 
 def poster_state(services: Services) -> dict[str, str]:
@@ -47,7 +39,7 @@ def paused_reason(state: dict[str, str]) -> str | None:
 def _pause(services: Services, state: str, reason: str, now: datetime | None) -> None:
     services.redis.hset(
         services.keys.poster_status(),
-        mapping={"state": state, "reason": reason, "since": utc_now(now).isoformat()},
+        mapping={"state": state, "reason": reason, "since": as_utc(now).isoformat()},
     )
 
 
@@ -83,4 +75,4 @@ def rate_limited_until(services: Services, *, now: datetime | None = None) -> da
     if not raw:
         return None
     reset_at = datetime.fromisoformat(raw)
-    return reset_at if reset_at > utc_now(now) else None
+    return reset_at if reset_at > as_utc(now) else None

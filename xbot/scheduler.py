@@ -44,6 +44,7 @@ from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex, content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
+from xbot.clock import as_utc
 from xbot.errors import PosterError, ValidationError
 from xbot.learning import RewardRule, baseline_median
 from xbot.link_policy import final_text, has_url
@@ -102,14 +103,6 @@ class DecisionRecord:
         out = asdict(self)
         out["ts"] = self.ts.isoformat()
         return out
-
-
-def _utc(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(UTC)
 
 
 def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
@@ -392,7 +385,7 @@ class _Cycle:
         candidate = claim.candidate
         text = picked.get("text", candidate.text)
         media = Media.from_metadata(candidate.metadata)
-        crash_point("queue_claimed")
+        crash_point(self.services.settings, "queue_claimed")
         pk = outbox.claim(
             text=text,
             candidate_id=candidate.db_id,
@@ -513,7 +506,7 @@ def run_cycle(
     post_fraction coin and seeds the bandit draw, so a seeded demo is reproducible.
     Errors are recorded as ``skipped/error:<Type>`` and then raised.
     """
-    at = _utc(now)
+    at = as_utc(now)
     env = settings.environment
     generator = rng if rng is not None else np.random.default_rng()
     with services.engine.connect() as conn:

@@ -9,10 +9,11 @@ and ``str`` are masked, so printing a ``Settings`` or logging it never leaks a t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from dotenv import dotenv_values
 
@@ -49,18 +50,117 @@ class Secret:
         return hash(self._value)
 
 
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"']+")
+# Query parameters redis-py understands in a URL (redis.connection.URL_QUERY_ARGUMENT_PARSERS),
+# plus the credentials it takes from the query too.
+REDIS_URL_PARAMS = frozenset({
+    "db", "health_check_interval", "max_connections", "protocol", "retry_on_timeout",
+    "socket_connect_timeout", "socket_keepalive", "socket_timeout", "ssl_check_hostname",
+    "ssl_cert_reqs", "ssl_ca_certs", "timeout", "username", "password",
+})  # fmt: skip
+
+
+def _split_userinfo(url: str) -> tuple[str, str, str] | None:
+    """``(before, password, after)`` of a ``scheme://user:password@host...`` string, found by
+    text alone: it never raises, and a password with a raw ``/`` or ``@`` is still found."""
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    query = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, query)
+    if at < 0:
+        return None
+    user, colon, password = rest[:at].partition(":")
+    if not colon or not password or "/" in user:
+        return None
+    return head + sep + user + ":", password, rest[at:]
+
+
 def mask_url(url: str | None) -> str:
-    """Return ``url`` with any password replaced by ``***`` (for status lines and logs)."""
+    """Return ``url`` with every password replaced by ``***`` (for status lines and logs).
+
+    Covers ``user:password@`` URLs, ``?password=`` query parameters and libpq keyword strings
+    (``host=... password=...``); works on text too malformed to parse.
+    """
     if not url:
         return ""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    netloc = f"{user}:***@{host}{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    if "://" not in url:
+        return _KEYWORD_PASSWORD.sub(r"\1***", url)
+    parts = _split_userinfo(url)
+    if parts is not None:
+        url = parts[0] + "***" + parts[2]
+    return _QUERY_PASSWORD.sub(r"\1***", url)
+
+
+def url_passwords(url: str) -> list[str]:
+    """Every password in ``url`` (any form :func:`mask_url` masks), raw and percent-decoded."""
+    found: list[str] = []
+    if "://" not in url:
+        found += [m.group(2).strip("'") for m in _KEYWORD_PASSWORD.finditer(url)]
+    else:
+        parts = _split_userinfo(url)
+        if parts is not None:
+            found.append(parts[1])
+        found += [m.group(2) for m in _QUERY_PASSWORD.finditer(url) if m.group(2)]
+    return [v for p in found for v in dict.fromkeys((p, unquote(p))) if v]
+
+
+def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` (an error message, a log line) with URLs' passwords, ``password=`` pairs and
+    every one of ``secrets`` masked: drivers quote pieces of a bad connection string."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    text = _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
+    return _KEYWORD_PASSWORD.sub(r"\1***", text)
+
+
+def _check_url(variable: str, url: str, schemes: tuple[str, ...], allowed: str) -> SplitResult:
+    """Scheme, port and percent-encoding of a URL; a SettingsError (masked) when wrong."""
+    shown = mask_url(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for ':abc' and ports over 65535
+    except ValueError:
+        raise SettingsError(variable, shown, allowed + " with a port from 1 to 65535") from None
+    if parts.scheme not in schemes:
+        raise SettingsError(variable, shown, allowed)
+    if parts.port == 0:
+        raise SettingsError(variable, shown, allowed + " with a port from 1 to 65535")
+    if _BAD_PERCENT.search(url):
+        raise SettingsError(variable, shown, allowed + " (a '%' must start a %XX escape)")
+    return parts
+
+
+def _check_database_url(url: str) -> None:
+    allowed = "a postgresql:// connection string"
+    _check_url("DATABASE_URL", url, ("postgresql", "postgres", "postgresql+psycopg"), allowed)
+    from psycopg import ProgrammingError  # imported here: only when DATABASE_URL is set
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:  # libpq's own parser: unknown query parameters, a broken IPv6 host, ...
+        conninfo_to_dict(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    except ProgrammingError as exc:
+        detail = mask_text(str(exc).strip().splitlines()[0], url_passwords(url))
+        raise SettingsError("DATABASE_URL", mask_url(url), f"{allowed} ({detail})") from None
+
+
+def _check_redis_url(url: str) -> None:
+    allowed = "a redis://, rediss:// or unix:// URL"
+    parts = _check_url("REDIS_URL", url, ("redis", "rediss", "unix"), allowed)
+    shown = mask_url(url)
+    if parts.scheme != "unix" and parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise SettingsError("REDIS_URL", shown, allowed + " whose path is a database number")
+    unknown = sorted(
+        {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)} - REDIS_URL_PARAMS
+    )
+    if unknown:
+        raise SettingsError(
+            "REDIS_URL", shown, f"{allowed} (unknown query parameter {', '.join(unknown)})"
+        )
 
 
 POOLER_MODES = ("auto", "none", "session", "transaction")
@@ -84,6 +184,9 @@ class Settings:
     x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
     x_user_id: str = ""
     x_api_base_url: str = "https://api.x.com"
+    sources_path: Path | None = None  # XBOT_SOURCES; None = config/sources.toml
+    migrations_dir: Path | None = None  # XBOT_MIGRATIONS_DIR; None = sql/migrations
+    crash_at: str = ""  # XBOT_CRASH_AT: the crash-injection test's hook (see poster.crash_point)
 
     @property
     def environment(self) -> str:
@@ -125,9 +228,8 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, Secret) and value:
                 out.append(value.reveal())
-                parts = urlsplit(value.reveal())
-                if parts.password:
-                    out.append(parts.password)
+                if f.name in ("redis_url", "database_url"):
+                    out += url_passwords(value.reveal())
         return out
 
     def describe(self) -> dict[str, object]:
@@ -145,12 +247,15 @@ class Settings:
 
 
 def _parse_bool(name: str, raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered == "true":
-        return True
-    if lowered == "false":
-        return False
-    raise SettingsError(name, raw, "exactly 'true' or 'false'")
+    """Exactly ``true`` or ``false``, as README and .env.template say: ``TRUE`` or `` true``
+    is refused, never read as live posting on."""
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise SettingsError(name, raw, "exactly 'true' or 'false' (lower case, no spaces)")
+
+
+def _optional_path(raw: str | None) -> Path | None:
+    return Path(raw).expanduser() if raw else None
 
 
 def load_settings(
@@ -165,7 +270,13 @@ def load_settings(
     path = env_file if env_file is not None else real.get("XBOT_ENV_FILE", ".env")
     values: dict[str, str] = {}
     if path and Path(path).is_file():
-        values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+        try:
+            values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+        except (UnicodeDecodeError, OSError) as exc:
+            reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+            raise SettingsError(
+                "XBOT_ENV_FILE", str(path), f"a readable UTF-8 .env file ({reason})"
+            ) from None
     values.update(real)
 
     def get(name: str) -> str | None:
@@ -186,18 +297,12 @@ def load_settings(
         )
 
     redis_url = get("REDIS_URL")
-    if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise SettingsError(
-            "REDIS_URL", mask_url(redis_url), "a redis://, rediss:// or unix:// URL"
-        )
+    if redis_url is not None:
+        _check_redis_url(redis_url)
 
     database_url = get("DATABASE_URL")
     if database_url is not None:
-        scheme = urlsplit(database_url).scheme
-        if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
-            raise SettingsError(
-                "DATABASE_URL", mask_url(database_url), "a postgresql:// connection string"
-            )
+        _check_database_url(database_url)
 
     pooler = (get("DATABASE_POOLER") or "auto").strip().lower()
     if pooler not in POOLER_MODES:
@@ -210,8 +315,7 @@ def load_settings(
         raise SettingsError("X_USER_ID", user_id, "the numeric id of the posting account")
 
     base_url = (get("X_API_BASE_URL") or "https://api.x.com").rstrip("/")
-    if urlsplit(base_url).scheme not in ("http", "https"):
-        raise SettingsError("X_API_BASE_URL", base_url, "an http(s) URL")
+    _check_url("X_API_BASE_URL", base_url, ("http", "https"), "an http(s) URL")
 
     return Settings(
         app_env=app_env,
@@ -228,4 +332,7 @@ def load_settings(
         x_bearer_token=Secret(get("X_BEARER_TOKEN") or ""),
         x_user_id=user_id,
         x_api_base_url=base_url,
+        sources_path=_optional_path(get("XBOT_SOURCES")),
+        migrations_dir=_optional_path(get("XBOT_MIGRATIONS_DIR")),
+        crash_at=get("XBOT_CRASH_AT") or "",
     )

@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from xbot import flags as flags_mod
-from xbot.poster_state import utc_now
+from xbot.clock import as_utc
 from xbot.services import Services
 from xbot.x_budget import (
     SPEND_SQL,
@@ -85,7 +85,7 @@ class XUsage:
         now: datetime | None = None,
     ) -> str | None:  # fmt: skip
         """Why such a call would be refused now, else None; writes nothing (an early gate)."""
-        at = utc_now(now)
+        at = as_utc(now)
         with self.services.engine.connect() as conn:
             fl = flags_mod.load_flags(conn, self.environment)
             plan = load_pricing().plan(fl.x_plan)
@@ -109,7 +109,7 @@ class XUsage:
         ``gate=False`` records without checking (reconciliation reads that keep the outbox
         exactly-once, and ``xbot x check``): refusing those would cost more than they do.
         """
-        at = utc_now(now)
+        at = as_utc(now)
         with self.services.engine.begin() as conn:
             conn.execute(
                 sa.text("select pg_advisory_xact_lock(:k, hashtext(:e))"),
@@ -174,7 +174,7 @@ class XUsage:
                     "select tweet_id, metrics from x_read_log where environment = :e"
                     " and day = :d and tweet_id = any(:ids) and metrics is not null"
                 ),
-                {"e": self.environment, "d": utc_now(now).date(), "ids": list(tweet_ids)},
+                {"e": self.environment, "d": as_utc(now).date(), "ids": list(tweet_ids)},
             ).all()
         return {r.tweet_id: dict(r.metrics) for r in rows}
 
@@ -192,7 +192,7 @@ class XUsage:
         """
         if not reads:
             return 0
-        at = utc_now(now)
+        at = as_utc(now)
         ids = list(reads)
         metrics = [json.dumps(dict(m)) if m is not None else None for m in reads.values()]
         with self.services.engine.begin() as conn:
@@ -246,7 +246,7 @@ def usage_report(
 
     Projection: this month's spend so far, scaled linearly to the whole calendar month.
     """
-    at = utc_now(now)
+    at = as_utc(now)
     since = day_start(at) - timedelta(days=days - 1)
     with services.engine.connect() as conn:
         fl = flags_mod.load_flags(conn, environment)

@@ -15,7 +15,6 @@ looked for among candidates with the same image (or none).
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -34,7 +33,7 @@ from xbot.candidates.prep import (
     content_hash,
     priority_score,
 )
-from xbot.candidates.queue import Candidate, CandidateQueue, as_utc
+from xbot.candidates.queue import Candidate, CandidateQueue
 from xbot.candidates.sources import (
     FetchContext,
     RawItem,
@@ -43,6 +42,7 @@ from xbot.candidates.sources import (
     load_config,
     sanitize_item,
 )
+from xbot.clock import as_utc
 from xbot.flags import check_environment, load_flags
 from xbot.safety import SafetyGuard
 from xbot.services import Services
@@ -99,13 +99,6 @@ def _progress(items: list[T], enabled: bool) -> Iterable[T]:
             bar.advance(task)
 
 
-def _config_path(path: Path | None) -> Path | None:
-    if path is not None:
-        return path
-    env = os.environ.get("XBOT_SOURCES")
-    return Path(env) if env else None
-
-
 def refresh(
     services: Services,
     environment: str,
@@ -117,7 +110,7 @@ def refresh(
     """Generate, check, dedup and queue candidates; return the counted summary."""
     now = as_utc(now)
     check_environment(environment)
-    config = load_config(_config_path(config_path))
+    config = load_config(config_path or services.settings.sources_path)
     with services.engine.connect() as conn:
         flags = load_flags(conn, environment)
         recent = conn.execute(_RECENT_SQL, {"e": environment, "since": now - RECENT_WINDOW}).all()
@@ -299,7 +292,7 @@ def _save_stats(
 def source_stats(services: Services, config_path: Path | None = None) -> list[dict[str, Any]]:
     """Per configured source: fetched, accepted, duplicates, rejected by reason, errors, last
     success and last error (the runbook's ``getSourceStats``)."""
-    config = load_config(_config_path(config_path))
+    config = load_config(config_path or services.settings.sources_path)
     pipe = services.redis.pipeline(transaction=False)
     for s in config.sources:
         pipe.hgetall(services.keys.source_stats(s.name))

@@ -25,13 +25,14 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import redis as redis_lib
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from xbot.clock import as_utc
 from xbot.errors import ServiceUnavailable, ValidationError
 from xbot.services import Services
 
@@ -131,15 +132,6 @@ _INSERT_SQL = sa.text(
     returning id, content_hash
     """
 )
-
-
-def as_utc(now: datetime | None) -> datetime:
-    """``now`` as aware UTC (None = the real clock); a naive datetime is refused."""
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValidationError("now", now, "a timezone-aware datetime (UTC)")
-    return now.astimezone(UTC)
 
 
 @dataclass(frozen=True)

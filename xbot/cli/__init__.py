@@ -69,8 +69,17 @@ COMMANDS: dict[str, Entry] = {
 class App:
     """What every command receives (``@click.pass_obj``): settings and lazily opened services."""
 
-    settings: Settings
+    _settings: Settings | None = field(default=None, repr=False)
     _services: Services | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """Loaded on first use, so ``--help`` works whatever the environment holds."""
+        if self._settings is None:
+            from xbot.settings import load_settings
+
+            self._settings = load_settings()
+        return self._settings
 
     @property
     def services(self) -> Services:
@@ -123,9 +132,7 @@ def cli(ctx: click.Context) -> None:
     Settings come from the environment and .env (see .env.template). With DATABASE_URL and
     REDIS_URL unset, embedded Postgres and Redis run under XBOT_HOME (default .xbot/).
     """
-    from xbot.settings import load_settings
-
-    app = App(settings=load_settings())
+    app = App()
     ctx.obj = app
     ctx.call_on_close(app.close)
 
@@ -136,7 +143,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _fail(exc: XbotError) -> None:
-    click.echo(f"error: {exc}", err=True)
+    from xbot.settings import mask_text  # a driver's message may quote a connection string
+
+    click.echo(f"error: {mask_text(str(exc))}", err=True)
     sys.exit(exc.exit_code)
 
 
@@ -150,9 +159,8 @@ def _service_error(exc: BaseException) -> ServiceUnavailable | None:
     if sa is not None and isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
         return ServiceUnavailable("postgres", _first_line(exc.orig or exc))
     redis_lib = sys.modules.get("redis")
-    if redis_lib is not None and isinstance(
-        exc, (redis_lib.ConnectionError, redis_lib.TimeoutError)
-    ):
+    # any RedisError: down, or REDIS_URL points at something that is not Redis
+    if redis_lib is not None and isinstance(exc, redis_lib.RedisError):
         return ServiceUnavailable("redis", _first_line(exc))
     return None
 
@@ -162,8 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="xbot", standalone_mode=False)
     except XbotError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(exc)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

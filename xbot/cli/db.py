@@ -26,7 +26,7 @@ def db_migrate(app: App, as_json: bool) -> None:
     are never overwritten; flags added by a newer release get their defaults.
     """
     engine = app.services.engine
-    applied = migrate.migrate(engine)
+    applied = migrate.migrate(engine, app.settings.migrations_dir)
     with engine.begin() as conn:
         for env in APP_ENVS:
             flags.seed_defaults(conn, env)
@@ -43,7 +43,7 @@ def db_migrate(app: App, as_json: bool) -> None:
 @click.pass_obj
 def db_status(app: App, as_json: bool) -> None:
     """List every migration file and when it was applied."""
-    states = migrate.status(app.services.engine)
+    states = migrate.status(app.services.engine, app.settings.migrations_dir)
     if as_json:
         echo_json([s.__dict__ for s in states])
         return
@@ -75,9 +75,10 @@ def db_url(app: App, with_password: bool) -> None:
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
-        if parsed.password:
+        if parsed.password or "password" in parsed.query:
             # URL.set(password=None) would keep the password: None means "unchanged" there.
-            url = parsed._replace(password=None).render_as_string(hide_password=False)
+            parsed = parsed._replace(password=None).difference_update_query(["password"])
+            url = parsed.render_as_string(hide_password=False)
     click.echo(url)
 
 

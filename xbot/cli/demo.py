@@ -67,7 +67,7 @@ def demo(
         f"REDIS_PREFIX={app.settings.redis_prefix} (reset first); X is simulated"
     )
     # Like `make demo`: a fresh XBOT_HOME (or database) needs the schema before anything runs.
-    applied = migrate.migrate(app.services.engine)
+    applied = migrate.migrate(app.services.engine, app.settings.migrations_dir)
     with app.services.engine.begin() as conn:
         flags.seed_defaults(conn, app.settings.environment)
     if applied:
