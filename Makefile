@@ -17,7 +17,9 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# setuptools prints an "Editable installation" notice for every flat-layout editable
+	@# install (its own doing, nothing to fix on our side): filtered by its message only
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install xbot with its dev extras

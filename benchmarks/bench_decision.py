@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from mabwiser.mab import MAB, LearningPolicy
 
-from xbot.bandit import DEFAULT_PROPENSITY_DRAWS, FeatureBandit
+from xbot.policies import DEFAULT_PROPENSITY_DRAWS, FeatureBandit
 from xbot.sim import FORMATS, TOPICS, SimWorld
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from mabwiser.mab import MAB, LearningPolicy
 from scipy import stats
 
-from xbot.bandit import BetaBandit, FeatureBandit
+from xbot.policies import BetaBandit, FeatureBandit
 from xbot.sim import FORMATS, TOPICS, SimWorld
 
 BATCH = 10

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from test_learning import NOW, TableMetrics, add_posts, metrics
 
 from xbot import flags
-from xbot.bandit import FeatureBandit
 from xbot.bandit_store import ArmUpdate, BanditStore, aggregate, features_of
 from xbot.errors import ValidationError
 from xbot.learning import run_learning_cycle
+from xbot.policies import FeatureBandit
 from xbot.sim_poster import save_sim_world
 
 ENV = "development"

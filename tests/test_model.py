@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from xbot.bandit import FeatureBandit
 from xbot.errors import ValidationError, XbotError
 from xbot.model import fit_model, hdi, latest_summary, prior_from_model
+from xbot.policies import FeatureBandit
 
 ENV = "development"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import nbformat
 import pytest
+from plotly.offline import get_plotlyjs_version
 
 from xbot import reports
-from xbot.errors import ReportError, ValidationError
+from xbot.errors import ReportError, SettingsError, ValidationError
 from xbot.settings import load_settings
 
 FAKE_SECRETS = {
@@ -50,7 +53,12 @@ def test_health_report_runs_into_dated_offline_html(settings, tmp_path):
     assert record.ipynb.name.endswith("-04_health_report.ipynb")
     assert record.parameters["environment"] == settings.environment
     page = record.html.read_text(encoding="utf-8")
-    assert "plotly.js v" in page  # embedded, not linked
+    # plotly.js once per runs tree, loaded by a relative path; neither artifact inlines it
+    [src] = re.findall(r'<script[^>]* src="([^"]+)"', page)
+    assert src == f"../assets/plotly-{get_plotlyjs_version()}.min.js"
+    assert (record.html.parent / src).resolve().read_text(encoding="utf-8").startswith("/**")
+    assert "plotly.js v" not in page and "plotly.js v" not in record.ipynb.read_text("utf-8")
+    assert record.html.stat().st_size < 1_000_000 and record.ipynb.stat().st_size < 1_000_000
     assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", page)  # nothing remote
     assert 'class="plotly-graph-div"' in page
     assert "wb.start(" not in page  # code cells are hidden
@@ -137,3 +145,112 @@ def test_parameters_parse_like_json():
     assert reports.parse_parameter("true") is True
     assert reports.parse_parameter("0.1") == 0.1
     assert reports.parse_parameter("2026-11-29") == "2026-11-29"
+
+
+def test_empty_tables_say_none(settings, tmp_path):
+    """A fresh environment has no errors and no in-doubt posts: the tables say so."""
+    record = reports.run_notebook(settings, "04_health_report", runs_dir=tmp_path / "runs")
+    page = record.html.read_text(encoding="utf-8")
+    for heading in ("Recent errors", "In-doubt posts"):
+        section = page[page.index(f">{heading}") :]
+        table = section[section.index("<table") : section.index("</table>")]
+        assert "<em>none</em>" in table, f"{heading}: {table[:300]}"
+
+
+def _day_copy(record: reports.RunRecord, day: str) -> Path:
+    """The day folder of ``record`` copied under another date (an older day's runs)."""
+    target = record.html.parent.parent / day
+    shutil.copytree(record.html.parent, target)
+    return target
+
+
+def test_prune_keeps_the_last_days_and_rewrites_the_index(settings, tmp_path, xbot):
+    runs = tmp_path / "runs"
+    record = reports.run_notebook(
+        settings, str(_notebook(tmp_path / "tiny.ipynb", "print('hi')")), runs_dir=runs
+    )
+    today = record.started_at.date()
+    old = _day_copy(record, (today - timedelta(days=9)).isoformat())
+    kept = _day_copy(record, (today - timedelta(days=2)).isoformat())
+    # an old plotly.js only the doomed folder loads, one the kept folder loads, and a stranger
+    assets = runs / reports.ASSETS_DIR
+    for name, folder in (("plotly-0.0.1.min.js", old), ("plotly-0.0.2.min.js", kept)):
+        (assets / name).write_text("/* old */", encoding="utf-8")
+        for page in folder.glob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            page.write_text(re.sub(r"plotly-[\d.]+\.min\.js", name, text), encoding="utf-8")
+    (runs / "cron.log").write_text("kept\n", encoding="utf-8")
+    (runs / "notes").mkdir()
+    reports.write_index(runs)
+    assert (runs / "index.html").read_text(encoding="utf-8").count("<tr>") == 1 + 3
+
+    dry = reports.prune(runs, keep_days=3, today=today, dry_run=True)
+    assert dry.removed_days == [old.name] and dry.removed_assets == ["plotly-0.0.1.min.js"]
+    assert old.exists() and (assets / "plotly-0.0.1.min.js").exists()
+
+    done = reports.prune(runs, keep_days=3, today=today)
+    assert done.removed_days == [old.name] and done.runs_left == 2
+    assert done.freed_bytes == dry.freed_bytes > 0
+    assert not old.exists() and kept.exists() and record.html.exists()
+    assert sorted(p.name for p in assets.iterdir()) == [
+        "plotly-0.0.2.min.js", f"plotly-{get_plotlyjs_version()}.min.js"
+    ]  # fmt: skip
+    assert (runs / "cron.log").exists() and (runs / "notes").is_dir()
+    index = (runs / "index.html").read_text(encoding="utf-8")
+    assert old.name not in index and kept.name in index
+    assert index.count("<tr>") == 1 + 2
+    assert re.search(r'<td class="num">[\d.]+ kB</td>', index)  # each run's size
+
+    # the CLI: --keep-days, else XBOT_REPORT_KEEP_DAYS; 0 days is refused, nothing removed
+    refused = xbot("report", "prune", "--keep-days", "0", "--runs-dir", str(runs))
+    assert refused.exit_code == 2 and "--keep-days" in refused.output and kept.exists()
+    result = xbot(
+        "report", "prune", "--json", "--runs-dir", str(runs),
+        env={"XBOT_REPORT_KEEP_DAYS": "1"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["removed_days"] == [kept.name] and not kept.exists()
+    assert [r.html for r in reports.list_runs(runs)] == [record.html]
+    with pytest.raises(ValidationError, match="keep_days"):
+        reports.prune(runs, keep_days=0)
+
+
+def test_report_keep_days_setting_is_validated(env_vars):
+    assert load_settings(env_vars, env_file="").report_keep_days == 30
+    assert (
+        load_settings({**env_vars, "XBOT_REPORT_KEEP_DAYS": "7"}, env_file="").report_keep_days == 7
+    )
+    for bad in ("0", "-3", "two", "1.5"):
+        with pytest.raises(SettingsError, match="XBOT_REPORT_KEEP_DAYS"):
+            load_settings({**env_vars, "XBOT_REPORT_KEEP_DAYS": bad}, env_file="")
+
+
+def test_prune_waits_for_the_report_lock(services, settings, tmp_path, xbot):
+    """Pruning never runs while a report is being written into the same tree."""
+    from xbot.locks import RedisLock
+
+    runs = tmp_path / "runs"
+    old = runs / "2020-01-01"
+    old.mkdir(parents=True)
+    (old / "x.txt").write_text("old", encoding="utf-8")
+    holder = RedisLock(services, "timetable:report", command="xbot report daily")
+    assert holder.acquire()
+    try:
+        busy = xbot("report", "prune", "--keep-days", "1", "--wait", "0", "--runs-dir", str(runs))
+    finally:
+        holder.release()
+    assert busy.exit_code == 7 and "xbot report daily" in busy.stderr
+    assert old.exists()
+    assert xbot("report", "prune", "--keep-days", "1", "--runs-dir", str(runs)).exit_code == 0
+    assert not old.exists()
+
+
+def test_kernel_gets_the_pooler_mode_even_from_an_env_file(env_vars, tmp_path):
+    """The kernel ignores .env (XBOT_ENV_FILE=""), so settings read from one travel explicitly."""
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("DATABASE_POOLER=session\n", encoding="utf-8")
+    without = {k: v for k, v in env_vars.items() if k != "DATABASE_POOLER"}
+    settings = load_settings(without, env_file=dotenv)
+    assert settings.pooler_mode == "session"
+    kernel = reports._kernel_environ(settings)
+    assert load_settings(kernel, env_file="").pooler_mode == "session"

@@ -1,17 +1,24 @@
-"""The safety guard: X's weighted length (conformance file), banned terms however spelled, PII,
-spam shapes, bad input, determinism."""
+"""The safety guard: X's weighted length (conformance file), every content category however
+spelled, gaming talk that must pass, alt text, allowlists, PII, spam shapes, bad input,
+determinism, and the labelled corpus held to its targets."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
 from xbot.flags import Flags
-from xbot.safety import SafetyGuard, Verdict, hashtags, parse_length, weighted_length
+from xbot.safety import MAX_ALT_TEXT_CHARS, SEVERITY, SafetyGuard, Verdict, hashtags
+from xbot.safety_corpus import CATEGORY_CODES, FALSE_POSITIVE_TARGET, load_corpus, score
+from xbot.safety_rules import shipped_allowlist
+from xbot.text_fold import fold
+from xbot.x_text import parse_length, weighted_length
 
-CONFORMANCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parent / "data" / "conformance"
 SECTIONS = ("WeightedTweetsWithDiscountedEmojiCounterTest", "UnicodeDirectionalMarkerCounterTest")
 
 
@@ -41,36 +48,35 @@ def guard() -> SafetyGuard:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "code"),
     [
-        "This is a scam!",
-        "SC4M alert",
-        "s\u200bc\u200ba\u200bm",  # zero-width spaces
-        "ѕсаm",  # Cyrillic
-        "ｓｃａｍ",  # full-width
-        "s c a m",
-        "Check the link in bio",
-        "LINK-IN-BIO!",
-        "linkinbio",
-        "l1nk 1n b10",
-        "follow4follow",
-        "f0ll0w 4 f0ll0w",
-        "sub4sub anyone",
-        "DM me for cheap followers",
-        "free v-bucks here",
-        "undetected aimbot for sale",
+        ("Check the link in bio", "spam_phrase"),
+        ("LINK-IN-BIO!", "spam_phrase"),
+        ("linkinbio", "spam_phrase"),
+        ("l1nk 1n b10", "spam_phrase"),
+        ("follow4follow", "spam_phrase"),
+        ("f0ll0w 4 f0ll0w", "spam_phrase"),
+        ("sub4sub anyone", "spam_phrase"),
+        ("s u b 4 s u b", "spam_phrase"),
+        ("DM me for cheap followers", "selling"),
+        ("free v-bucks here", "scam"),
+        ("FR33 V-BUCK$", "scam"),
+        ("fr\u200bee vbu\u200bcks", "scam"),  # zero-width spaces
+        ("ｆｒｅｅ ｒｏｂｕｘ", "scam"),  # full-width
+        ("frее rоbuх", "scam"),  # Cyrillic е, о, х
+        ("undetected aimbot for sale", "selling"),
     ],
 )
-def test_spam_survives_spelling_tricks(guard: SafetyGuard, text: str) -> None:
+def test_spam_survives_spelling_tricks(guard: SafetyGuard, text: str, code: str) -> None:
     verdict = guard.validate(text)
     assert not verdict.ok
-    assert "spam_phrase" in verdict.codes
+    assert code in verdict.codes
     assert verdict.risk == "high"
 
 
 @pytest.mark.parametrize("text", ["fuck this patch", "F.U.C.K", "fμck", "sh1t game"])
 def test_profanity(guard: SafetyGuard, text: str) -> None:
-    assert "banned_term" in guard.validate(text).codes
+    assert "profanity" in guard.validate(text).codes
 
 
 @pytest.mark.parametrize(
@@ -177,3 +183,277 @@ def test_near_duplicate_of_recent_post(guard: SafetyGuard) -> None:
         ).codes
     )
     assert guard.validate("Apex Legends zone timing feels great", recent=recent).ok
+
+
+# -- issue 11: categories, examples, generalisation ---------------------------------------------
+
+ISSUE_REFUSED = [
+    ("Kill yourself noob", "self_harm"),
+    ("kys", "self_harm"),
+    ("f*cking", "profanity"),
+    ("sh*t", "profanity"),
+    ("motherf*cker", "profanity"),
+    ("fuckfuckfuck", "profanity"),
+    ("ni66er", "profanity"),
+    ("free vbux", "scam"),
+    ("V-Bucks giveaway!", "scam"),
+    ("vbucks for free", "scam"),
+    ("Selling OG account, DM", "selling"),
+    ("discord-gift.ru", "phishing"),
+    ("\u200b\u200b\u200b", "empty"),  # only zero-width spaces
+    ("GG\x00WP", "control_characters"),  # NUL
+    ("I know where you live", "harassment"),
+    ("go drink bleach", "self_harm"),
+    ("you should die", "harassment"),
+]
+ISSUE_PASSED = [
+    "Dick Grayson skin looks great in Fortnite",
+    "airdrop",
+    "Grab the airdrop before the zone closes",
+    "Our DM for tonight's D&D session",
+    "Nazi Zombies in Call of Duty",
+    "Wang",
+    "Dong",
+    "Player Wang and Dong both carried the final",
+    "You have won 10 games in a row",
+    "#GamingTournamentChampionship2025Finals",
+    "2025 06 01 18 00",
+    "this boss should die already",
+    "Triple kill with a headshot, then destroy the generator",
+    "Snipe from the tower before the boss fight",
+    "Killer play, that clutch was sick",
+    "Assassin's Creed or Dead Space tonight?",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), ISSUE_REFUSED, ids=[repr(t) for t, _ in ISSUE_REFUSED])
+def test_issue_examples_are_refused_with_their_category(
+    guard: SafetyGuard, text: str, code: str
+) -> None:
+    verdict = guard.validate(text)
+    assert not verdict.ok
+    assert code in verdict.codes
+
+
+@pytest.mark.parametrize("text", ISSUE_PASSED)
+def test_issue_examples_of_gaming_talk_pass(guard: SafetyGuard, text: str) -> None:
+    assert guard.validate(text) == Verdict(True, "low", ())
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # other members of each class than the issue's examples
+        ("ik where u live", "harassment"),
+        ("someone needs to swat that kid", "harassment"),
+        ("doxx him and post his address", "harassment"),
+        ("that caster should die", "harassment"),
+        ("our support should die honestly", "harassment"),
+        ("I hope your whole family dies", "harassment"),
+        ("die in a fire noob", "harassment"),
+        ("go die irl", "harassment"),
+        ("K Y S", "self_harm"),
+        ("k.y.s", "self_harm"),
+        ("k\u200dy\u200ds", "self_harm"),
+        ("ky5 bot", "self_harm"),
+        ("KILL.YOURSELF", "self_harm"),
+        ("Ki11 Y0ur5elf", "self_harm"),
+        ("kill urself", "self_harm"),
+        ("just chug bleach", "self_harm"),
+        ("f u c k this", "profanity"),
+        ("fuuuuuck", "profanity"),
+        ("f\u200bu\u200bc\u200bk", "profanity"),
+        ("𝐟𝐮𝐜𝐤", "profanity"),
+        ("ѕhіt", "profanity"),  # Cyrillic s and i
+        ("sh#t", "profanity"),
+        ("b!tch", "profanity"),
+        ("cvnt", "profanity"),
+        ("n1gg3r", "profanity"),
+        ("f r e e v b u c k s", "scam"),
+        ("fr33 v-b*cks", "scam"),
+        ("#freerobux", "scam"),
+        ("free cod points", "scam"),
+        ("free cs2 knife skins", "scam"),
+        ("robux generator", "scam"),
+        ("claim your free nitro", "scam"),
+        ("RT and follow to win a $100 gift card", "scam"),
+        ("wts valorant acc", "selling"),
+        ("wallhack keys available", "selling"),
+        ("triggerbot for sale", "selling"),
+        ("Cheap Valorant boosting", "selling"),
+        ("rank boost to Diamond", "selling"),
+        ("steamcommunnity.com/tradeoffer", "phishing"),
+        ("stearncommunity.ru", "phishing"),
+        ("d1scord-n1tro.com", "phishing"),
+        ("free-nitro.xyz", "phishing"),
+        ("discord[.]gift/abc", "phishing"),
+        ("\u2060\u200c", "empty"),
+        ("hello\x07", "control_characters"),
+    ],
+)
+def test_other_members_of_each_class(guard: SafetyGuard, text: str, code: str) -> None:
+    assert code in guard.validate(text).codes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wolfenstein lets you fight nazis in a mech",
+        "The dragon in this expansion needs to die faster",
+        "I'll kill you in the next round, get ready",
+        "We will burn your base down in the final",
+        "SWAT 4 is still the best tactical shooter",
+        "Hack and slash games need better cameras",
+        "Tip: never trust sites offering free V-Bucks",
+        "Is the free trial of Game Pass worth it?",
+        "Selling point of this game is the movement",
+        "He got banned for using an aimbot",
+        "Steam summer sale https://store.steampowered.com and https://discord.com/blog",
+        "Sold 10k copies on day one",
+        "PS5 and Xbox versions ship 2026-03-14 18:00",
+        "Player Dick dropped 30 frags",
+        "This patch should die in a fire",
+        "Free skins for Prime Gaming members this week",
+        "match id 20250601180000",  # Luhn-valid, but a timestamp
+        "Upgrade your hoe in Stardew Valley",
+        "Bastard sword build for the DLC",
+    ],
+)
+def test_gaming_context_passes(guard: SafetyGuard, text: str) -> None:
+    assert guard.validate(text).ok, guard.validate(text).reasons
+
+
+def test_each_category_has_its_own_reason_code(guard: SafetyGuard) -> None:
+    codes = {guard.validate(t).codes[0] for t, _ in ISSUE_REFUSED}
+    assert codes >= {
+        "harassment", "self_harm", "profanity", "scam", "selling", "phishing", "empty",
+        "control_characters",
+    }  # fmt: skip
+    assert all(SEVERITY[c] == "high" for c in codes - {"empty"})
+
+
+# -- alt text ------------------------------------------------------------------------------------
+
+
+def test_alt_text_is_checked_with_the_same_rules(guard: SafetyGuard) -> None:
+    assert guard.validate("New skin drop", alt_text="A knight in golden armour").ok
+    verdict = guard.validate("New skin drop", alt_text="kys")
+    assert verdict.codes == ("self_harm",)
+    assert verdict.reasons[0][1].startswith("alt text: ")
+    assert "pii_email" in guard.validate("GG", alt_text="mail me a@b.example.com").codes
+    assert "control_characters" in guard.validate("GG", alt_text="bad\x00alt").codes
+
+
+def test_alt_text_limits_and_bad_input(guard: SafetyGuard) -> None:
+    assert "too_long" in guard.validate("GG", alt_text="a" * (MAX_ALT_TEXT_CHARS + 1)).codes
+    assert guard.validate("GG", alt_text="a" * MAX_ALT_TEXT_CHARS).ok
+    verdict = guard.validate("GG", alt_text=b"bytes")  # type: ignore[arg-type]
+    assert verdict.codes == ("invalid_input",) and "alt_text is bytes" in verdict.reasons[0][1]
+
+
+def test_cli_checks_alt_text(xbot) -> None:
+    assert xbot("safety", "check", "GG", "--alt-text", "A castle at dusk").exit_code == 0
+    bad = xbot("safety", "check", "GG", "--alt-text", "free vbux", "--json")
+    assert bad.exit_code == 1 and json.loads(bad.stdout)["reasons"][0][0] == "scam"
+
+
+# -- allowlists and configuration -----------------------------------------------------------------
+
+
+def test_operator_allowlist_fixes_a_false_positive_without_code(tmp_path: Path) -> None:
+    text = "Harry Dick just set the speedrun world record"
+    assert "profanity" in SafetyGuard().validate(text).codes
+    allow = tmp_path / "allow.txt"
+    allow.write_text("# our players\nHarry Dick\n", "utf-8")
+    guard = SafetyGuard(allowlist=allow)
+    assert guard.validate(text).ok
+    assert guard.validate("HARRY D1CK is a legend").ok  # folded like the text
+    assert "self_harm" in guard.validate("kys " + text).codes  # only the phrase is excused
+    assert guard.config()["allowlist_operator_phrases"] == 1
+
+
+def test_missing_operator_allowlist_fails_at_construction(tmp_path: Path) -> None:
+    from xbot.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="safety allowlist"):
+        SafetyGuard(allowlist=tmp_path / "nope.txt")
+
+
+def test_settings_configure_the_guard(tmp_path: Path) -> None:
+    from xbot.errors import SettingsError
+    from xbot.settings import load_settings
+
+    allow = tmp_path / "allow.txt"
+    allow.write_text("harry dick\n", "utf-8")
+    env = {"XBOT_SAFETY_ALLOWLIST": str(allow), "XBOT_SAFETY_BLOCK_SHORTENERS": "true"}
+    settings = load_settings(env, env_file=tmp_path / "none.env")
+    guard = SafetyGuard.from_flags(Flags(), settings)
+    assert guard.validate("harry dick wins").ok
+    assert guard.validate("clip: bit.ly/3xYz").codes == ("phishing",)
+    assert SafetyGuard.from_flags(Flags()).validate("clip: bit.ly/3xYz").ok
+    with pytest.raises(SettingsError, match="XBOT_SAFETY_BLOCK_SHORTENERS"):
+        load_settings({"XBOT_SAFETY_BLOCK_SHORTENERS": "yes"}, env_file=tmp_path / "none.env")
+
+
+def test_shipped_allowlist_is_data() -> None:
+    phrases = shipped_allowlist()
+    assert ("dick", "grayson") in phrases and ("nazi", "zombies") in phrases
+
+
+# -- the folding pipeline -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("K\u200bY\u200bS", ("kys",)),
+        ("ni66er", ("nigger",)),
+        ("f.u.c.k", ("fuck",)),
+        ("ѕсаm", ("scam",)),
+        ("𝐟𝐫𝐞𝐞", ("free",)),
+        ("Assassin's Creed", ("assassins", "creed")),
+        ("2025 06 01", ("2025", "06", "01")),  # digits alone stay digits
+        ("10k ps5 1v1", ("10k", "ps5", "1v1")),  # numbers with units, product codes
+        ("fuuuuuck", ("fuuck",)),
+    ],
+)
+def test_fold(text: str, tokens: tuple[str, ...]) -> None:
+    assert fold(text).tokens == tokens
+
+
+# -- the labelled corpus ----------------------------------------------------------------------------
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_corpus_is_big_balanced_and_uses_real_candidates() -> None:
+    rows = load_corpus(DATA / "safety_corpus.jsonl")
+    assert len(rows) >= 400
+    categories = Counter(r["category"] for r in rows)
+    assert set(categories) == {"benign", *CATEGORY_CODES}
+    harmful = sum(n for c, n in categories.items() if c != "benign")
+    assert 0.4 <= categories["benign"] / len(rows) <= 0.8 and harmful >= 200
+    origins = Counter(r["origin"] for r in rows if r["category"] == "benign")
+    assert origins["catalogue"] >= 100 and origins["feed"] >= 10 and origins["handwritten"] >= 1
+    formats = {r["format"] for r in rows if r["origin"] in ("catalogue", "feed")}
+    assert formats >= {"news", "hot_take", "question", "tip"}
+
+
+@pytest.mark.parametrize("name", ["safety_corpus.jsonl", "safety_corpus_holdout.jsonl"])
+def test_guard_meets_its_targets_on_the_corpus(guard: SafetyGuard, name: str) -> None:
+    def check(text: str, tags: object) -> tuple[bool, tuple[str, ...]]:
+        verdict = guard.validate(text, list(tags))  # type: ignore[call-overload]
+        return not verdict.ok, verdict.codes
+
+    result = score(check, load_corpus(DATA / name))
+    assert result.meets_targets(), (result.misses, result.false_positives)
+    assert result.false_positive_rate() <= FALSE_POSITIVE_TARGET
+
+
+def test_corpus_rows_are_validated(tmp_path: Path) -> None:
+    from xbot.errors import ValidationError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "kys", "expected": "ok", "category": "self_harm"}\n', "utf-8")
+    with pytest.raises(ValidationError, match="known category"):
+        load_corpus(bad)

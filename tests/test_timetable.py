@@ -36,9 +36,10 @@ def test_a_day_of_fire_times_in_the_flag_timezone():
     start, end = _day("Europe/Berlin", 2026, 11, 30)
     firings = timetable.fire_times(start, end, "Europe/Berlin")
     counts = Counter(job.name for _, job in firings)
-    assert counts == {"schedule": 288, "learn": 96, "morning": 1, "evening": 1}
+    assert counts == {"schedule": 288, "learn": 96, "morning": 1, "evening": 1, "prune": 1}
     local = {job.name: at.astimezone(ZoneInfo("Europe/Berlin")) for at, job in firings}
     assert (local["morning"].hour, local["morning"].minute) == (9, 0)
+    assert (local["prune"].hour, local["prune"].minute) == (3, 30)
     assert (local["evening"].hour, local["evening"].minute) == (18, 0)
     assert [at for at, _ in firings] == sorted(at for at, _ in firings)
     # jobs that fire together run in table order: the cycle before learning before reports
@@ -79,7 +80,7 @@ def test_the_timetable_runs_a_whole_day_on_a_fast_clock(services, settings, tmp_
     results = timetable.simulate(runner, start, end)
 
     by_job = Counter(r.job for r in results)
-    assert by_job == {"schedule": 288, "learn": 96, "morning": 1, "evening": 1}
+    assert by_job == {"schedule": 288, "learn": 96, "morning": 1, "evening": 1, "prune": 1}
     failed = [r for r in results if r.status == "failed"]
     assert failed == []
     # shadow-only, no X credentials, no demo world: learning has nothing to read, says so

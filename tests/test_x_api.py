@@ -20,6 +20,7 @@ from xbot.errors import XbotError
 from xbot.health import check as health_check
 from xbot.learning import run_learning_cycle
 from xbot.link_policy import strip_urls
+from xbot.safety import SafetyGuard
 from xbot.scheduler import DecisionRecord, run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
@@ -298,8 +299,9 @@ def test_alt_text_goes_through_the_guard(
     )
     set_flags(live, post_fraction=1.0, quiet_hours=[])
     record = cycle(live, live_settings, T0)
-    assert record.outcome == "skipped" and record.reason.startswith("safety_rejected:alt_text")
+    assert record.outcome == "skipped" and record.reason.startswith("safety_rejected:")
     assert xserver.post_attempts == 0 and xserver.media == {}
+    assert SafetyGuard().validate(texts(1)[0]).ok  # the post alone passes: the alt text failed
 
 
 # -- link policy ------------------------------------------------------------------------------

@@ -38,11 +38,11 @@ import sqlalchemy as sa
 from scipy import stats
 
 from xbot import audit
-from xbot.bandit import DEFAULT_FAMILIES, FeatureBandit, pooled_prior
 from xbot.clock import as_utc
 from xbot.drift import Restart
 from xbot.errors import LockBusy, ValidationError
 from xbot.flags import check_environment
+from xbot.policies import DEFAULT_FAMILIES, FeatureBandit, pooled_prior
 from xbot.services import Services
 
 FAMILIES: tuple[str, ...] = DEFAULT_FAMILIES

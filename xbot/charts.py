@@ -5,13 +5,18 @@ frame or a feature that has not landed yet becomes a labelled, empty chart inste
 exception halfway through a morning report.
 
 Rendering: plotly 6+ picks a renderer from the environment and, in a papermill kernel, would
-emit only the ``application/vnd.plotly.v1+json`` bundle, which an HTML export cannot draw.
-:func:`setup` registers ``xbot_offline``: plotly.js embedded once per notebook, each figure as
-plain HTML, and no MathJax from a CDN (plotly's notebook renderer always links it).
+emit only the ``application/vnd.plotly.v1+json`` bundle, which an HTML export cannot draw, and
+plotly's ``notebook`` renderer inlines plotly.js (~4.8 MB) into every notebook and links MathJax
+from a CDN. :func:`setup` registers ``xbot_offline``: each figure as a ``text/html`` div that
+calls ``Plotly.newPlot`` (``include_plotlyjs=False``: the report page loads the one plotly.js
+copy of its runs tree, see :mod:`xbot.reports`) next to plotly's own mimetype, which JupyterLab
+draws with its bundled extension when the notebook is opened interactively.
 """
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +24,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.io._base_renderers import NotebookRenderer
+from plotly.io._base_renderers import MimetypeRenderer
 
 RENDERER = "xbot_offline"
 TEMPLATE = "plotly_white"
@@ -27,13 +32,21 @@ HEIGHT = 380
 EMPTY_HEIGHT = 170
 
 
-class OfflineNotebookRenderer(NotebookRenderer):
-    """plotly's ``notebook`` renderer minus the CDN MathJax script."""
+class OfflineNotebookRenderer(MimetypeRenderer):
+    """Figures as HTML without the library (the page provides it) plus plotly's mimetype.
 
-    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, str]:
+    Unlike plotly's ``notebook`` renderer it has no ``activate`` step, so nothing injects
+    plotly.js or a CDN MathJax script into the notebook.
+    """
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = dict(config or {})
+
+    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
+        config = {"displaylogo": False, "responsive": True, **self.config}
         html = pio.to_html(
             fig_dict,
-            config={"displaylogo": False, "responsive": True, **self.config},
+            config=config,
             include_plotlyjs=False,
             include_mathjax=False,
             full_html=False,
@@ -41,7 +54,8 @@ class OfflineNotebookRenderer(NotebookRenderer):
             default_height=HEIGHT,
             validate=False,
         )
-        return {"text/html": html}
+        as_json = json.loads(pio.to_json({**fig_dict, "config": config}, validate=False))
+        return {"text/html": html, "application/vnd.plotly.v1+json": as_json}
 
 
 def setup() -> None:
@@ -49,10 +63,37 @@ def setup() -> None:
     pio.renderers[RENDERER] = OfflineNotebookRenderer()
     pio.renderers.default = RENDERER
     pio.templates.default = TEMPLATE
+    _say_none_for_empty_frames()
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)
     pd.set_option("display.float_format", "{:,.4g}".format)
+
+
+def frame_html(frame: pd.DataFrame) -> str:
+    """A DataFrame as HTML; an empty one keeps its header and says "none" in its one row.
+
+    pandas draws an empty frame as a bare header row, which reads like a rendering fault in a
+    report ("Recent errors" with no errors is good news and should say so).
+    """
+    if not frame.empty:
+        return frame._repr_html_() or ""
+    columns = [str(c) for c in frame.columns] or [""]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    return (
+        f'<table class="dataframe xbot-empty"><thead><tr>{head}</tr></thead>'
+        f'<tbody><tr><td colspan="{len(columns)}" style="text-align:left"><em>none</em></td>'
+        "</tr></tbody></table>"
+    )
+
+
+def _say_none_for_empty_frames() -> None:
+    """Register :func:`frame_html` as the kernel's HTML display of DataFrames (if in IPython)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
 
 
 def empty(title: str, message: str) -> go.Figure:

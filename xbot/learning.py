@@ -38,7 +38,6 @@ import numpy as np
 import sqlalchemy as sa
 
 from xbot import audit
-from xbot.bandit import FeatureBandit
 from xbot.bandit_store import (
     FEATURES_SQL,
     BanditStore,
@@ -50,6 +49,7 @@ from xbot.clock import as_utc
 from xbot.drift import ChangeDetector
 from xbot.errors import PosterError, ValidationError, XbotError
 from xbot.flags import check_environment, load_flags
+from xbot.policies import FeatureBandit
 from xbot.services import Services
 from xbot.x_errors import BudgetExceeded
 

@@ -8,14 +8,14 @@
   post at pay-per-use rates) is larger than any engagement gain the bandit can estimate from a
   handful of posts, so the rule does not try to trade one against the other.
 
-URLs are found as X finds them (:func:`xbot.safety.find_urls`, the t.co rule).
+URLs are found as X finds them (:func:`xbot.x_text.find_urls`, the t.co rule).
 """
 
 from __future__ import annotations
 
 import re
 
-from xbot.safety import find_urls
+from xbot.x_text import find_urls
 
 POLICIES = ("keep", "strip", "avoid")
 _SPACES = re.compile(r"[ \t]{2,}")

@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,6 +84,22 @@ def hdi(samples: np.ndarray, prob: float = HDI_PROB) -> tuple[np.ndarray, np.nda
     low = np.take_along_axis(s, start[None, ...], axis=0)[0]
     high = np.take_along_axis(s, (start + k)[None, ...], axis=0)[0]
     return low, high
+
+
+def _import_pymc() -> Any:
+    """pymc, imported only when a fit is asked for (heavy), without ArviZ's import-time notice.
+
+    ArviZ (which pymc imports) warns once a day per user cache, on import and whatever the
+    caller does, that a refactor is coming: nothing in our code can act on it, and it would
+    print in the middle of every `make demo` and scheduled refit.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning
+        )
+        import pymc
+
+    return pymc
 
 
 def _configure_pytensor(home: os.PathLike[str] | str) -> None:
@@ -142,7 +159,7 @@ def _posterior(
     cells: pd.DataFrame, topics: list[str], method: str, draws: int, seed: int,
     iterations: int, phi: float,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
-    import pymc as pm  # heavy: imported only when a fit is asked for
+    pm = _import_pymc()
 
     t_idx = pd.Categorical(cells["topic"], categories=topics).codes.astype("int64")
     h_idx = cells["hour"].to_numpy(dtype="int64")

@@ -1,10 +1,18 @@
 """Run the workbench notebooks through papermill into dated, self-contained artifacts.
 
 Every run writes ``runs/<YYYY-MM-DD>/<HHMMSS>-<notebook>.ipynb`` (the executed notebook, kept
-even when it fails, with papermill's error banner), an ``.html`` export with the code hidden and
-plotly.js embedded (so the report opens with no internet), and a ``.json`` record. The record
-files are the source of ``runs/index.html``: the index is rebuilt from them after each run, so
-it can never disagree with what is on disk.
+even when it fails, with papermill's error banner), an ``.html`` export with the code hidden,
+and a ``.json`` record. The record files are the source of ``runs/index.html``: the index is
+rebuilt from them after each run and after :func:`prune`, so it can never disagree with what
+is on disk.
+
+Size: plotly.js is about 4.8 MB, so it is written once per runs tree, as
+``runs/assets/plotly-<version>.min.js``, and every report loads it by the relative path
+``../assets/...`` (offline, and still working when the runs tree is copied or served elsewhere).
+Chart outputs carry only the figure (:mod:`xbot.charts`), so a report is a few hundred
+kilobytes, most of it nbconvert's stylesheet.
+The version is in the file name, so reports written before a plotly upgrade keep the copy
+they were drawn with; :func:`prune` deletes copies no remaining report uses.
 
 Secrets: the kernel needs the connection URLs, so they reach it through its environment, never
 through notebook parameters; notebooks never print settings; and as a last line of defence every
@@ -19,12 +27,14 @@ import asyncio
 import html
 import json
 import os
+import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +42,17 @@ import nbformat
 import papermill as pm
 from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
+from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from xbot.errors import ReportError, ValidationError
 from xbot.services import Services
-from xbot.settings import Settings
+from xbot.settings import DEFAULT_REPORT_KEEP_DAYS, Settings
 
 KERNEL_NAME = "python3"
 DEFAULT_TIMEOUT_S = 600
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "report_template"
+ASSETS_DIR = "assets"
+_DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # The runbook's daily checklist, in the order an operator reads it. Morning: health, overnight
 # posts and queue depth, bandit learning. Evening: refresh candidates, engagement by topic.
@@ -78,6 +91,15 @@ class RunRecord:
     @property
     def duration_s(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def record_path(self) -> Path:
+        return self.ipynb.with_suffix(".json")
+
+    def size_bytes(self) -> int:
+        """Bytes on disk of this run's notebook, HTML and record (0 for a missing file)."""
+        paths = (self.ipynb, self.html, self.record_path)
+        return sum(p.stat().st_size for p in paths if p.is_file())
 
     @property
     def error(self) -> ReportError | None:
@@ -173,6 +195,7 @@ def _kernel_environ(settings: Settings) -> dict[str, str]:
         APP_ENV=settings.app_env,
         LIVE_POSTS="true" if settings.live_posts else "false",
         REDIS_PREFIX=settings.redis_prefix,
+        DATABASE_POOLER=settings.database_pooler,  # a .env value must reach the kernel too
         XBOT_HOME=str(settings.xbot_home),
         XBOT_ENV_FILE="",
         X_USER_ID=settings.x_user_id,
@@ -223,8 +246,18 @@ def _kernel(settings: Settings, cwd: Path) -> Iterator[AsyncKernelManager]:
             asyncio.run(km.shutdown_kernel(now=True))
 
 
-def _export_html(nb: nbformat.NotebookNode, title: str) -> str:
-    """HTML with inputs and prompts hidden and no CDN scripts (plotly.js is in the outputs)."""
+def plotly_asset(runs_dir: Path) -> Path:
+    """The runs tree's copy of the installed plotly.js (named by its version), written if missing."""
+    path = runs_dir / ASSETS_DIR / f"plotly-{get_plotlyjs_version()}.min.js"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_text(path, get_plotlyjs())
+    return path
+
+
+def _export_html(nb: nbformat.NotebookNode, title: str, plotly_src: str) -> str:
+    """HTML with inputs and prompts hidden, no CDN scripts, and plotly.js from ``plotly_src``
+    (a relative URL to the runs tree's copy)."""
     exporter = HTMLExporter(
         template_name="lab",
         template_file=str(_TEMPLATE_DIR / "xbot_report.html.j2"),
@@ -234,7 +267,7 @@ def _export_html(nb: nbformat.NotebookNode, title: str) -> str:
     )
     nb = nbformat.from_dict(nb)
     nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"plotly_src": plotly_src})
     return body
 
 
@@ -340,7 +373,8 @@ def execute(
     _write_text(ipynb, clean)
     nb = nbformat.reads(clean, as_version=4)
     title = f"{path.stem} · {started:%Y-%m-%d %H:%M} UTC · {settings.environment}"
-    _write_text(html_path, scrub(_export_html(nb, title), secrets))
+    plotly_src = Path(os.path.relpath(plotly_asset(out_dir), html_path.parent)).as_posix()
+    _write_text(html_path, scrub(_export_html(nb, title, plotly_src), secrets))
 
     record = RunRecord(
         notebook=path.stem,
@@ -370,9 +404,14 @@ def list_runs(runs_dir: Path | None = None) -> list[RunRecord]:
     records = []
     for path in root.glob("*/*.json"):
         try:
-            records.append(RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+            record = RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError):
             continue  # a record being written right now, or not one of ours
+        # the artifacts sit next to their record: a tree that was moved or copied still lists
+        # (and sizes) its own files, not the paths it was written at
+        records.append(
+            replace(record, ipynb=path.with_suffix(".ipynb"), html=path.with_suffix(".html"))
+        )
     return sorted(records, key=lambda r: (r.started_at, r.notebook), reverse=True)
 
 
@@ -382,15 +421,32 @@ h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
 th{background:#f4f4f4}.ok{color:#1a7f37;font-weight:600}.failed{color:#cf222e;font-weight:600}
 td.err{font-family:ui-monospace,monospace;font-size:12px;color:#cf222e}
+td.num{text-align:right;white-space:nowrap}
 """
 
 
+def human_size(n: int) -> str:
+    """Bytes as the index shows them: ``512 B``, ``48.2 kB``, ``4.8 MB`` (powers of 1000)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
 def write_index(runs_dir: Path | None = None) -> Path:
-    """Rewrite ``index.html``: every run, newest first, with its status and links."""
+    """Rewrite ``index.html``: every run, newest first, with its status, size and links."""
     root = resolve_runs_dir(runs_dir)
     root.mkdir(parents=True, exist_ok=True)
+    runs = list_runs(root)
+    sizes = [r.size_bytes() for r in runs]
+    assets = root / ASSETS_DIR
+    shared = _tree_bytes(assets) if assets.is_dir() else 0
     rows = []
-    for r in list_runs(root):
+    for r, size in zip(runs, sizes, strict=True):
         rel_html = r.html.relative_to(root) if r.html.is_relative_to(root) else r.html
         rel_nb = r.ipynb.relative_to(root) if r.ipynb.is_relative_to(root) else r.ipynb
         error = "" if r.ok else f"cell {r.cell_index}: {r.ename}: {r.evalue}"
@@ -400,6 +456,7 @@ def write_index(runs_dir: Path | None = None) -> Path:
             f"<td>{html.escape(r.notebook)}</td>"
             f'<td class="{r.status}">{r.status}</td>'
             f"<td>{r.duration_s:.1f}s</td>"
+            f'<td class="num">{human_size(size)}</td>'
             f'<td><a href="{html.escape(str(rel_html))}">report</a> · '
             f'<a href="{html.escape(str(rel_nb))}">notebook</a></td>'
             f'<td class="err">{html.escape(error)}</td>'
@@ -408,15 +465,112 @@ def write_index(runs_dir: Path | None = None) -> Path:
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>xbot runs</title>"
         f"<style>{_INDEX_CSS}</style></head><body><h1>xbot notebook runs</h1>"
-        f"<p>{len(rows)} runs, newest first. Each report opens offline.</p>"
+        f"<p>{len(rows)} runs, newest first: {human_size(sum(sizes))} of reports and "
+        f"notebooks, plus {human_size(shared)} of plotly.js shared by all of them in "
+        f"<code>{ASSETS_DIR}/</code>. Each report opens offline while it stays in this "
+        "tree.</p>"
         "<table><thead><tr><th>started</th><th>notebook</th><th>status</th><th>took</th>"
-        "<th>artifacts</th><th>error</th></tr></thead><tbody>"
-        + "\n".join(rows)
+        "<th>size</th><th>artifacts</th><th>error</th></tr></thead><tbody>"
+        + ("\n".join(rows) or '<tr><td colspan="7"><em>none</em></td></tr>')
         + "</tbody></table></body></html>"
     )
     index = root / "index.html"
     _write_text(index, page)
     return index
+
+
+# --------------------------------------------------------------------------------------------
+# Retention
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What :func:`prune` removed (or, with ``dry_run``, would remove) and what is left."""
+
+    keep_days: int
+    oldest_kept: date
+    removed_days: list[str]
+    removed_assets: list[str]
+    freed_bytes: int
+    runs_left: int
+    dry_run: bool
+
+    def line(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        days = ", ".join(self.removed_days) or "no day folders"
+        return (
+            f"{verb} {days} ({human_size(self.freed_bytes)}); keeping {self.keep_days} days "
+            f"from {self.oldest_kept.isoformat()}, {self.runs_left} runs left"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["oldest_kept"] = self.oldest_kept.isoformat()
+        return out
+
+
+def _referenced_assets(root: Path, skip: set[str]) -> set[str]:
+    """File names under ``assets/`` that some report loads, outside the day folders ``skip``."""
+    pattern = re.compile(rf'src="(?:\.\./)+{ASSETS_DIR}/([^"/]+)"')
+    found: set[str] = set()
+    for page in root.glob("*/*.html"):
+        if page.parent.name not in skip:
+            found.update(pattern.findall(page.read_text(encoding="utf-8", errors="replace")))
+    return found
+
+
+def prune(
+    runs_dir: Path | None = None,
+    keep_days: int = DEFAULT_REPORT_KEEP_DAYS,
+    *,
+    today: date | None = None,
+    dry_run: bool = False,
+) -> PruneReport:
+    """Delete the day folders older than the last ``keep_days`` days (today is one of them,
+    by the UTC date the folders are named with), then plotly.js copies no report loads any
+    more, and rewrite the index so it lists only what is left.
+
+    Only folders named like a date are touched: anything else an operator keeps under
+    ``runs/`` (cron.log, screenshots) stays.
+    """
+    if isinstance(keep_days, bool) or not isinstance(keep_days, int) or keep_days < 1:
+        raise ValidationError("keep_days", keep_days, "a whole number of days of at least 1")
+    root = resolve_runs_dir(runs_dir)
+    today = today or datetime.now(UTC).date()
+    oldest_kept = today - timedelta(days=keep_days - 1)
+    doomed = sorted(
+        d for d in (root.iterdir() if root.is_dir() else ())
+        if d.is_dir() and _DAY_DIR.match(d.name) and d.name < oldest_kept.isoformat()
+    )  # fmt: skip
+    freed = sum(_tree_bytes(d) for d in doomed)
+    if not dry_run:
+        for day in doomed:
+            shutil.rmtree(day)
+    gone = {d.name for d in doomed}
+    removed_assets: list[str] = []
+    assets = root / ASSETS_DIR
+    if assets.is_dir():
+        current = f"plotly-{get_plotlyjs_version()}.min.js"
+        used = _referenced_assets(root, skip=gone)
+        for asset in sorted(assets.iterdir()):
+            if asset.is_file() and asset.name != current and asset.name not in used:
+                removed_assets.append(asset.name)
+                freed += asset.stat().st_size
+                if not dry_run:
+                    asset.unlink()
+    if not dry_run and root.is_dir():
+        write_index(root)
+    left = [r for r in list_runs(root) if r.record_path.parent.name not in gone]
+    return PruneReport(
+        keep_days=keep_days,
+        oldest_kept=oldest_kept,
+        removed_days=[d.name for d in doomed],
+        removed_assets=removed_assets,
+        freed_bytes=freed,
+        runs_left=len(left),
+        dry_run=dry_run,
+    )
 
 
 # --------------------------------------------------------------------------------------------

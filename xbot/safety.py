@@ -1,312 +1,72 @@
 """The content safety guard: is this text fit to post on X from a gaming account?
 
-Two halves:
+X's weighted length lives in :mod:`xbot.x_text`; this module judges content.
+:class:`SafetyGuard` turns a text into a :class:`Verdict`. It holds no mutable state and every
+regex here is a compiled, flag-free pattern used through ``finditer``/``search``, so the same
+text gives the same verdict whatever was checked before (the Node guard's ``/g`` regexes kept
+state between calls and verdicts flipped).
 
-* :func:`weighted_length` / :func:`parse_length` count a post the way X counts it (twitter-text
-  configuration v3: code-point weights, URLs count 23, each emoji sequence counts 2, NFC first).
-  The first implementation counted characters; X refused what it thought fitted.
-* :class:`SafetyGuard` turns a text into a :class:`Verdict`. It holds no mutable state and every
-  regex here is a compiled, flag-free pattern used through ``finditer``/``search``, so the same
-  text gives the same verdict whatever was checked before (the Node guard's ``/g`` regexes kept
-  state between calls and verdicts flipped).
-
-Banned terms are matched on a *skeleton* of the text (NFKC, zero-width characters dropped,
-confusable letters folded to Latin, accents stripped, casefolded, leetspeak mapped) and on token
-n-grams of it, so "scam!", "SC4M", "s\u200bcam", "ѕсаm" (Cyrillic) and "link in bio" all
-match; whitespace-split words (the first implementation) matched none of them.
+Content categories (harassment, self-harm, profanity and slurs, scams, selling, phishing,
+engagement bait) are matched by :mod:`xbot.safety_rules` on the folded text of
+:mod:`xbot.text_fold`, so "k y s", "ni66er", "f*cking", "ѕсаm" (Cyrillic) and "v-bux" are seen
+for what they are. This module adds what needs the raw text: input sanity, control and invisible
+characters, X's length, hashtags, PII, shouting/stretching shapes and near duplicates; and the
+allowlist that lets an operator fix a false positive without code.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from xbot import safety_rules
+from xbot.text_fold import visible
+from xbot.x_text import MAX_WEIGHTED_LENGTH, TRANSFORMED_URL_LENGTH, parse_length
 
 if TYPE_CHECKING:
     from xbot.candidates.prep import NearDuplicateIndex
     from xbot.flags import Flags
+    from xbot.settings import Settings
 
 Risk = Literal["low", "medium", "high"]
 
-MAX_WEIGHTED_LENGTH = 280
-TRANSFORMED_URL_LENGTH = 23
-MAX_URL_LENGTH = 4096
-MAX_LABEL_LENGTH = 63
 #: Inputs longer than this are refused before any pattern runs (a post is at most a few KB).
 MAX_INPUT_CHARS = 10_000
-
-# -- X's weighted length (twitter-text v3) ------------------------------------------------------
-
-_SCALE = 100
-_DEFAULT_WEIGHT = 200
-_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))  # weight 100
-_INVALID_CHARS = re.compile("[\ufffe\ufeff\uffff]")
-
-# Emoji sequences (UTS #51 shapes): keycaps, flag pairs, pictographs with optional VS16 / skin
-# tone / tag sequence, joined by ZWJ. Pictographs are the Extended_Pictographic blocks; the two
-# Latin-1 ones (© ®) count as emoji only in emoji presentation (followed by U+FE0F).
-_PICT = (
-    "(?:[\u00a9\u00ae]\ufe0f|["
-    "\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328\u23cf\u23e9-\u23f3"
-    "\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe\u2600-\u27bf\u2934\u2935"
-    "\u2b05-\u2b07\u2b1b\u2b1c\u2b50\u2b55\u3030\u303d\u3297\u3299"
-    "\U0001f000-\U0001faff\U0001fc00-\U0001fffd])"
-)
-_ELEMENT = _PICT + "(?:\ufe0f|[\U0001f3fb-\U0001f3ff])*(?:[\U000e0020-\U000e007e]+\U000e007f)?"
-EMOJI_RE = re.compile(
-    "[0-9#*]\ufe0f?\u20e3|[\U0001f1e6-\U0001f1ff]{2}|" + _ELEMENT + "(?:\u200d" + _ELEMENT + ")*"
-)
-
-
-@functools.cache
-def _tlds() -> tuple[frozenset[str], frozenset[str]]:
-    """(all TLDs, country-code TLDs) from the IANA root zone list shipped in xbot/data.
-
-    IDN TLDs are listed as ``xn--`` labels; both that form and the Unicode form are accepted.
-    """
-    text = resources.files("xbot").joinpath("data", "tlds-alpha-by-domain.txt").read_text("ascii")
-    out: set[str] = set()
-    for line in text.splitlines():
-        name = line.strip().lower()
-        if not name or name.startswith("#"):
-            continue
-        out.add(name)
-        if name.startswith("xn--"):
-            out.add(name[4:].encode("ascii").decode("punycode").casefold())
-    cc = frozenset(t for t in out if len(t) == 2 and t.isascii())
-    return frozenset(out), cc
-
-
-@functools.cache
-def _url_re() -> re.Pattern[str]:
-    tlds = sorted(_tlds()[0], key=len, reverse=True)
-    tld = "(?:" + "|".join(re.escape(t) for t in tlds) + ")"
-    label = r"[^\W_](?:[\w-]*[^\W_])?"
-    path_chars = r"[A-Za-z0-9\u00c0-\u024f\u0400-\u04ff!*';:=+,.$/%#\[\]\-\u2013_~&|@()]"
-    query_chars = r"[A-Za-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@]"
-    return re.compile(
-        r"(?<![A-Za-z0-9@\uff20$#\uff03])"
-        r"(?P<url>(?P<protocol>https?://)?"
-        rf"(?P<domain>(?:{label}\.)+{tld})(?=[^\w@+-]|$)"
-        r"(?::\d{1,5})?"
-        rf"(?P<path>/{path_chars}*)?"
-        rf"(?:\?{query_chars}*)?)",
-        re.IGNORECASE,
-    )
-
-
-def _strip_url_tail(url: str) -> str:
-    """Drop trailing punctuation that ends a sentence rather than the URL (and unmatched ')')."""
-    while url and url[-1] in ".,:;!?'\")]":
-        if url[-1] == ")" and url.count("(") >= url.count(")"):
-            break
-        url = url[:-1]
-    return url
-
-
-def _domain_is_valid(domain: str) -> bool:
-    for label in domain.split("."):
-        encoded = label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
-        if not 1 <= len(encoded) <= MAX_LABEL_LENGTH:
-            return False
-    return True
-
-
-def find_urls(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each URL X would shorten to t.co (and so count as 23)."""
-    cc_tlds = _tlds()[1]
-    spans: list[tuple[int, int]] = []
-    for m in _url_re().finditer(text):
-        url = _strip_url_tail(m.group("url"))
-        protocol, domain = m.group("protocol") or "", m.group("domain")
-        if len(url) > len(domain) + len(protocol):
-            path = url[len(protocol) + len(domain) :]
-        else:
-            url, path = url[: len(protocol) + len(domain)], ""
-        if not _domain_is_valid(domain):
-            continue
-        punycode_len = sum(
-            len(lbl) if lbl.isascii() else 4 + len(lbl.encode("punycode"))
-            for lbl in domain.split(".")
-        ) + domain.count(".")
-        if len(protocol) + len(url) - len(domain) + punycode_len > MAX_URL_LENGTH:
-            continue
-        start = m.start("url")
-        if not protocol:
-            if not domain.isascii() or (start > 0 and text[start - 1] in "-_./"):
-                continue
-            labels = domain.lower().split(".")
-            if not path and len(labels) == 2 and labels[1] in cc_tlds and domain.lower() != "t.co":
-                continue  # "bit.ly"-style bare short domains are not linked without a path
-        spans.append((start, start + len(url)))
-    return spans
-
-
-def _char_weight(ch: str) -> int:
-    code = ord(ch)
-    for lo, hi in _LIGHT_RANGES:
-        if lo <= code <= hi:
-            return _SCALE
-    return _DEFAULT_WEIGHT
-
-
-@dataclass(frozen=True)
-class LengthInfo:
-    """What X says about a text's length: ``weighted`` in characters and whether it may post."""
-
-    weighted: int
-    valid: bool
-    invalid_characters: bool
-
-
-def parse_length(text: str) -> LengthInfo:
-    """Count ``text`` as twitter-text v3 ``parseTweet`` does (weightedLength and valid)."""
-    normal = unicodedata.normalize("NFC", text)
-    urls = dict(find_urls(normal))
-    emoji = {m.start(): m.end() for m in EMOJI_RE.finditer(normal)}
-    units = 0
-    i = 0
-    while i < len(normal):
-        if i in urls:
-            units += TRANSFORMED_URL_LENGTH * _SCALE
-            i = urls[i]
-        elif i in emoji:
-            units += _DEFAULT_WEIGHT
-            i = emoji[i]
-        else:
-            units += _char_weight(normal[i])
-            i += 1
-    weighted = math.ceil(units / _SCALE)
-    bad = _INVALID_CHARS.search(normal) is not None
-    return LengthInfo(weighted, 0 < weighted <= MAX_WEIGHTED_LENGTH and not bad, bad)
-
-
-def weighted_length(text: str) -> int:
-    """The length X counts for ``text`` (at most 280 may be posted)."""
-    return parse_length(text).weighted
-
-
-# -- text skeleton for banned-term matching -----------------------------------------------------
-
-_CONFUSABLES = str.maketrans(
-    {
-        # Cyrillic
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
-        "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ь": "b", "ы": "bi", "һ": "h", "ӏ": "l",
-        "з": "3", "ч": "4", "п": "n", "г": "r", "л": "n", "д": "a", "я": "r", "ц": "u",
-        # Greek
-        "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
-        "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "μ": "u", "ς": "s",
-        "σ": "o", "λ": "a", "δ": "d",
-        # Latin look-alikes NFKC keeps
-        "ı": "i", "ɡ": "g", "ɑ": "a", "ɩ": "i", "ʟ": "l", "ᴀ": "a", "ʙ": "b", "ᴄ": "c",
-        "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ᴍ": "m",
-        "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v",
-        "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ø": "o", "ł": "l", "đ": "d", "ß": "ss",
-    }
-)  # fmt: skip
-_LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-     "@": "a", "$": "s", "|": "i", "!": "i", "+": "t", "€": "e", "£": "l"}
-)  # fmt: skip
-_TOKEN_RE = re.compile(r"[\w@$|!+€£]+")
-_RUN3_RE = re.compile(r"(.)\1{2,}")
-
-
-def skeleton(text: str) -> str:
-    """Fold ``text`` to what a reader sees: NFKC, no format chars, Latin letters, no accents."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    text = text.casefold().translate(_CONFUSABLES)
-    text = unicodedata.normalize("NFD", text)
-    return "".join(c for c in text if unicodedata.category(c) != "Mn")
-
-
-def _fold_token(token: str) -> str:
-    """Leetspeak-map one token after trimming sentence punctuation ("scam!" -> "scam")."""
-    token = token.strip("!|+").strip("_")
-    return _RUN3_RE.sub(r"\1", token.translate(_LEET))
-
-
-def tokens(text: str) -> list[str]:
-    """Folded tokens of ``text`` (see :func:`skeleton`); empty tokens dropped."""
-    out = [_fold_token(t) for t in _TOKEN_RE.findall(skeleton(text))]
-    return [t for t in out if t]
-
-
-def _term_key(term: str) -> str:
-    return " ".join(tokens(term))
-
-
-@functools.cache
-def _load_terms() -> tuple[dict[str, str], dict[str, str], int]:
-    """(profanity key -> term, spam key -> term, longest key in tokens).
-
-    Keys are folded the same way as the text (:func:`tokens`), so a listed term and its
-    leetspeak or confusable spelling meet on the same key. Spam phrases are also keyed written
-    together ("link in bio" -> "linkinbio"). Keys of one or two letters are dropped: folded, they
-    collide with ordinary words.
-    """
-    import better_profanity
-
-    def read(text: str) -> list[str]:
-        lines = (ln.split("#", 1)[0].strip() for ln in text.splitlines())
-        return [ln for ln in lines if ln]
-
-    data = resources.files("xbot").joinpath("data", "safety")
-    allowed = {_term_key(t) for t in read(data.joinpath("allowed_terms.txt").read_text("utf-8"))}
-    wordlist = resources.files(better_profanity).joinpath("profanity_wordlist.txt")
-    profanity: dict[str, str] = {}
-    for term in read(wordlist.read_text("utf-8")):
-        key = _term_key(term)
-        if len(key.replace(" ", "")) > 2 and key not in allowed:
-            profanity.setdefault(key, term)
-    spam: dict[str, str] = {}
-    for term in read(data.joinpath("spam_terms.txt").read_text("utf-8")):
-        key = _term_key(term)
-        spam.setdefault(key, term)
-        spam.setdefault(key.replace(" ", ""), term)
-    longest = max(k.count(" ") + 1 for k in (*profanity, *spam))
-    return profanity, spam, longest
-
-
-def _windows(toks: Sequence[str], longest: int) -> Iterable[tuple[str, str]]:
-    """(spaced, joined) n-grams up to ``longest`` tokens, plus runs of single letters joined."""
-    n = len(toks)
-    for i in range(n):
-        for size in range(1, min(longest, n - i) + 1):
-            window = toks[i : i + size]
-            yield " ".join(window), "".join(window)
-    i = 0
-    while i < n:  # "s c a m" -> "scam"
-        j = i
-        while j < n and len(toks[j]) == 1:
-            j += 1
-        if j - i >= 3:
-            letters = "".join(toks[i:j])
-            for a in range(len(letters)):
-                for b in range(a + 3, len(letters) + 1):
-                    yield letters[a:b], letters[a:b]
-        i = max(j, i + 1)
-
+#: X accepts image alt text up to this many characters.
+MAX_ALT_TEXT_CHARS = 1000
 
 # -- PII and spam shapes --------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _PHONE_RE = re.compile(r"(?<![\w+])\+?\(?\d[\d ()./-]{7,18}\d(?!\w)")
 _CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_URL_CRED_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE)
+_URL_CRED_RE = re.compile(
+    r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE
+)
 _API_KEY_RE = re.compile(
     r"\b(?:sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|"
-    r"xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20})"
+    r"xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20}|"
+    # Discord bot/user tokens (id.timestamp.hmac) and JWTs
+    r"[MN][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{25,}|"
+    r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
 )
-_TOKEN_LIKE_RE = re.compile(r"(?<![\w/.-])[A-Za-z0-9_-]{32,}(?![\w/.-])")
+_TOKEN_LIKE_RE = re.compile(r"(?<![\w/.#@\uff03-])[A-Za-z0-9_-]{32,}(?![\w/.-])")
+_WORDISH_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+#: yyyymmddhhmm[ss]: a match id or log stamp, not a card number that happens to pass Luhn.
+_TIMESTAMP_RE = re.compile(
+    r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d)?"
+)
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_DATE_RE = re.compile(
+    r"(?:19|20)\d\d[ ./-]?(?:0?[1-9]|1[0-2])[ ./-]?(?:0?[1-9]|[12]\d|3[01])"
+    r"(?:[ T]+(?:[01]?\d|2[0-3])[ :.h]?[0-5]\d(?:[ :.][0-5]\d)?)?"
+    r"|(?:0?[1-9]|[12]\d|3[01])[./-](?:0?[1-9]|1[0-2])[./-](?:19|20)\d\d"
+    r"(?:[ T]+(?:[01]?\d|2[0-3])[ :.h]?[0-5]\d)?"
+)
 _CAPS_RUN_RE = re.compile(r"(?:\b[A-Z][A-Z0-9']+\b[\W_]*){5,}")
 _REPEAT_RE = re.compile(r"([^\W\d_])\1{4,}")
 _PUNCT_RUN_RE = re.compile(r"[!?.,*~]{4,}")
@@ -353,7 +113,13 @@ class Verdict:
 #: Risk of each reason code; a verdict's risk is the highest of its reasons ("low" when none).
 SEVERITY: dict[str, Risk] = {
     "invalid_input": "high",
-    "banned_term": "high",
+    "control_characters": "high",
+    "harassment": "high",
+    "self_harm": "high",
+    "profanity": "high",
+    "scam": "high",
+    "selling": "high",
+    "phishing": "high",
     "spam_phrase": "high",
     "pii_email": "high",
     "pii_phone": "high",
@@ -390,7 +156,13 @@ class SafetyGuard:
         max_length: int = MAX_WEIGHTED_LENGTH,
         near_duplicate_threshold: float = 0.85,
         caps_min_words: int = 5,
+        allowlist: Path | None = None,
+        block_url_shorteners: bool = False,
     ) -> None:
+        """``allowlist`` is an operator's file of phrases and names to let through (one per
+        line, same format as xbot/data/safety/allowlist.txt); it is read here, once, so a
+        missing file fails at construction with a clear error, not on some later post.
+        ``block_url_shorteners`` refuses links through the shorteners in url_shorteners.txt."""
         from xbot.errors import ValidationError
 
         if isinstance(max_hashtags, bool) or not isinstance(max_hashtags, int) or max_hashtags < 0:
@@ -407,27 +179,39 @@ class SafetyGuard:
         self.max_length = max_length
         self.near_duplicate_threshold = float(near_duplicate_threshold)
         self.caps_min_words = caps_min_words
+        self.allowlist_path = allowlist
+        self.block_url_shorteners = bool(block_url_shorteners)
+        self._allowlist = safety_rules.read_allowlist(allowlist) if allowlist else ()
 
     @classmethod
-    def from_flags(cls, flags: Flags) -> SafetyGuard:
-        """The guard configured from ``bot_config`` (max_hashtags, near_duplicate_threshold)."""
+    def from_flags(cls, flags: Flags, settings: Settings | None = None) -> SafetyGuard:
+        """The guard configured from ``bot_config`` (max_hashtags, near_duplicate_threshold)
+        and, when given, the process settings (XBOT_SAFETY_ALLOWLIST,
+        XBOT_SAFETY_BLOCK_SHORTENERS)."""
         return cls(
             max_hashtags=flags.max_hashtags,
             near_duplicate_threshold=flags.near_duplicate_threshold,
+            allowlist=settings.safety_allowlist if settings else None,
+            block_url_shorteners=settings.safety_block_shorteners if settings else False,
         )
 
     def config(self) -> dict[str, Any]:
         """What the guard checks, for ``xbot safety config`` (the runbook's getConfig)."""
-        profanity, spam, _ = _load_terms()
+        terms = safety_rules.terms()
         return {
             "max_length": self.max_length,
             "url_length": TRANSFORMED_URL_LENGTH,
             "max_hashtags": self.max_hashtags,
             "near_duplicate_threshold": self.near_duplicate_threshold,
             "max_input_chars": MAX_INPUT_CHARS,
-            "profanity_terms": len(profanity),
-            "profanity_source": "better-profanity wordlist minus xbot/data/safety/allowed_terms.txt",
-            "spam_terms": len(spam),
+            "profanity_terms": len(terms.profanity),
+            "profanity_source": "better-profanity wordlist minus xbot/data/safety/allowed_terms.txt"
+            ", plus profanity_extra.txt and profanity_roots.txt",
+            "spam_terms": len(terms.spam),
+            "allowlist_shipped": len(safety_rules.shipped_allowlist()),
+            "allowlist_operator": str(self.allowlist_path) if self.allowlist_path else "none",
+            "allowlist_operator_phrases": len(self._allowlist),
+            "block_url_shorteners": self.block_url_shorteners,
             "checks": sorted(SEVERITY),
         }
 
@@ -437,21 +221,26 @@ class SafetyGuard:
         tags: object = (),
         *,
         recent: NearDuplicateIndex | None = None,
+        alt_text: str | None = None,
     ) -> Verdict:
         """Judge ``text`` (with attached ``tags``). Never raises on bad input: refuses it.
 
         ``recent`` is an index of recent posts (see :class:`xbot.candidates.prep.NearDuplicateIndex`);
         when given, a text substantially similar to one of them is refused as ``near_duplicate``.
+        ``alt_text`` is an attached image's description: it is judged by the same content, PII
+        and character rules (its reasons say "alt text:"), and may be at most 1000 characters.
         """
-        problem = _input_problem(text, tags)
+        problem = _input_problem(text, tags) or _alt_text_problem(alt_text)
         if problem:
             return _verdict([("invalid_input", problem)])
         assert isinstance(text, str)
         tag_list = [str(t) for t in tags]  # type: ignore[union-attr]
         reasons: list[tuple[str, str]] = []
 
-        if not text.strip():
-            return _verdict([("empty", "text is empty or only whitespace")])
+        if not visible(text).strip():
+            what = "empty or only whitespace" if not text.strip() else "only invisible characters"
+            return _verdict([("empty", f"text is {what}")])
+        reasons.extend(_control(text))
         info = parse_length(text)
         if info.invalid_characters:
             reasons.append(("invalid_characters", "contains U+FFFE, U+FEFF or U+FFFF"))
@@ -467,9 +256,19 @@ class SafetyGuard:
                     f"{len(found_tags)} hashtags (inline and attached); at most {self.max_hashtags}",
                 )
             )
-        reasons.extend(_banned(text + " " + " ".join(tag_list)))
+        reasons.extend(self._content(text + "\n" + " ".join(tag_list)))
         reasons.extend(_pii(text))
         reasons.extend(self._spam_shapes(text))
+        if alt_text:
+            if len(alt_text) > MAX_ALT_TEXT_CHARS:
+                reasons.append(
+                    (
+                        "too_long",
+                        f"alt text is {len(alt_text)} characters; at most {MAX_ALT_TEXT_CHARS}",
+                    )
+                )
+            alt = _control(alt_text) + self._content(alt_text) + _pii(alt_text)
+            reasons.extend((code, f"alt text: {detail}") for code, detail in alt)
         if recent is not None:
             match = recent.most_similar(text)
             if match is not None and match[1] >= self.near_duplicate_threshold:
@@ -477,6 +276,11 @@ class SafetyGuard:
                     ("near_duplicate", f"similarity {match[1]:.2f} to recent post {match[0][:12]}")
                 )
         return _verdict(reasons)
+
+    def _content(self, text: str) -> list[tuple[str, str]]:
+        return safety_rules.content_reasons(
+            text, allowlist=self._allowlist, block_shorteners=self.block_url_shorteners
+        )
 
     def _spam_shapes(self, text: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
@@ -513,16 +317,32 @@ def _input_problem(text: object, tags: object) -> str | None:
     return None
 
 
-def _banned(text: str) -> list[tuple[str, str]]:
-    profanity, spam, longest = _load_terms()
-    found: dict[tuple[str, str], None] = {}
-    for spaced, joined in _windows(tokens(text), longest):
-        if spaced in profanity:
-            found.setdefault(("banned_term", f"profanity {profanity[spaced]!r}"))
-        for key in (spaced, joined):
-            if key in spam:
-                found.setdefault(("spam_phrase", f"gaming spam {spam[key]!r}"))
-    return list(found)
+def _alt_text_problem(alt_text: object) -> str | None:
+    if alt_text is None or (isinstance(alt_text, str) and not _SURROGATE_RE.search(alt_text)):
+        return None
+    if isinstance(alt_text, str):
+        return "alt text has a lone surrogate; it is not valid Unicode"
+    return f"alt_text is {type(alt_text).__name__}; a str or None is required"
+
+
+def _control(text: str) -> list[tuple[str, str]]:
+    m = _CONTROL_RE.search(text)
+    if not m:
+        return []
+    return [
+        (
+            "control_characters",
+            f"control character U+{ord(m.group(0)):04X} at index {m.start()}"
+            " (only tab and newline are allowed)",
+        )
+    ]
+
+
+def _looks_like_words(token: str) -> bool:
+    """A CamelCase hashtag or name ("GamingTournamentChampionship2025Finals") rather than a key:
+    it splits into few, long word/number pieces, where a random key splits into many short ones."""
+    pieces = _WORDISH_RE.findall(token)
+    return bool(pieces) and len(token) / len(pieces) >= 4 and "".join(pieces) == token
 
 
 def _pii(text: str) -> list[tuple[str, str]]:
@@ -536,15 +356,15 @@ def _pii(text: str) -> list[tuple[str, str]]:
     else:
         for m in _TOKEN_LIKE_RE.finditer(text):
             tok = m.group(0)
-            if re.search(r"\d", tok) and re.search(r"[A-Za-z]", tok):
+            if re.search(r"\d", tok) and re.search(r"[A-Za-z]", tok) and not _looks_like_words(tok):
                 out.append(("api_key", "a long random-looking token"))
                 break
     for m in _CARD_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and not _TIMESTAMP_RE.fullmatch(digits):
             out.append(("pii_card", f"a Luhn-valid card number ending {digits[-4:]}"))
             break
-    for m in _PHONE_RE.finditer(text):
+    for m in _PHONE_RE.finditer(_DATE_RE.sub(" ", text)):
         digits = re.sub(r"\D", "", m.group(0))
         if 10 <= len(digits) <= 15 and not (len(digits) >= 13 and _luhn_ok(digits)):
             out.append(("pii_phone", "a phone number"))

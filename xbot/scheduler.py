@@ -303,7 +303,7 @@ class _Cycle:
         self.context["v1_choice"] = pool[0].content_hash if pool else None
         if not pool:
             return {"reason": "queue_empty"}
-        guard = SafetyGuard.from_flags(fl)
+        guard = SafetyGuard.from_flags(fl, self.services.settings)
         recent = self._recent_index(fl.near_duplicate_threshold)
         bandit, encoded = None, None
         if engine == "v2":
@@ -356,21 +356,15 @@ class _Cycle:
     ) -> tuple[str, ...]:
         """The guard's reason codes for the final text and the image's alt text (() = ok).
 
-        Alt text is what screen readers say: it is judged like the post, by its own call
-        until the guard takes ``alt_text`` itself.
+        Alt text is what screen readers say: the guard judges it with the post.
         """
-        verdict = guard.validate(text, candidate.tags, recent=recent)
-        if not verdict.ok:
-            return tuple(verdict.codes)
         try:
             media = Media.from_metadata(candidate.metadata)
         except ValidationError:
             return ("media_invalid",)
-        if media is not None and media.alt:
-            alt = guard.validate(media.alt, ())
-            if not alt.ok:
-                return tuple(f"alt_text:{code}" for code in alt.codes)
-        return ()
+        alt = media.alt if media is not None and media.alt else None
+        verdict = guard.validate(text, candidate.tags, recent=recent, alt_text=alt)
+        return () if verdict.ok else tuple(verdict.codes)
 
     def _post(
         self,

@@ -21,6 +21,7 @@ from xbot.errors import SettingsError
 
 APP_ENVS = ("development", "staging", "production")
 DEFAULT_PREFIX = {"development": "dev:", "staging": "stg:", "production": "prod:"}
+DEFAULT_REPORT_KEEP_DAYS = 30  # `xbot report prune` and the scheduler's nightly prune
 
 
 class Secret:
@@ -184,9 +185,14 @@ class Settings:
     x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
     x_user_id: str = ""
     x_api_base_url: str = "https://api.x.com"
+    report_keep_days: int = DEFAULT_REPORT_KEEP_DAYS
     sources_path: Path | None = None  # XBOT_SOURCES; None = config/sources.toml
     migrations_dir: Path | None = None  # XBOT_MIGRATIONS_DIR; None = sql/migrations
     crash_at: str = ""  # XBOT_CRASH_AT: the crash-injection test's hook (see poster.crash_point)
+    #: The operator's own safety allowlist (XBOT_SAFETY_ALLOWLIST), on top of the shipped one.
+    safety_allowlist: Path | None = None
+    #: Refuse links through URL shorteners (XBOT_SAFETY_BLOCK_SHORTENERS).
+    safety_block_shorteners: bool = False
 
     @property
     def environment(self) -> str:
@@ -317,6 +323,16 @@ def load_settings(
     base_url = (get("X_API_BASE_URL") or "https://api.x.com").rstrip("/")
     _check_url("X_API_BASE_URL", base_url, ("http", "https"), "an http(s) URL")
 
+    shorteners = get("XBOT_SAFETY_BLOCK_SHORTENERS")
+    keep_raw = get("XBOT_REPORT_KEEP_DAYS")
+    keep_days = DEFAULT_REPORT_KEEP_DAYS
+    if keep_raw is not None:
+        if not keep_raw.strip().isdigit() or not 1 <= int(keep_raw) <= 36_500:
+            raise SettingsError(
+                "XBOT_REPORT_KEEP_DAYS", keep_raw, "a whole number of days from 1 to 36500"
+            )
+        keep_days = int(keep_raw)
+
     return Settings(
         app_env=app_env,
         live_posts=live_posts,
@@ -332,7 +348,12 @@ def load_settings(
         x_bearer_token=Secret(get("X_BEARER_TOKEN") or ""),
         x_user_id=user_id,
         x_api_base_url=base_url,
+        report_keep_days=keep_days,
         sources_path=_optional_path(get("XBOT_SOURCES")),
         migrations_dir=_optional_path(get("XBOT_MIGRATIONS_DIR")),
         crash_at=get("XBOT_CRASH_AT") or "",
+        safety_allowlist=_optional_path(get("XBOT_SAFETY_ALLOWLIST")),
+        safety_block_shorteners=(
+            _parse_bool("XBOT_SAFETY_BLOCK_SHORTENERS", shorteners) if shorteners else False
+        ),
     )

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from xbot.candidates.prep import content_hash
 from xbot.poster import Media, RemotePost, parse_x_time
-from xbot.safety import find_urls
 from xbot.services import Services
 from xbot.sim import SimWorld
 from xbot.x_errors import DuplicateContent
+from xbot.x_text import find_urls
 from xbot.x_usage import XUsage
 
 

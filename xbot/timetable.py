@@ -6,6 +6,7 @@
 | learn    | every 15 minutes                 | one learning cycle (needs an X metrics read) |
 | morning  | 09:00                            | candidates refresh + morning reports        |
 | evening  | 18:00                            | candidates refresh + evening reports        |
+| prune    | 03:30                            | delete reports older than XBOT_REPORT_KEEP_DAYS |
 
 Every trigger is a cron expression, so the fire times are the same whether APScheduler runs
 them (``xbot scheduler``) or cron does (the lines in docs/reports.md), and a test can compute a
@@ -144,6 +145,11 @@ def _checklist(slot: str) -> Callable[[Runner, datetime | None], str]:
     return run
 
 
+def _prune(r: Runner, now: datetime | None) -> str:
+    today = None if now is None else now.astimezone(UTC).date()  # day folders are UTC dates
+    return reports.prune(r.runs_dir, r.settings.report_keep_days, today=today).line()
+
+
 JOBS: tuple[Job, ...] = (
     Job("schedule", "*/5 * * * *", 120, "xbot schedule run", _schedule),
     Job("learn", "*/15 * * * *", 600, "xbot learn run", _learn),
@@ -153,6 +159,7 @@ JOBS: tuple[Job, ...] = (
     Job("evening", "0 18 * * *", 3600,
         "xbot candidates refresh && xbot report daily --slot evening", _checklist("evening"),
         ("refresh", "report")),
+    Job("prune", "30 3 * * *", 600, "xbot report prune", _prune, ("report",)),
 )  # fmt: skip
 
 

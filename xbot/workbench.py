@@ -369,31 +369,24 @@ def ope_estimates(
     return rows[["policy", "method", "value", "low", "high", "decisions"]].reset_index(drop=True)
 
 
-def rollout(ctx: Context, comparison: Any, ope: Any) -> Any:
-    """The recommendation for the next rollout phase, from the comparison and the V2 estimate."""
-    from xbot.flags import load_flags
-    from xbot.rollout import recommend
+def rollout(ctx: Context, window_days: float = 14) -> Any:
+    """The recommendation for the next rollout phase: :func:`xbot.rollout.status`, exactly
+    what ``xbot rollout status`` prints (same-slot evidence first)."""
+    from xbot.rollout import status
 
-    with ctx.services.engine.connect() as conn:
-        current = load_flags(conn, ctx.environment)
-    ope_v2 = None
-    if isinstance(ope, pd.DataFrame) and not ope.empty:
-        eps = ope[(ope["policy"] == f"epsilon {current.epsilon:g}") & (ope["method"] == "dr")]
-        if not eps.empty:
-            ope_v2 = (float(eps["value"].iloc[0]), float(eps["low"].iloc[0]),
-                      float(eps["high"].iloc[0]))  # fmt: skip
-    return recommend(current, comparison, ope_v2=ope_v2)
+    return status(ctx.services, ctx.environment, window_days=window_days, now=ctx.now)
 
 
 def recommendation_markdown(rec: Any) -> Any:
-    """The recommendation as a short Markdown block: phase, action, flag changes, evidence."""
+    """The recommendation as a short Markdown block: phase, action, commands, evidence."""
     from IPython.display import Markdown
 
-    changes = ", ".join(f"`{k}` → `{v}`" for k, v in rec.changes.items()) or "none"
+    commands = "".join(f"\n  - `{c}`" for c in rec.commands) or " none"
     lines = [
         f"- **Current phase:** {rec.phase}",
         f"- **Recommendation:** {rec.action}",
-        f"- **Flag changes:** {changes}",
+        f"- **Evidence used:** {rec.basis}",
+        f"- **Commands:**{commands}",
         "",
         "**Evidence**",
         "",

@@ -22,7 +22,6 @@ import tweepy
 from xbot.errors import PosterError
 from xbot.poster import Media, RemotePost, parse_x_time
 from xbot.poster_state import CREDITS_DEPLETED, mark_credits_depleted, poster_state
-from xbot.safety import find_urls
 from xbot.services import Services
 from xbot.settings import Settings
 from xbot.x_errors import (
@@ -33,6 +32,7 @@ from xbot.x_errors import (
     PosterUnavailable,
     RateLimited,
 )
+from xbot.x_text import find_urls
 from xbot.x_usage import Reservation, XUsage
 
 log = logging.getLogger("xbot.poster")

@@ -114,7 +114,7 @@ def refresh(
     with services.engine.connect() as conn:
         flags = load_flags(conn, environment)
         recent = conn.execute(_RECENT_SQL, {"e": environment, "since": now - RECENT_WINDOW}).all()
-    guard = SafetyGuard.from_flags(flags)
+    guard = SafetyGuard.from_flags(flags, services.settings)
     queue = CandidateQueue(services, environment)
     report = RefreshReport()
     report.claims_returned = queue.reclaim_expired(now=now)

@@ -1,4 +1,4 @@
-"""``xbot report run|daily|list`` and ``xbot scheduler``: the workbench from the command line.
+"""``xbot report run|daily|list|prune`` and ``xbot scheduler``: the workbench from the command line.
 
 A failed notebook exits with ReportError's code (8) and names the cell and the error; its
 partial notebook and HTML are already written and listed as failed in ``runs/index.html``.
@@ -109,6 +109,27 @@ def list_cmd(limit: int, as_json: bool, runs_dir: Path | None) -> None:
     )
 
 
+@report.command("prune")
+@click.option(
+    "--keep-days", type=click.IntRange(min=1), default=None,
+    help="Days of reports to keep, today included (default $XBOT_REPORT_KEEP_DAYS or 30).",
+)  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_RUNS_DIR
+@takes_lock("report")  # never while a report is being written into the same tree
+@click.pass_obj
+def prune_cmd(
+    app: App, keep_days: int | None, dry_run: bool, as_json: bool, runs_dir: Path | None
+) -> None:
+    """Delete day folders of runs older than the last N days; rewrite runs/index.html."""
+    result = reports.prune(runs_dir, keep_days or app.settings.report_keep_days, dry_run=dry_run)
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    click.echo(result.line())
+
+
 @click.command()
 @click.option(
     "--once", is_flag=True,
@@ -118,7 +139,8 @@ def list_cmd(limit: int, as_json: bool, runs_dir: Path | None) -> None:
 @_RUNS_DIR
 @click.pass_obj
 def scheduler(app: App, once: bool, timeout: int, runs_dir: Path | None) -> None:
-    """Run the runbook's timetable (cycles every 5 min, learning every 15, reports 09:00/18:00)."""
+    """Run the runbook's timetable (cycles every 5 min, learning every 15, reports 09:00/18:00,
+    report retention 03:30)."""
     tz = timetable.timezone_of(app.services, app.settings)
     if once:
         now = datetime.now(UTC)

@@ -20,7 +20,7 @@ def _guard(app: App) -> SafetyGuard:
     from xbot.safety import SafetyGuard
 
     with app.services.engine.connect() as conn:
-        return SafetyGuard.from_flags(load_flags(conn, app.settings.app_env))
+        return SafetyGuard.from_flags(load_flags(conn, app.settings.app_env), app.settings)
 
 
 @click.group()
@@ -31,13 +31,14 @@ def safety() -> None:
 @safety.command("check")
 @click.argument("text")
 @click.option("--tag", "tags", multiple=True, help="An attached hashtag (repeatable).")
+@click.option("--alt-text", default=None, help="An attached image's alt text, checked too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @click.pass_obj
-def check(app: App, text: str, tags: tuple[str, ...], as_json: bool) -> None:
+def check(app: App, text: str, tags: tuple[str, ...], alt_text: str | None, as_json: bool) -> None:
     """Judge TEXT; exit 0 when it may be posted, 1 when the guard refuses it."""
-    from xbot.safety import weighted_length
+    from xbot.x_text import weighted_length
 
-    verdict = _guard(app).validate(text, tags)
+    verdict = _guard(app).validate(text, tags, alt_text=alt_text)
     if as_json:
         out = verdict.to_dict()
         out["weighted_length"] = (

@@ -1,4 +1,4 @@
-"""Invalid input to the bandits: every case raises ValidationError naming the field and range."""
+"""Invalid input to the policies: every case raises ValidationError naming the field and range."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from xbot.bandit import BetaBandit, FeatureBandit, Hyperparameters
 from xbot.errors import ValidationError
+from xbot.policies import BetaBandit, FeatureBandit, Hyperparameters
 
 
 def _raises(field: str, allowed: str) -> Any:
