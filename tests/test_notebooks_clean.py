@@ -19,13 +19,14 @@ NOTEBOOKS = sorted(reports.notebooks_dir().glob("*.ipynb"))
 CHECKED = "# NBVAL_CHECK_OUTPUT"
 
 
-def test_the_five_workbench_notebooks_are_there():
+def test_the_six_workbench_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == [
         "01_candidates_refresh",
         "02_shadow_scheduling",
         "03_learning",
         "04_health_report",
         "05_performance_explorer",
+        "06_review_queue",
     ]
 
 

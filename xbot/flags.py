@@ -251,6 +251,8 @@ SPECS: dict[str, FlagSpec] = {
         # posts with URLs cost more: keep them, strip URLs, or avoid linked candidates
         FlagSpec("link_policy", LEARNING_CONFIG, "keep", "one of keep, strip, avoid",
                  _one_of("keep", "strip", "avoid"), parse=str),
+        # live cycles post only candidates a person approved (`xbot review`)
+        FlagSpec("require_approval", LEARNING_CONFIG, False, "true or false", _boolean),
     )
 }  # fmt: skip
 
@@ -276,6 +278,7 @@ class Flags:
     x_daily_budget_usd: float | None = None
     x_read_share: float = 0.25
     link_policy: str = "keep"
+    require_approval: bool = False
     problems: tuple[str, ...] = ()
 
     def snapshot(self) -> dict[str, Any]:

@@ -57,7 +57,7 @@ _DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The runbook's daily checklist, in the order an operator reads it. Morning: health, overnight
 # posts and queue depth, bandit learning. Evening: refresh candidates, engagement by topic.
 DAILY: dict[str, tuple[str, ...]] = {
-    "morning": ("04_health_report", "03_learning", "05_performance_explorer"),
+    "morning": ("04_health_report", "06_review_queue", "03_learning", "05_performance_explorer"),
     "evening": ("01_candidates_refresh", "04_health_report", "05_performance_explorer"),
     "all": (
         "04_health_report",
@@ -65,6 +65,7 @@ DAILY: dict[str, tuple[str, ...]] = {
         "02_shadow_scheduling",
         "03_learning",
         "05_performance_explorer",
+        "06_review_queue",
     ),
 }
 

@@ -53,6 +53,7 @@ from xbot.model import prior_from_model
 from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
 from xbot.poster import Media, Poster
 from xbot.poster_state import PAUSED_STATES, poster_state, rate_limited_until
+from xbot.review import approved_hashes
 from xbot.safety import SafetyGuard
 from xbot.services import Services
 from xbot.settings import Settings
@@ -237,7 +238,7 @@ class _Cycle:
                 self.context["budget"] = refusal
                 return {**out, "outcome": "skipped", "reason": "budget"}
 
-        picked = self._pick(fl, engine, hour)
+        picked = self._pick(fl, engine, hour, live)
         if "reason" in picked:
             return {**out, "outcome": "skipped", **picked}
         claim: Claim = picked.pop("claim")
@@ -282,7 +283,15 @@ class _Cycle:
         self.context["prior"] = "model" if prior else "pooled (no model fit yet)"
         return prior
 
-    def _pick(self, fl: flags_mod.Flags, engine: str, hour: int) -> dict[str, Any]:
+    def _approval_gate(self, pool: list[Candidate], live: bool) -> list[Candidate]:
+        """Under ``require_approval`` a live cycle picks among approved candidates only, and a
+        shadow cycle among the others: approvals are kept for the live slots they are for."""
+        with self.services.engine.connect() as conn:
+            approved = approved_hashes(conn, self.env, [c.content_hash for c in pool])
+        self.context["approved"] = len(approved)
+        return [c for c in pool if (c.content_hash in approved) == live]
+
+    def _pick(self, fl: flags_mod.Flags, engine: str, hour: int, live: bool) -> dict[str, Any]:
         pool = self.queue.peek(PEEK_LIMIT, now=self.now)
         # the outbox keys a post by the hash of what is posted (link_policy may change the text)
         posted_key = {c.content_hash: content_hash(final_text(c.text, fl.link_policy))
@@ -298,6 +307,11 @@ class _Cycle:
             if what != "busy":  # already posted, or finally refused by X: leaves the queue
                 self._settle(digest, "posted" if what == "posted" else "rejected")
         pool = [c for c in pool if c.content_hash not in blocked]
+        if fl.require_approval and not self.never_post:
+            queued = len(pool)
+            pool = self._approval_gate(pool, live)
+            if live and queued and not pool:
+                return {"reason": "awaiting_approval"}
         self.context["eligible"] = len(pool)
         self.context["eligible_topics"] = dict(Counter(c.topic for c in pool))
         self.context["v1_choice"] = pool[0].content_hash if pool else None

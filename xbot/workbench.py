@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from xbot import charts, model, views
+from xbot import charts, model, review, views
 from xbot import health as health_mod
 from xbot.bandit_store import BanditStore
 from xbot.candidates import pipeline
@@ -438,3 +438,43 @@ def learning_performance(ctx: Context) -> pd.DataFrame:
         .str.replace("avg_engagement_rate", "all")
     )
     return long.dropna(subset=["engagement_rate"])
+
+
+# -- review -----------------------------------------------------------------------------------
+
+REVIEW_COLUMNS = ("rank", "id", "state", "expected", "guard", "topic", "format", "source", "text")
+
+
+def review_queue(ctx: Context, limit: int = 50) -> pd.DataFrame:
+    """The pending queue in V2's order with the guard's verdict and the bandit's expected success
+    (what ``xbot review list`` shows), for the analyst's morning check before approving."""
+    queue = review.pending(ctx.services, ctx.environment, now=ctx.now, limit=limit)
+    frame = pd.DataFrame(
+        [
+            (i.rank, i.id, i.state, i.expected, i.verdict, i.topic, i.format, i.source, i.text)
+            for i in queue.items
+        ],
+        columns=list(REVIEW_COLUMNS),
+    )
+    frame.attrs["require_approval"] = queue.require_approval
+    return frame.set_index("rank")
+
+
+def review_gate(queue: pd.DataFrame) -> str:
+    """One line: is the gate on, and how much of the queue is approved or refused by the guard."""
+    gate = "on" if queue.attrs.get("require_approval") else "off"
+    approved = int((queue["state"] == review.APPROVED).sum())
+    refused = int((queue["guard"] != "ok").sum())
+    return (
+        f"require_approval is {gate}: {len(queue)} queued, {approved} approved, "
+        f"{refused} the guard would refuse"
+    )
+
+
+def review_by_topic(queue: pd.DataFrame) -> pd.DataFrame:
+    """Queued candidates per topic and review state (a bar chart's input)."""
+    return (
+        queue.groupby(["topic", "state"]).size().rename("candidates").reset_index()
+        if len(queue)
+        else pd.DataFrame(columns=["topic", "state", "candidates"])
+    )

@@ -15,7 +15,7 @@ looked for among candidates with the same image (or none).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -99,6 +99,56 @@ def _progress(items: list[T], enabled: bool) -> Iterable[T]:
             bar.advance(task)
 
 
+@dataclass
+class DedupIndex:
+    """What new text is checked against: exact content hashes, and near-duplicate indexes per
+    image (texts are compared only among candidates that carry the same image, "" = none)."""
+
+    threshold: float
+    exact: set[str] = field(default_factory=set)
+    near: dict[str, NearDuplicateIndex] = field(default_factory=dict)
+
+    def add(self, digest: str, text: str, media_sha: str = "") -> None:
+        self.exact.add(digest)
+        if media_sha not in self.near:
+            self.near[media_sha] = NearDuplicateIndex(self.threshold)
+        self.near[media_sha].add(digest, text)
+
+    def check(self, digest: str, text: str, media_sha: str = "") -> str:
+        """ "duplicate" (same hash), "near" (a similar text with the same image) or "ok"."""
+        if digest in self.exact:
+            return "duplicate"
+        index = self.near.get(media_sha)
+        if index is not None and index.most_similar(text) is not None:
+            return "near"
+        return "ok"
+
+
+def dedup_index(
+    services: Services,
+    queue: CandidateQueue,
+    threshold: float,
+    now: datetime,
+    *,
+    exclude: frozenset[str] = frozenset(),
+) -> DedupIndex:
+    """The queue, claims in flight, and what was picked or posted in the recent window. One
+    place, so a refresh and a reviewer's edit (:mod:`xbot.review`, which ``exclude``s the
+    candidate it replaces) refuse the same duplicates."""
+    with services.engine.connect() as conn:
+        recent = conn.execute(
+            _RECENT_SQL, {"e": queue.environment, "since": now - RECENT_WINDOW}
+        ).all()
+    index = DedupIndex(threshold)
+    for c in queue.snapshot():
+        if c.content_hash not in exclude:
+            index.add(c.content_hash, c.text, _media_sha(c.metadata.get("media")))
+    for row in recent:
+        if row.content_hash not in exclude:
+            index.add(row.content_hash, row.text, row.media_sha256 or "")
+    return index
+
+
 def refresh(
     services: Services,
     environment: str,
@@ -113,24 +163,12 @@ def refresh(
     config = load_config(config_path or services.settings.sources_path)
     with services.engine.connect() as conn:
         flags = load_flags(conn, environment)
-        recent = conn.execute(_RECENT_SQL, {"e": environment, "since": now - RECENT_WINDOW}).all()
     guard = SafetyGuard.from_flags(flags, services.settings)
     queue = CandidateQueue(services, environment)
     report = RefreshReport()
     report.claims_returned = queue.reclaim_expired(now=now)
     report.expired_pruned = queue.prune_expired(now=now)
-
-    # Near-duplicates are searched among candidates carrying the same image ("" = none).
-    near: defaultdict[str, NearDuplicateIndex] = defaultdict(
-        lambda: NearDuplicateIndex(flags.near_duplicate_threshold)
-    )
-    exact: set[str] = set()
-    for c in queue.snapshot():
-        near[_media_sha(c.metadata.get("media"))].add(c.content_hash, c.text)
-        exact.add(c.content_hash)
-    for row in recent:
-        near[row.media_sha256 or ""].add(row.content_hash, row.text)
-        exact.add(row.content_hash)
+    index = dedup_index(services, queue, flags.near_duplicate_threshold, now)
 
     ctx = FetchContext(
         now=now,
@@ -170,7 +208,7 @@ def refresh(
                         st["cleaned"] += 1
                     if item is None:
                         raise ValueError("no text left after removing control characters/markup")
-                    status, digest = _screen(item, guard, exact, near)
+                    status, digest = _screen(item, guard, index)
                 except Exception as exc:  # isolation boundary: one bad item never stops a refresh
                     report.item_errors += 1
                     st["errors"] += 1
@@ -215,26 +253,18 @@ def _media_sha(media: Any) -> str:
     return str(media.get("sha256") or "") if isinstance(media, dict) else ""
 
 
-def _screen(
-    item: RawItem,
-    guard: SafetyGuard,
-    exact: set[str],
-    near: defaultdict[str, NearDuplicateIndex],
-) -> tuple[str, str]:
+def _screen(item: RawItem, guard: SafetyGuard, index: DedupIndex) -> tuple[str, str]:
     """(verdict, content hash): "ok", "duplicate", "near" or the guard's first reason code.
-    An accepted item is added to the dedup indexes."""
+    An accepted item is added to the dedup index."""
     verdict = guard.validate(item.text, item.tags)
     if not verdict.ok:
         return verdict.codes[0], ""
     sha = _media_sha(item.media)
     digest = content_hash(item.text, sha or None)
-    if digest in exact:
-        return "duplicate", digest
-    if near[sha].most_similar(item.text) is not None:
-        return "near", digest
-    exact.add(digest)
-    near[sha].add(digest, item.text)
-    return "ok", digest
+    status = index.check(digest, item.text, sha)
+    if status == "ok":
+        index.add(digest, item.text, sha)
+    return status, digest
 
 
 def _candidate(

@@ -252,6 +252,10 @@ class CandidateQueue:
     def inflight_count(self) -> int:
         return int(self._r.zcard(self.keys.inflight()))
 
+    def in_flight(self, content_hash: str) -> bool:
+        """Whether a claim on this candidate is open (a cycle or a reviewer holds it)."""
+        return self._r.zscore(self.keys.inflight(), content_hash) is not None
+
     def peek(self, limit: int = 500, *, now: datetime | None = None) -> list[Candidate]:
         """Queued, unexpired candidates, highest priority first (ties by content hash)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:

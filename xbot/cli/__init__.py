@@ -57,6 +57,9 @@ COMMANDS: dict[str, Entry] = {
     ),
     "demo": Entry("xbot.cli.demo:demo", "A simulated run of DAYS days through the real code."),
     "report": Entry("xbot.cli.report:report", "Workbench notebooks into dated HTML reports."),
+    "review": Entry(
+        "xbot.cli.review:review", "The approval gate: see, approve, reject, edit candidates."
+    ),
     "scheduler": Entry(
         "xbot.cli.report:scheduler", "Run the runbook's timetable (cron in-process)."
     ),
