@@ -12,12 +12,21 @@ import re
 import socket
 import time
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
+import redis as redis_lib
 import sqlalchemy as sa
+from redis_faults import Faults, FaultyServices
 
+from xbot.candidates.prep import content_hash
+from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.errors import ServiceUnavailable
+from xbot.flags import set_flag
+from xbot.scheduler import run_cycle
 from xbot.services import Services
+from xbot.settings import load_settings
 
 TS = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
 LINE = re.compile(
@@ -76,7 +85,14 @@ def test_healthy_line_and_exit_0(xbot) -> None:
 def test_counts_come_from_this_prefix_and_environment(xbot, services: Services) -> None:
     keys = services.keys
     r = services.redis
-    r.zadd(keys.queue(), {"c1": 3, "c2": 2, "c3": 1})
+    now = datetime.now(UTC)
+    CandidateQueue(services, "development").enqueue(
+        [
+            Candidate(content_hash(t), None, t, "gaming_fps", "tip", (), "test", 1.0, now,
+                      now + timedelta(hours=48))
+            for t in ("c1", "c2", "c3")
+        ]
+    )  # fmt: skip
     for arm in ("fps", "moba"):
         r.hset(keys.bandit("topic", arm), mapping={"alpha": 1, "beta": 1, "pulls": 0})
     r.hset(keys.bandit("hour", "9"), mapping={"alpha": 1, "beta": 1, "pulls": 0})
@@ -236,3 +252,139 @@ def test_exit_codes_through_the_console_script(xbot_process, services: Services,
     assert degraded.returncode == 1
     down, _ = _run_health(xbot_process, REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
     assert down.returncode == 2
+
+
+# -- health tells the truth (issue 10 §5) ---------------------------------------------------
+
+
+def test_post_in_doubt_degraded(xbot, services: Services) -> None:
+    with services.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "insert into tweets (environment, idempotency_key, text, status) "
+            "values ('development', 'd1', 'maybe sent', 'in_doubt')"
+        )
+    result = xbot("health")
+    assert result.exit_code == 1, result.output
+    m = _parse(result.stdout)
+    assert m["status"] == "DEGRADED"
+    assert "1 post(s) in doubt" in m["message"] and "`xbot schedule run`" in m["message"]
+
+
+def test_posting_paused_by_auth_or_rate_limit_degraded(xbot, services: Services) -> None:
+    keys = services.keys
+    services.redis.hset(keys.poster_status(), mapping={"state": "auth_failed", "reason": "401"})
+    m = _parse(xbot("health").stdout)
+    assert m["status"] == "DEGRADED"
+    assert "X refused credentials (401)" in m["message"]
+    assert "`xbot schedule resume`" in m["message"]
+    services.redis.delete(keys.poster_status())
+    reset = datetime.now(UTC) + timedelta(hours=1)
+    services.redis.hset(keys.rate_limit("create_post"), "reset_at", reset.isoformat())
+    result = xbot("health")
+    assert result.exit_code == 1
+    assert "X rate limit on create_post until" in _parse(result.stdout)["message"]
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    services.redis.hset(keys.rate_limit("create_post"), "reset_at", past.isoformat())
+    assert xbot("health").exit_code == 0  # a window that has closed is no problem
+
+
+def test_bandit_behind_the_last_learning_cycle_degraded_until_rebuild(
+    xbot, services: Services
+) -> None:
+    with services.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "insert into learning_cycles (environment, ran_at, decay, baseline_median, "
+            "posts_learned, total_reward) values ('development', now(), 1, 0.02, 1, 1)"
+        )
+        cycle = conn.exec_driver_sql("select max(id) from learning_cycles").scalar_one()
+    result = xbot("health")
+    assert result.exit_code == 1
+    assert (
+        f"bandit state behind Postgres (Redis at learning cycle 0, Postgres at {cycle}): "
+        "run `xbot learn rebuild`" in _parse(result.stdout)["message"]
+    )
+    assert xbot("learn", "rebuild").exit_code == 0
+    assert xbot("health").exit_code == 0
+
+
+def _filled(server, prefix: str) -> redis_lib.Redis:
+    """A client of a private server holding ~2 MB under ``prefix``, limited to 1 MB, so
+    every write is refused (noeviction)."""
+    admin = redis_lib.Redis.from_url(server.url, decode_responses=True)
+    admin.set(prefix + "filler", "x" * 2_000_000)
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", "1mb")
+    return admin
+
+
+def test_redis_out_of_memory_unhealthy_and_schedule_run_exits_4(
+    xbot_process, services: Services, start_private_redis
+) -> None:
+    server = start_private_redis()
+    admin = _filled(server, services.keys.prefix)
+    proc, _ = _run_health(xbot_process, REDIS_URL=server.url)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    m = _parse(proc.stdout)
+    assert (m["status"], m["redis"]) == ("UNHEALTHY", "✅")
+    assert "Redis out of memory" in m["message"] and "policy noeviction" in m["message"]
+
+    run = xbot_process("schedule", "run", env={"REDIS_URL": server.url}, timeout=60)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("error: redis unavailable: out of memory")
+    with services.engine.connect() as conn:
+        row = conn.execute(sa.text("select outcome, reason from decisions")).one()
+    assert (row.outcome, row.reason) == ("skipped", "error:OutOfMemoryError")
+    admin.close()
+
+
+def test_redis_read_only_unhealthy(
+    xbot_process, services: Services, start_private_redis, closed_port: int
+) -> None:
+    server = start_private_redis()
+    admin = redis_lib.Redis.from_url(server.url)
+    admin.replicaof("127.0.0.1", closed_port)  # a replica of nothing: it refuses writes
+    proc, _ = _run_health(xbot_process, REDIS_URL=server.url)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    m = _parse(proc.stdout)
+    assert "Redis is read-only (role slave): point REDIS_URL at the primary" in m["message"]
+    admin.close()
+
+
+def test_redis_out_of_memory_inside_a_cycle_is_recorded_then_healed(
+    env_vars: dict[str, str], services: Services, start_private_redis
+) -> None:
+    """Memory runs out after the cycle took its lock, while it heals a drifted queue: a
+    skipped/error row and ServiceUnavailable (exit 4), not a traceback; once memory is back
+    the next cycle heals the queue and shadows the candidate.
+
+    (A Lua script whose first write is allowed under OOM, such as a claim's ZREM, is then
+    allowed to finish: Redis keeps scripts atomic. The projection's first write is HSET.)"""
+    with services.engine.begin() as conn:
+        set_flag(conn, "development", "quiet_hours", [], actor="test")
+    server = start_private_redis()
+    private = load_settings({**env_vars, "REDIS_URL": server.url}, env_file="")
+    faults = Faults()
+    now = datetime.now(UTC)
+    text = "GG, what a clutch"
+    with FaultyServices(private, faults) as svc:
+        CandidateQueue(svc, "development").enqueue(
+            [Candidate(content_hash(text), None, text, "gaming_fps", "tip", (), "test", 1.0, now,
+                       now + timedelta(hours=48))]
+        )  # fmt: skip
+        svc.redis.delete(svc.keys.queue())  # drift: the next cycle must rebuild
+        admin = redis_lib.Redis.from_url(server.url)
+        faults.arm(match=b"local added = 0", action=lambda: _filled(server, "x:"))
+        with pytest.raises(ServiceUnavailable, match="redis unavailable: out of memory"):
+            run_cycle(svc, private, poster=None, now=now, rng=np.random.default_rng(3))
+        assert faults.fired
+        faults.disarm()
+        with svc.engine.connect() as conn:
+            rows = conn.execute(sa.text("select outcome, reason from decisions")).all()
+        assert [(r.outcome, r.reason) for r in rows] == [("skipped", "error:ServiceUnavailable")]
+        admin.config_set("maxmemory", "0")
+        admin.delete("x:filler")
+        record = run_cycle(svc, private, poster=None, now=now, rng=np.random.default_rng(4))
+        assert (record.outcome, record.text) == ("shadow", text), record.context
+        assert record.context["queue_healed"]["added"] == 1
+        admin.close()

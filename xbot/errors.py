@@ -70,6 +70,20 @@ class ServiceUnavailable(XbotError):
         self.service = service
         self.detail = detail
 
+    @classmethod
+    def from_redis(cls, exc: Exception) -> ServiceUnavailable:
+        """The error for a Redis failure, saying what to do when Redis answers but refuses
+        writes (out of memory, read-only); otherwise the driver's first line."""
+        import redis
+
+        if isinstance(exc, redis.OutOfMemoryError):
+            return cls("redis", "out of memory (maxmemory reached, writes refused): free memory "
+                       "or raise maxmemory on that server, then run `xbot candidates requeue`")  # fmt: skip
+        if isinstance(exc, redis.ReadOnlyError):
+            return cls("redis", "read-only (a replica?): point REDIS_URL at the primary")
+        text = str(exc).strip()
+        return cls("redis", (text.splitlines()[0] if text else type(exc).__name__)[:300])
+
 
 class MigrationError(XbotError):
     """A migration file failed to apply; the transaction was rolled back."""

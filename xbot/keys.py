@@ -92,6 +92,13 @@ class Keys:
         """Hash {reset_at, remaining, limit} learned from X's rate-limit headers."""
         return self._k("rate", endpoint)
 
+    def rate_limit_pattern(self) -> str:
+        return self._k("rate", "*")
+
+    def health_probe(self) -> str:
+        """Short-lived string ``xbot health`` writes to learn whether Redis accepts writes."""
+        return self._k("state", "health_probe")
+
     def sim_posts(self) -> str:
         """Hash tweet id -> JSON {id, text, created_at}: the timeline of the simulated X (demo)."""
         return self._k("sim", "posts")

@@ -3,8 +3,11 @@
 Semantics (DESIGN.md, "Cycle semantics"), in order, with flags read fresh every cycle:
 
 1. Take the scheduler lock (only one cycle at a time per REDIS_PREFIX; a second one is
-   recorded as ``skipped/locked``). Return expired queue claims, then reconcile the outbox:
-   nothing is posted while a post of ours is claimed or in doubt.
+   recorded as ``skipped/locked``; a Redis that is down, out of memory or read-only is
+   recorded as ``skipped/error:<Type>`` and raised as ServiceUnavailable, exit 4). Return
+   expired queue claims, expire old candidates, heal the Redis queue if it drifted from
+   Postgres, then reconcile the outbox: nothing is posted while a post of ours is claimed or
+   in doubt.
 2. Gates: ``quiet_hours`` (local hours in the ``timezone`` flag, DST-correct through
    zoneinfo), ``post_interval_min`` since the last slot, ``daily_cap`` live posts per local day.
 3. A coin with probability ``post_fraction`` decides live vs shadow; live also needs
@@ -38,6 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import redis as redis_lib
 import sqlalchemy as sa
 
 from xbot import flags as flags_mod
@@ -45,7 +49,7 @@ from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex, content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.clock import as_utc
-from xbot.errors import PosterError, ValidationError
+from xbot.errors import PosterError, ServiceUnavailable, ValidationError, XbotError
 from xbot.learning import RewardRule, baseline_median
 from xbot.link_policy import final_text, has_url
 from xbot.locks import RedisLock
@@ -196,6 +200,10 @@ class _Cycle:
         engine = "v2" if fl.learning_engine_v2 else "v1"
         out: dict[str, Any] = {"engine": engine, "hour": hour}
         self.queue.reclaim_expired(now=self.now)
+        self.queue.prune_expired(now=self.now)
+        healed = self.queue.heal(now=self.now)
+        if healed is not None:
+            self.context["queue_healed"] = healed
 
         outbox = Outbox(self.services, self.env, self.poster) if self.poster else None
         if outbox is not None and unresolved_count(self.services, self.env):
@@ -499,6 +507,27 @@ def _write(
     return record
 
 
+def record_redis_refusal(
+    services: Services,
+    settings: Settings,
+    exc: redis_lib.RedisError,
+    *,
+    now: datetime | None = None,
+    never_post: bool = False,
+) -> ServiceUnavailable:
+    """Write the ``skipped/error:<Type>`` decision row of a cycle Redis refused before it could
+    start (down, out of memory, read-only; also when the command's own timetable lock could
+    not be taken), and return the ServiceUnavailable (exit 4) for the caller to raise."""
+    at = as_utc(now)
+    env = settings.environment
+    with services.engine.connect() as conn:
+        fl = flags_mod.load_flags(conn, env)
+    values = {"engine": "v2" if fl.learning_engine_v2 else "v1", "outcome": "skipped",
+              "reason": f"error:{type(exc).__name__}"}  # fmt: skip
+    _write(services, env, at, values, fl, {"error": str(exc), "dry_run": never_post})
+    return ServiceUnavailable.from_redis(exc)
+
+
 def run_cycle(
     services: Services,
     settings: Settings,
@@ -512,7 +541,8 @@ def run_cycle(
 
     ``poster`` None is the shadow path (nothing can leave the machine). ``rng`` drives the
     post_fraction coin and seeds the bandit draw, so a seeded demo is reproducible.
-    Errors are recorded as ``skipped/error:<Type>`` and then raised.
+    Errors are recorded as ``skipped/error:<Type>`` and then raised (Redis errors as
+    :class:`~xbot.errors.ServiceUnavailable`, so the CLI exits 4 with one line).
     """
     at = as_utc(now)
     env = settings.environment
@@ -521,7 +551,11 @@ def run_cycle(
         fl = flags_mod.load_flags(conn, env)
     engine = "v2" if fl.learning_engine_v2 else "v1"
     lock = RedisLock(services, LOCK_NAME, LOCK_LEASE_S)
-    if not lock.acquire():
+    try:
+        acquired = lock.acquire()
+    except redis_lib.RedisError as exc:  # down, out of memory, read-only: no cycle can run
+        raise record_redis_refusal(services, settings, exc, now=at, never_post=never_post) from exc
+    if not acquired:
         context = {"lock_owner": lock.owner(), "dry_run": never_post}
         values = {"engine": engine, "outcome": "skipped", "reason": "locked"}
         return _write(services, env, at, values, fl, context)
@@ -532,11 +566,19 @@ def run_cycle(
         values = {"engine": engine, "outcome": "skipped", "reason": f"error:{type(exc).__name__}"}
         cycle.context["error"] = str(exc)
         if cycle.claim is not None:
-            cycle.queue.ack(cycle.claim, "returned")
+            try:
+                cycle.queue.ack(cycle.claim, "returned")
+            except XbotError as ack_exc:  # the lease returns it; the first error is the story
+                cycle.context["return_error"] = str(ack_exc)
         _write(services, env, at, values, fl, cycle.context)
+        if isinstance(exc, redis_lib.RedisError):
+            raise ServiceUnavailable.from_redis(exc) from exc
         raise
     finally:
-        lock.release()
+        try:
+            lock.release()
+        except redis_lib.RedisError as exc:  # the lease frees it; never hide the cycle's result
+            log.warning("scheduler lock not released (%s); it expires with its lease", exc)
     record = _write(services, env, at, values, fl, cycle.context)
     if fl.problems:
         log.warning("flag problems: %s", "; ".join(fl.problems))

@@ -1,7 +1,9 @@
 """``candidates refresh``: sources -> guard -> dedup (exact, near) -> score -> queue + Postgres.
 
 One refresh reads the flags fresh (max_hashtags, near_duplicate_threshold), returns expired
-claims to the queue and prunes expired candidates, asks every source for items (a failing source
+claims to the queue, prunes expired candidates and heals the Redis queue if it drifted from
+Postgres (so candidates queued in Postgres but lost by Redis are in the queue, and counted as
+duplicates, before anything new is generated), asks every source for items (a failing source
 is reported with its error; the others carry on), and queues what survives. Counts are kept per
 source in Redis for ``xbot sources stats``. Every number in the report is counted, never assumed:
 the first implementation printed "33 generated" while queueing none.
@@ -79,6 +81,8 @@ class RefreshReport:
     items_cleaned: int = 0
     expired_pruned: int = 0
     claims_returned: int = 0
+    #: None when Redis agreed with Postgres; else what the rebuild did (``requeue``'s report).
+    queue_healed: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -168,6 +172,7 @@ def refresh(
     report = RefreshReport()
     report.claims_returned = queue.reclaim_expired(now=now)
     report.expired_pruned = queue.prune_expired(now=now)
+    report.queue_healed = queue.heal(now=now)
     index = dedup_index(services, queue, flags.near_duplicate_threshold, now)
 
     ctx = FetchContext(

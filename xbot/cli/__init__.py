@@ -154,7 +154,8 @@ def _fail(exc: XbotError) -> None:
 
 
 def _service_error(exc: BaseException) -> ServiceUnavailable | None:
-    """A driver's "server down / refused" error as ServiceUnavailable (exit 4), else None.
+    """A driver's "server down / refused" error as ServiceUnavailable (exit 4), else None
+    (any Redis error: a Redis that answers but refuses writes is as unusable as a dead one).
 
     Looked up in ``sys.modules``: a command that never imported SQLAlchemy or redis cannot
     have raised their errors, and importing them here would slow every command down.
@@ -163,9 +164,10 @@ def _service_error(exc: BaseException) -> ServiceUnavailable | None:
     if sa is not None and isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
         return ServiceUnavailable("postgres", _first_line(exc.orig or exc))
     redis_lib = sys.modules.get("redis")
-    # any RedisError: down, or REDIS_URL points at something that is not Redis
+    # any RedisError: down, out of memory, read-only, or REDIS_URL points at something that
+    # is not Redis
     if redis_lib is not None and isinstance(exc, redis_lib.RedisError):
-        return ServiceUnavailable("redis", _first_line(exc))
+        return ServiceUnavailable.from_redis(exc)
     return None
 
 

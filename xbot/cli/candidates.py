@@ -1,9 +1,11 @@
 """``xbot candidates refresh`` and ``xbot sources stats``: the runbook's candidates:refresh and
-ContentSourceManager.getSourceStats."""
+ContentSourceManager.getSourceStats; ``xbot candidates requeue`` rebuilds the Redis queue from
+Postgres."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -52,10 +54,40 @@ def refresh_cmd(app: App, as_json: bool) -> None:
             f"Bad items: {report.item_errors} reported, {report.items_cleaned} cleaned of "
             "control characters (see xbot sources stats)"
         )
+    if report.queue_healed:
+        click.echo("Queue drift healed: " + _requeue_line(report.queue_healed))
     for name, error in report.source_errors.items():
         click.echo(f"source error: {name}: {error}", err=True)
     for name, warning in report.source_warnings.items():
         click.echo(f"source warning: {name}: {warning}", err=True)
+
+
+def _requeue_line(data: dict[str, Any]) -> str:
+    before = data.get("drift_before")
+    head = f"Redis had {before['redis']}, Postgres {before['postgres']}; " if before else ""
+    return (
+        f"{head}queued {data['queued']} (added {data['added']}, removed {data['removed']}), "
+        f"in flight {data['in_flight']}, claims returned {data['claims_returned']}, "
+        f"expired {data['expired']}, markers {data['markers']}, orphans {data['orphans']}"
+    )
+
+
+@candidates.command("requeue")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_obj
+def requeue_cmd(app: App, as_json: bool) -> None:
+    """Rebuild the Redis queue from Postgres (rows still queued and unexpired); idempotent.
+
+    Use after Redis lost its data or `xbot health` reports queue drift. Claims past their
+    lease go back to queued and expired rows are marked expired first.
+    """
+    from xbot.candidates.queue import CandidateQueue
+
+    report = CandidateQueue(app.services, app.settings.app_env).requeue()
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    click.echo("Requeued: " + _requeue_line(report.to_dict()))
 
 
 @click.group()

@@ -9,6 +9,7 @@ import threading
 from types import FrameType
 
 import click
+import redis as redis_lib
 
 from xbot.cli import App
 from xbot.cli.locking import operation_lock, wait_option
@@ -16,7 +17,7 @@ from xbot.cli.output import echo_json
 from xbot.errors import XbotError
 from xbot.poster import Poster
 from xbot.poster_state import clear_poster_state, poster_state
-from xbot.scheduler import DecisionRecord, run_cycle
+from xbot.scheduler import DecisionRecord, record_redis_refusal, run_cycle
 from xbot.x_client import XPoster
 
 _DURATION = re.compile(r"^(\d+)([smh]?)$")
@@ -74,8 +75,15 @@ def run(app: App, loop: bool, every: float, as_json: bool, wait_s: float) -> Non
     poster: Poster | None = XPoster(app.settings, app.services) if app.settings.live_posts else None
 
     def cycle() -> None:
-        with operation_lock(app, "schedule", wait_s=wait_s):
-            record = run_cycle(app.services, app.settings, poster=poster)
+        started = False
+        try:
+            with operation_lock(app, "schedule", wait_s=wait_s):
+                started = True
+                record = run_cycle(app.services, app.settings, poster=poster)
+        except redis_lib.RedisError as exc:  # the lock itself: Redis down, OOM, read-only
+            if started:
+                raise
+            raise record_redis_refusal(app.services, app.settings, exc) from exc
         _show(record, as_json)
 
     if not loop:
