@@ -54,11 +54,11 @@ from xbot.emergency import delete_matching
 from xbot.features import arms_of
 from xbot.learning import run_learning_cycle
 from xbot.policies import BetaBandit, FeatureBandit
-from xbot.poster import SimPoster
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import load_settings
 from xbot.sim import FORMATS, TOPICS, SimWorld
+from xbot.sim_poster import SimPoster
 
 BATCH = 10
 POST_HOURS = tuple(range(6, 23))  # 17 slots a day; quiet hours 2-5 and the late night skipped

@@ -15,7 +15,7 @@ from xbot.errors import ValidationError
 from xbot.features import FAMILIES, ArmUpdate, aggregate, arms_of
 from xbot.learning import run_learning_cycle
 from xbot.policies import FeatureBandit
-from xbot.poster import save_sim_world
+from xbot.sim_poster import save_sim_world
 
 ENV = "development"
 

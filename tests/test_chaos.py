@@ -49,9 +49,9 @@ from xbot.candidates.pipeline import refresh
 from xbot.candidates.queue import CandidateQueue
 from xbot.errors import XbotError
 from xbot.learning import run_learning_cycle
-from xbot.poster import XPoster
 from xbot.scheduler import LOCK_NAME, run_cycle
 from xbot.settings import load_settings
+from xbot.x_client import XPoster
 
 pytestmark = pytest.mark.slow
 
@@ -267,12 +267,12 @@ def test_chaos_scheduling_cycle(chaos, capsys) -> None:
         xserver.clock = lambda: when
         rng = np.random.default_rng(202)
         trials.calibrate(
-            lambda: run_cycle(svc, live, poster=XPoster(live), now=when, rng=rng),
+            lambda: run_cycle(svc, live, poster=XPoster(live, svc), now=when, rng=rng),
             when + CHECK_AFTER,
         )
         when += timedelta(minutes=20)
         for _ in range(TRIALS):
-            poster = XPoster(live, backoff_s=0.0, timeout_s=5.0, sleep=lambda s: None)
+            poster = XPoster(live, svc, backoff_s=0.0, timeout_s=5.0, sleep=lambda s: None)
             trials.run(lambda at=when, p=poster: run_cycle(svc, live, poster=p, now=at, rng=rng),
                        when + CHECK_AFTER)  # fmt: skip
             _no_double_posts(svc, xserver)

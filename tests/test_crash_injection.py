@@ -22,10 +22,11 @@ from test_scheduler import CREDS, ENV, enqueue, set_flags, texts
 from x_server import XServer
 
 from xbot.candidates.queue import CandidateQueue
-from xbot.poster import CRASH_STEPS, XPoster
+from xbot.outbox import CRASH_STEPS
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
+from xbot.x_client import XPoster
 
 TRIALS = 100
 
@@ -34,7 +35,7 @@ def _child(settings: Settings, when: datetime, step: str | None, seed: int) -> N
     if step is not None:
         settings = dataclasses.replace(settings, crash_at=step)
     with Services(settings) as svc:
-        poster = XPoster(settings, timeout_s=5.0)
+        poster = XPoster(settings, svc, timeout_s=5.0)
         run_cycle(svc, settings, poster=poster, now=when, rng=np.random.default_rng(seed))
     os._exit(0)
 
@@ -64,7 +65,7 @@ def test_no_double_post_and_no_lost_candidate_under_sigkill(env_vars: dict[str, 
                 if child.exitcode == -signal.SIGKILL:
                     killed[step or "none"] += 1
                 when += timedelta(minutes=rnd.choice([20, 35, 60]))
-                fresh = run_cycle(svc, settings, poster=XPoster(settings), now=when,
+                fresh = run_cycle(svc, settings, poster=XPoster(settings, svc), now=when,
                                   rng=np.random.default_rng(10_000 + trial))  # fmt: skip
                 assert fresh.outcome in ("posted", "skipped"), fresh
                 assert not fresh.reason.startswith("error"), fresh.context
@@ -76,7 +77,7 @@ def test_no_double_post_and_no_lost_candidate_under_sigkill(env_vars: dict[str, 
 
             # settle: one more cycle after every lease has run out
             when += timedelta(hours=1)
-            run_cycle(svc, settings, poster=XPoster(settings), now=when)
+            run_cycle(svc, settings, poster=XPoster(settings, svc), now=when)
             posted = server.texts()
             assert len(posted) == len(set(posted))
             with svc.engine.connect() as conn:

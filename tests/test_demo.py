@@ -80,8 +80,8 @@ def test_lift_captured_from_the_decision_log(services: Services) -> None:
     from datetime import UTC, datetime, timedelta
 
     from xbot.demo import lift_captured, simulated_lift
-    from xbot.poster import save_sim_world
     from xbot.sim import SimWorld
+    from xbot.sim_poster import save_sim_world
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     world = SimWorld(5, start=start)
@@ -130,3 +130,25 @@ def test_lift_captured_from_the_decision_log(services: Services) -> None:
     save_sim_world(services, 5, start, 365.0)
     table = simulated_lift(services, "development")
     assert table["lift captured (simulated truth)"].iloc[0] == pytest.approx(lift.captured)
+
+
+@pytest.mark.slow
+def test_demo_with_a_daily_budget_never_spends_past_it(xbot: Any, services: Services) -> None:
+    result = xbot("demo", "--days", "2", "--seed", "3", "--no-report", "--no-model",
+                  "--x-daily-budget-usd", "0.05")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    spend_line = next(x for x in result.stdout.splitlines() if "simulated X API spend" in x)
+    print(spend_line)  # the number quoted in the notes (pytest -s)
+    with services.engine.connect() as conn:
+        days = conn.execute(
+            sa.text(
+                "select (ts at time zone 'UTC')::date, sum(estimated_cost_usd)::float8"
+                " from x_api_usage where simulated group by 1"
+            )
+        ).all()
+        budget_skips = conn.execute(
+            sa.text("select count(*) from decisions where reason = 'budget'")
+        ).scalar_one()
+    print(days, budget_skips)
+    assert days and all(spent <= 0.05 + 1e-9 for _, spent in days), days
+    assert budget_skips > 0  # the budget, not the rollout, stopped some posts

@@ -30,11 +30,11 @@ from xbot.features import (
 )
 from xbot.learning import run_learning_cycle
 from xbot.policies import FeatureBandit
-from xbot.poster import SimPoster
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings
 from xbot.sim import SimWorld
+from xbot.sim_poster import SimPoster
 
 ENV = "development"
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

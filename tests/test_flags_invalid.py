@@ -96,6 +96,11 @@ OUT_OF_RANGE: dict[str, st.SearchStrategy] = {
     "drift_check": floats_outside(0.0, 50.0),
     "model_priors": not_a_bool,
     "near_duplicate_threshold": floats_outside(0.5, 1.0),
+    "x_plan": st.text(max_size=12).filter(lambda s: s not in ("pay_per_use", "free", "basic")),
+    "x_monthly_budget_usd": floats_outside(0.0, 1e6).filter(lambda v: v is not None),
+    "x_daily_budget_usd": floats_outside(0.0, 1e6).filter(lambda v: v is not None),
+    "x_read_share": floats_outside(0.0, 1.0),
+    "link_policy": st.text(max_size=8).filter(lambda s: s not in ("keep", "strip", "avoid")),
     "require_approval": not_a_bool,
 }
 IN_RANGE: dict[str, st.SearchStrategy] = {
@@ -111,6 +116,11 @@ IN_RANGE: dict[str, st.SearchStrategy] = {
     "drift_check": st.floats(0.0, 50.0),
     "model_priors": st.booleans(),
     "near_duplicate_threshold": st.floats(0.5, 1.0),
+    "x_plan": st.sampled_from(["pay_per_use", "free", "basic"]),
+    "x_monthly_budget_usd": st.none() | st.floats(0.0, 1_000_000.0),
+    "x_daily_budget_usd": st.none() | st.floats(0.0, 1_000_000.0),
+    "x_read_share": st.floats(0.0, 1.0),
+    "link_policy": st.sampled_from(["keep", "strip", "avoid"]),
     "require_approval": st.booleans(),
 }
 # A bad value per flag to write by hand in SQL (what an operator could type).
@@ -127,6 +137,11 @@ BAD_SQL_VALUE: dict[str, Any] = {
     "drift_check": -8,
     "model_priors": 1,
     "near_duplicate_threshold": 0.2,
+    "x_plan": "enterprise",
+    "x_monthly_budget_usd": -5,
+    "x_daily_budget_usd": "ten",
+    "x_read_share": 2,
+    "link_policy": "drop",
     "require_approval": "no",
 }
 

@@ -162,7 +162,13 @@ def test_bad_metrics_are_skipped_and_counted(services):
         ids[7]: metrics(10, 200),
     }
     report = run_learning_cycle(services, ENV, TableMetrics(table), now=NOW)
-    assert report.skipped == {"missing": 1, "invalid": 5, "zero_impressions": 1, "fetch_errors": 0}
+    assert report.skipped == {
+        "missing": 1,
+        "invalid": 5,
+        "zero_impressions": 1,
+        "fetch_errors": 0,
+        "budget": 0,
+    }
     assert report.tweets_processed == 1 and report.total_rewards == 1.0
     assert math.isfinite(report.average_engagement)
     with services.engine.connect() as conn:

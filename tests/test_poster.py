@@ -12,21 +12,20 @@ from x_server import USER_ID, XServer
 
 from xbot import poster as poster_mod
 from xbot.errors import PosterError
-from xbot.poster import (
-    AuthFailed,
-    DuplicateContent,
-    Outbox,
-    PosterUnavailable,
-    RateLimited,
-    XPoster,
-    blocked_hashes,
-    poster_state,
-    rate_limit_reset,
-    rate_limited_until,
-    unresolved_count,
-)
+from xbot.outbox import Outbox, blocked_hashes, unresolved_count
+from xbot.poster_state import clear_poster_state, poster_state, rate_limited_until
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
+from xbot.sim import SimWorld
+from xbot.sim_poster import SimPoster, save_sim_world, saved_sim_world
+from xbot.x_client import XPoster, rate_limit_reset
+from xbot.x_errors import (
+    AuthFailed,
+    CreditsDepleted,
+    DuplicateContent,
+    PosterUnavailable,
+    RateLimited,
+)
 
 CREDS = {
     "X_API_KEY": "ck-secret-1",
@@ -56,16 +55,22 @@ def x_services(x_settings: Settings) -> Iterator[Services]:
         yield svc
 
 
-def make_poster(settings: Settings, delays: list[float] | None = None, **kw: object) -> XPoster:
+def make_poster(
+    services: Services,
+    delays: list[float] | None = None,
+    settings: Settings | None = None,
+    **kw: object,
+) -> XPoster:
     sink = delays if delays is not None else []
-    return XPoster(settings, backoff_s=0.01, timeout_s=0.3, sleep=sink.append, **kw)
+    chosen = settings or services.settings
+    return XPoster(chosen, services, backoff_s=0.01, timeout_s=0.3, sleep=sink.append, **kw)
 
 
 # -- XPoster ------------------------------------------------------------------------------------
 
 
-def test_create_post_goes_to_base_url_with_oauth1(x_settings: Settings, xserver: XServer) -> None:
-    poster = make_poster(x_settings)
+def test_create_post_goes_to_base_url_with_oauth1(x_services: Services, xserver: XServer) -> None:
+    poster = make_poster(x_services)
     tweet_id = poster.create_post("GG everyone, new patch notes are out")
     assert xserver.texts() == ["GG everyone, new patch notes are out"]
     assert tweet_id == xserver.tweets[0]["id"]
@@ -74,9 +79,9 @@ def test_create_post_goes_to_base_url_with_oauth1(x_settings: Settings, xserver:
 
 
 def test_duplicate_403_is_its_own_error_and_other_403_is_auth(
-    x_settings: Settings, xserver: XServer
+    x_services: Services, xserver: XServer
 ) -> None:
-    poster = make_poster(x_settings)
+    poster = make_poster(x_services)
     poster.create_post("same words")
     with pytest.raises(DuplicateContent):
         poster.create_post("same words")
@@ -90,8 +95,8 @@ def test_duplicate_403_is_its_own_error_and_other_403_is_auth(
     assert xserver.post_attempts == 4  # nothing retried
 
 
-def test_429_honours_the_later_window(x_settings: Settings, xserver: XServer) -> None:
-    poster = make_poster(x_settings)
+def test_429_honours_the_later_window(x_services: Services, xserver: XServer) -> None:
+    poster = make_poster(x_services)
     xserver.script = ["429", "429day"]
     with pytest.raises(RateLimited) as window:
         poster.create_post("a")
@@ -115,8 +120,8 @@ def test_rate_limit_reset_without_headers_waits_a_window() -> None:
     assert rate_limit_reset(both, now) == now + timedelta(hours=2)
 
 
-def test_create_post_is_never_retried_by_the_client(x_settings: Settings, xserver: XServer) -> None:
-    poster = make_poster(x_settings)
+def test_create_post_is_never_retried_by_the_client(x_services: Services, xserver: XServer) -> None:
+    poster = make_poster(x_services)
     xserver.script = ["503"]
     with pytest.raises(PosterUnavailable):
         poster.create_post("a")
@@ -126,9 +131,9 @@ def test_create_post_is_never_retried_by_the_client(x_settings: Settings, xserve
     assert xserver.post_attempts == 2
 
 
-def test_reads_retry_with_bounded_backoff(x_settings: Settings, xserver: XServer) -> None:
+def test_reads_retry_with_bounded_backoff(x_services: Services, xserver: XServer) -> None:
     delays: list[float] = []
-    poster = make_poster(x_settings, delays)
+    poster = make_poster(x_services, delays)
     xserver.add_tweet("hello")
     xserver.get_script = ["503", "500"]
     assert [p.text for p in poster.recent_posts()] == ["hello"]
@@ -140,11 +145,11 @@ def test_reads_retry_with_bounded_backoff(x_settings: Settings, xserver: XServer
     assert xserver.get_script == ["503"]
 
 
-def test_recent_posts_asks_for_the_user_id_once_and_reads_with_bearer(
-    env_vars: dict[str, str], xserver: XServer
+def test_recent_posts_asks_for_the_user_id_once_and_reads_the_own_timeline_as_owner(
+    services: Services, env_vars: dict[str, str], xserver: XServer
 ) -> None:
     settings = load_settings({**env_vars, **CREDS, "X_API_BASE_URL": xserver.url}, env_file="")
-    poster = make_poster(settings)
+    poster = make_poster(services, settings=settings)
     for text in ("one", "two", "three"):
         xserver.add_tweet(text)
     posts = poster.recent_posts(limit=2)
@@ -153,17 +158,22 @@ def test_recent_posts_asks_for_the_user_id_once_and_reads_with_bearer(
     poster.recent_posts()
     paths = [(m, p, a) for m, p, a in xserver.requests]
     assert paths[0] == ("GET", "/2/users/me", "OAuth")
-    assert paths[1:] == [("GET", f"/2/users/{USER_ID}/tweets", "Bearer")] * 2
+    # user context, not the bearer token: X bills the owner's timeline as cheaper owned reads
+    assert paths[1:] == [("GET", f"/2/users/{USER_ID}/tweets", "OAuth")] * 2
+    with services.engine.connect() as conn:
+        ops = conn.execute(sa.text("select operation from x_api_usage order by id")).scalars()
+        assert list(ops) == ["user_read", "owned_read", "owned_read"]
 
 
 def test_fetch_metrics_batches_of_100_with_private_metrics(
-    x_settings: Settings, xserver: XServer
+    x_services: Services, xserver: XServer
 ) -> None:
     ids = [xserver.add_tweet(f"post {i}") for i in range(250)]
+    xserver.timeline_limit = 0  # nothing reachable on the timeline: every read is a lookup
     xserver.metrics[ids[0]] = {"likes": 7, "retweets": 2, "impressions": 300}
     xserver.metrics[ids[0]]["private_impressions"] = 310
     xserver.metrics[ids[249]] = {"replies": 3, "bookmarks": 1, "quotes": 4, "impressions": 50}
-    out = make_poster(x_settings).fetch_metrics(ids)
+    out = make_poster(x_services).fetch_metrics(ids)
     assert len(out) == 250
     assert out[ids[0]]["likes"] == 7 and out[ids[0]]["retweets"] == 2
     assert out[ids[0]]["impressions"] == 310  # the owner's non-public count wins
@@ -182,9 +192,51 @@ def test_fetch_metrics_batches_of_100_with_private_metrics(
     assert len(gets) == 3 and {a for _, _, a in gets} == {"OAuth"}
 
 
-def test_bearer_only_reads_public_metrics(env_vars: dict[str, str], xserver: XServer) -> None:
+def usage_rows(services: Services) -> list[sa.Row]:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "select endpoint, operation, purpose, resources, billed_resources,"
+                " estimated_cost_usd::float as cost, http_status from x_api_usage order by id"
+            )
+        ).all()
+
+
+def test_metrics_page_the_own_timeline_then_look_up_only_the_rest(
+    x_services: Services, xserver: XServer
+) -> None:
+    ids = [xserver.add_tweet(f"post {i}") for i in range(250)]
+    xserver.timeline_limit = 220  # X serves only the newest posts on a timeline
+    xserver.metrics[ids[0]] = {"likes": 7, "impressions": 300, "private_impressions": 310}
+    xserver.metrics[ids[-1]] = {"likes": 1, "impressions": 40}
+    poster = make_poster(x_services)
+    out = poster.fetch_metrics(ids[:100])  # the oldest batch first, as learning asks
+    assert len(out) == 100 and out[ids[0]]["impressions"] == 310
+    timeline = f"/2/users/{USER_ID}/tweets"
+    assert xserver.calls("GET", timeline) == 3  # 100 + 100 + 20 reachable posts
+    assert xserver.calls("GET", "/2/tweets") == 1  # the 30 the timeline did not reach
+    rest = poster.fetch_metrics(ids[100:200]) | poster.fetch_metrics(ids[200:])
+    assert len(rest) == 150 and rest[ids[-1]]["likes"] == 1
+    assert xserver.calls("GET", timeline) == 3 and xserver.calls("GET", "/2/tweets") == 1
+    usage = usage_rows(x_services)
+    owned = [u for u in usage if u.operation == "owned_read"]
+    assert sum(u.billed_resources for u in owned) == 220
+    lookups = [u for u in usage if u.operation == "post_read"]
+    assert [u.billed_resources for u in lookups] == [30]
+    assert sum(u.cost for u in usage) == pytest.approx(220 * 0.001 + 30 * 0.005)
+    # the same posts again this UTC day: served from the read log, no call, no cost
+    assert poster.fetch_metrics(ids) == {**out, **rest}
+    assert len(xserver.requests) == 4
+    again = make_poster(x_services, reread_same_day=True).fetch_metrics(ids[-5:])
+    assert len(again) == 5 and xserver.calls("GET", timeline) == 4
+    assert usage_rows(x_services)[-1].billed_resources == 0  # X bills a post once a day
+
+
+def test_bearer_only_reads_public_metrics(
+    services: Services, env_vars: dict[str, str], xserver: XServer
+) -> None:
     env = {**env_vars, "X_BEARER_TOKEN": "b", "X_USER_ID": USER_ID, "X_API_BASE_URL": xserver.url}
-    poster = make_poster(load_settings(env, env_file=""))
+    poster = make_poster(services, settings=load_settings(env, env_file=""))
     tid = xserver.add_tweet("x")
     xserver.metrics[tid] = {"likes": 1, "impressions": 10}
     assert poster.fetch_metrics([tid])[tid]["impressions"] == 10
@@ -194,16 +246,49 @@ def test_bearer_only_reads_public_metrics(env_vars: dict[str, str], xserver: XSe
     assert xserver.post_attempts == 0
 
 
-def test_no_credentials_is_a_clear_error(settings: Settings) -> None:
+def test_402_on_a_read_pauses_every_call_until_resumed(
+    x_services: Services, xserver: XServer
+) -> None:
+    poster = make_poster(x_services)
+    tid = xserver.add_tweet("metrics please")
+    xserver.get_script = ["402"]
+    with pytest.raises(CreditsDepleted, match="top up"):
+        poster.fetch_metrics([tid])
+    assert len(xserver.requests) == 1  # the timeline read: 402 is not transient, no retry
+    assert poster_state(x_services)["state"] == "credits_depleted"
+    with pytest.raises(CreditsDepleted, match="no call made"):
+        poster.recent_posts()
+    with pytest.raises(CreditsDepleted):
+        poster.create_post("while depleted")
+    assert len(xserver.requests) == 1 and xserver.post_attempts == 0
+    assert clear_poster_state(x_services)
+    assert poster.fetch_metrics([tid])[tid]["impressions"] == 0
+
+
+def test_metrics_read_repost_count_or_retweet_count_and_default_missing_to_zero(
+    x_services: Services, xserver: XServer
+) -> None:
+    poster = make_poster(x_services)
+    tid = xserver.add_tweet("reposted a lot")
+    xserver.metrics[tid] = {"retweets": 5, "likes": 2, "quotes": 1, "impressions": 90}
+    assert poster.fetch_metrics([tid])[tid]["retweets"] == 5  # retweet_count (docs page)
+    xserver.repost_field = "repost_count"  # the OpenAPI name since August 2026
+    xserver.omit_metrics = {"quote_count", "bookmark_count"}
+    metrics = make_poster(x_services, reread_same_day=True).fetch_metrics([tid])[tid]
+    assert (metrics["retweets"], metrics["likes"], metrics["impressions"]) == (5, 2, 90)
+    assert (metrics["quotes"], metrics["bookmarks"]) == (0, 0)  # missing is 0, not an error
+
+
+def test_no_credentials_is_a_clear_error(services: Services, settings: Settings) -> None:
     with pytest.raises(PosterError, match="X_API_KEY"):
-        XPoster(settings)
+        XPoster(settings, services)
 
 
 def test_secrets_never_reach_the_logs(
-    x_settings: Settings, xserver: XServer, caplog: pytest.LogCaptureFixture
+    x_services: Services, xserver: XServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    poster = make_poster(x_settings)
+    poster = make_poster(x_services)
     poster.create_post("log me")
     xserver.get_script = ["503"]
     poster.recent_posts()
@@ -220,7 +305,7 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 def outbox(services: Services, settings: Settings, delays: list[float] | None = None) -> Outbox:
     sink = delays if delays is not None else []
-    return Outbox(services, "development", make_poster(settings), backoff_s=0.01, sleep=sink.append)
+    return Outbox(services, "development", make_poster(services), backoff_s=0.01, sleep=sink.append)
 
 
 def claim(box: Outbox, text: str) -> int | None:
@@ -366,19 +451,34 @@ def test_auth_failure_stops_posting_with_a_reason(
     assert rows(x_services)[0].status == "failed"
 
 
+def test_402_on_post_fails_the_row_and_pauses_posting(
+    x_services: Services, x_settings: Settings, xserver: XServer
+) -> None:
+    box = outbox(x_services, x_settings)
+    xserver.script = ["402"]
+    pk = claim(box, "out of credits")
+    result = box.publish(pk, "out of credits", now=NOW)
+    assert (result.status, result.reason) == ("failed", "credits_depleted")
+    assert (
+        rows(x_services)[0].status == "failed" and unresolved_count(x_services, "development") == 0
+    )
+    assert poster_state(x_services)["state"] == "credits_depleted"
+    assert xserver.post_attempts == 1 and xserver.texts() == []
+
+
 def test_metrics_source_is_x_with_credentials_else_the_demos_simulated_world(
     services: Services, env_vars: dict[str, str]
 ) -> None:
     with pytest.raises(PosterError, match="no metrics source"):
         poster_mod.metrics_source(services, services.settings, "UTC")
     start = datetime(2026, 2, 1, tzinfo=UTC)
-    poster_mod.save_sim_world(services, 11, start, 14.0)
+    save_sim_world(services, 11, start, 14.0)
     source, name = poster_mod.metrics_source(services, services.settings, "UTC")
-    world = poster_mod.saved_sim_world(services)
-    assert name == "simulated" and isinstance(source, poster_mod.SimPoster)
-    assert world is not None and world.true_rate("gaming_fps", 14, "news") == poster_mod.SimWorld(
+    world = saved_sim_world(services)
+    assert name == "simulated" and isinstance(source, SimPoster)
+    assert world is not None and world.true_rate("gaming_fps", 14, "news") == SimWorld(
         11, start=start, horizon_days=14.0
     ).true_rate("gaming_fps", 14, "news")
     with_x = load_settings({**env_vars, "X_BEARER_TOKEN": "bearer"}, env_file="")
     source, name = poster_mod.metrics_source(services, with_x, "UTC")
-    assert name == "x" and isinstance(source, poster_mod.XPoster)
+    assert name == "x" and isinstance(source, XPoster)

@@ -214,7 +214,7 @@ def test_approving_while_cycles_run_never_double_posts(
         with Services(gated_settings) as svc:
             for slot in range(12):
                 when = T0 + timedelta(minutes=15 * slot, seconds=offset)
-                run_cycle(svc, gated_settings, poster=poster(gated_settings), now=when,
+                run_cycle(svc, gated_settings, poster=poster(svc, gated_settings), now=when,
                           rng=np.random.default_rng(slot * 10 + offset))  # fmt: skip
 
     threads = [threading.Thread(target=approver)]

@@ -16,10 +16,10 @@ from x_server import USER_ID, XServer
 from xbot import flags
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue
-from xbot.poster import XPoster
 from xbot.scheduler import DecisionRecord, run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
+from xbot.x_client import XPoster
 
 ENV = "development"
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday afternoon, outside quiet hours
@@ -75,6 +75,7 @@ def enqueue(services: Services, texts: list[str], *, priority: float = 1.0, **kw
             priority=priority - i * 0.01,
             created_at=created,
             expires_at=created + timedelta(days=365),
+            metadata=dict(kw.get("metadata", {})),
         )
         for i, text in enumerate(texts)
     ]
@@ -86,8 +87,9 @@ def texts(n: int, stem: str = "Patch notes") -> list[str]:
     return [f"{stem} {i}: {games[i % len(games)]} meta shift number {i} is here" for i in range(n)]
 
 
-def poster(settings: Settings) -> XPoster:
-    return XPoster(settings, backoff_s=0.0, timeout_s=2.0, sleep=lambda s: None)
+def poster(services: Services, settings: Settings | None = None) -> XPoster:
+    chosen = settings or services.settings
+    return XPoster(chosen, services, backoff_s=0.0, timeout_s=2.0, sleep=lambda s: None)
 
 
 def decisions(services: Services) -> list[sa.Row]:
@@ -96,7 +98,7 @@ def decisions(services: Services) -> list[sa.Row]:
 
 
 def cycle(services: Services, settings: Settings, when: datetime, **kw: Any) -> DecisionRecord:
-    kw.setdefault("poster", poster(settings) if settings.live_posts else None)
+    kw.setdefault("poster", poster(services, settings) if settings.live_posts else None)
     return run_cycle(services, settings, now=when, rng=np.random.default_rng(7), **kw)
 
 
@@ -215,7 +217,7 @@ def test_post_fraction_zero_never_posts_even_live(
     set_flags(live, post_fraction=0.0, post_interval_min=15, quiet_hours=[])
     rng = np.random.default_rng(1)
     for i in range(12):
-        record = run_cycle(live, live_settings, poster=poster(live_settings),
+        record = run_cycle(live, live_settings, poster=poster(live, live_settings),
                            now=T0 + timedelta(minutes=15 * i), rng=rng)  # fmt: skip
         assert record.outcome == "shadow"
     assert xserver.requests == []
@@ -228,7 +230,7 @@ def test_post_fraction_one_always_posts_when_live(
     set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[], daily_cap=100)
     rng = np.random.default_rng(2)
     for i in range(8):
-        record = run_cycle(live, live_settings, poster=poster(live_settings),
+        record = run_cycle(live, live_settings, poster=poster(live, live_settings),
                            now=T0 + timedelta(minutes=15 * i), rng=rng)  # fmt: skip
         assert (record.outcome, record.tweet_id) == ("posted", xserver.tweets[i]["id"])
     assert xserver.texts() == texts(8)
@@ -236,7 +238,8 @@ def test_post_fraction_one_always_posts_when_live(
         row = conn.execute(sa.text("select * from tweets order by id limit 1")).one()
     assert row.status == "posted" and row.posted_at == T0
     assert row.metadata == {"topic": "gaming_fps", "source": "test", "tags": ["gaming"],
-                            "format": "news", "engine": "v1", "environment": ENV, "hour": 15}  # fmt: skip
+                            "format": "news", "engine": "v1", "environment": ENV, "hour": 15,
+                            "has_media": False, "has_url": False, "link_policy": "keep"}  # fmt: skip
     assert row.learning_metadata["propensity"] == 1.0
 
 
@@ -247,7 +250,7 @@ def test_post_fraction_is_the_share_of_slots_posted(
     set_flags(live, post_fraction=0.3, post_interval_min=15, quiet_hours=[], daily_cap=100)
     rng = np.random.default_rng(3)
     outcomes = [
-        run_cycle(live, live_settings, poster=poster(live_settings),
+        run_cycle(live, live_settings, poster=poster(live, live_settings),
                   now=T0 + timedelta(minutes=15 * i), rng=rng).outcome
         for i in range(60)
     ]  # fmt: skip
@@ -262,7 +265,7 @@ def test_live_posts_false_never_posts(
     settings = load_settings({**env_vars, **CREDS, "X_API_BASE_URL": xserver.url}, env_file="")
     enqueue(services, texts(2))
     set_flags(services, post_fraction=1.0)
-    record = run_cycle(services, settings, poster=poster(settings), now=T0)
+    record = run_cycle(services, settings, poster=poster(services, settings), now=T0)
     assert record.outcome == "shadow" and xserver.requests == []
 
 
@@ -314,6 +317,29 @@ def test_auth_failure_stops_posting_until_resumed(
     result = xbot("schedule", "resume", env=live_env)
     assert result.exit_code == 0 and "posting resumed" in result.stdout
     assert cycle(live, live_settings, T0 + timedelta(minutes=40)).outcome == "posted"
+
+
+def test_402_pauses_posting_keeps_the_candidate_and_resume_restarts(
+    live: Services, live_settings: Settings, xserver: XServer, xbot: Any, live_env: dict[str, str]
+) -> None:
+    enqueue(live, texts(3))
+    set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[])
+    xserver.script = ["402"]
+    first = cycle(live, live_settings, T0)
+    assert (first.outcome, first.reason) == ("skipped", "credits_depleted")
+    with live.engine.connect() as conn:
+        statuses = conn.execute(sa.text("select status from tweets")).scalars().all()
+    assert statuses == ["failed"]  # X said it did not post: never posted, never in doubt
+    second = cycle(live, live_settings, T0 + timedelta(minutes=20))
+    assert second.reason == "credits_depleted" and xserver.post_attempts == 1  # no retry loop
+    assert CandidateQueue(live, ENV).depth() == 3  # the candidate stays queued
+    health = xbot("health", env=live_env)
+    assert health.exit_code == 1 and "credits depleted" in health.stdout
+    assert "xbot schedule resume" in health.stdout
+    result = xbot("schedule", "resume", env=live_env)
+    assert result.exit_code == 0 and "credits_depleted" in result.stdout
+    third = cycle(live, live_settings, T0 + timedelta(minutes=40))
+    assert third.outcome == "posted" and third.text == texts(3)[0]
 
 
 def test_rate_limit_is_honoured_without_retry_storm(

@@ -1,11 +1,12 @@
 """``xbot demo``: N simulated days of the whole system on a fast clock, through the real code.
 
 Every step is the production code path with the simulated clock passed as ``now``:
-candidate refreshes at 09:00 and 18:00, a scheduling cycle every ``slot_minutes``, learning
-cycles every ``learn_minutes``, a model refit every night and the runbook's rollout phases
-set as flags through :func:`xbot.flags.set_flag` (V1 baseline -> V2 learning in shadow ->
-10% -> 30% -> 70% -> 100%). The only stand-in is X itself: :class:`xbot.poster.SimPoster`, a **simulated** X whose
-engagement comes from :class:`xbot.sim.SimWorld`. The demo forces LIVE_POSTS semantics for
+candidate refreshes at the start and at 09:00 and 18:00, a scheduling cycle every
+``slot_minutes``, learning cycles every ``learn_minutes``, a model refit every night and the
+runbook's rollout phases set as flags through :func:`xbot.flags.set_flag` (V1 baseline -> V2
+learning in shadow -> 10% -> 30% -> 70% -> 100%). The only stand-in is X itself:
+:class:`xbot.sim_poster.SimPoster`, a **simulated** X whose engagement comes from
+:class:`xbot.sim.SimWorld`. The demo forces LIVE_POSTS semantics for
 that simulated X only; it never builds a real poster, whatever the settings say.
 
 State: the demo owns the ``development`` environment of the database it is given and the
@@ -36,11 +37,11 @@ from xbot.emergency import delete_matching
 from xbot.errors import ValidationError, XbotError
 from xbot.learning import run_learning_cycle
 from xbot.model import fit_model
-from xbot.poster import SimPoster, save_sim_world, saved_sim_world
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings
 from xbot.sim import SimWorld
+from xbot.sim_poster import SimPoster, save_sim_world, saved_sim_world
 
 log = logging.getLogger("xbot.demo")
 
@@ -141,7 +142,7 @@ def lift_captured(
 ) -> Lift:
     """:class:`Lift` of the V2 decisions between ``since`` and ``until``, from the decision log.
 
-    True rates come from ``world`` (the simulated X's world, :func:`xbot.poster.saved_sim_world`)
+    True rates come from ``world`` (the simulated X's world, :func:`xbot.sim_poster.saved_sim_world`)
     at the slot's logged hour and day: the pick's (topic, format), V1's choice looked up in
     ``candidates``, and the best of the logged ``eligible_pairs`` (the eligible pool before
     the guard). Slots logged before the pairs were recorded are left out.
@@ -280,6 +281,7 @@ def run_demo(
     learn_minutes: int = 60,
     model_fits: bool = True,
     end: datetime | None = None,
+    x_daily_budget_usd: float | None = None,
     on_progress: Callable[[int, int, DayStats | None], None] | None = None,
     flag_values: Mapping[str, Any] | None = None,
 ) -> DemoResult:
@@ -315,6 +317,9 @@ def run_demo(
         flags_mod.set_flag(conn, environment, "quiet_hours", [2, 3, 4, 5], actor="demo")
         for flag, value in (flag_values or {}).items():
             flags_mod.set_flag(conn, environment, flag, value, actor="demo")
+        if x_daily_budget_usd is not None:  # the simulated X is priced and gated like X
+            flags_mod.set_flag(conn, environment, "x_daily_budget_usd", x_daily_budget_usd,
+                               actor="demo")  # fmt: skip
 
     total_slots = days * 24 * 60 // slot_minutes
     reasons: Counter[str] = Counter()
@@ -336,7 +341,9 @@ def run_demo(
             day.phase = f"{day.phase} -> {name}" if day.phase and day.phase != phase else name
             phase = name
             log.info("%s: rollout phase %s", now.isoformat(), name)
-        if now.minute == 0 and now.hour in REFRESH_HOURS:
+        # the first slot refreshes too: a run that starts at 10:00 must not wait for 18:00
+        # with an empty queue (what a deployment does at start-up)
+        if slot == 0 or (now.minute == 0 and now.hour in REFRESH_HOURS):
             day.refreshed += refresh(services, environment, now=now).accepted
         if now.minute == 0 and now.hour == MODEL_HOUR and model_fits and day_index > 0:
             day.model = _nightly_fit(services, environment, now, seed)

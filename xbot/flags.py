@@ -74,6 +74,32 @@ def _hours(value: Any) -> list[int]:
     return sorted(hours)
 
 
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``null`` (unset) or a value ``check`` accepts."""
+
+    def optional(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return optional
+
+
+def _one_of(*allowed: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError
+        return value
+
+    return check
+
+
+def _x_plan(value: Any) -> str:
+    from xbot.x_pricing import plan_names  # the price file, read only when a plan is checked
+
+    if not isinstance(value, str) or value not in plan_names():
+        raise ValueError
+    return value
+
+
 @functools.cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
@@ -207,6 +233,24 @@ SPECS: dict[str, FlagSpec] = {
         # similarity at or above which a candidate is a near duplicate
         FlagSpec("near_duplicate_threshold", LEARNING_CONFIG, 0.85,
                  "a number from 0.5 to 1.0", _number(0.5, 1.0)),
+        # the X API plan whose prices and caps the estimates and budgets use
+        FlagSpec("x_plan", LEARNING_CONFIG, "pay_per_use",
+                 "a plan of config/x_pricing.toml: pay_per_use, free or basic", _x_plan,
+                 parse=str),
+        # most estimated X API spend per UTC calendar month (null: no ceiling)
+        FlagSpec("x_monthly_budget_usd", LEARNING_CONFIG, None,
+                 "null (no ceiling) or a number from 0 to 1000000",
+                 _optional(_number(0.0, 1_000_000.0))),
+        # most estimated X API spend per UTC day (null: no ceiling)
+        FlagSpec("x_daily_budget_usd", LEARNING_CONFIG, None,
+                 "null (no ceiling) or a number from 0 to 1000000",
+                 _optional(_number(0.0, 1_000_000.0))),
+        # share of each budget the learning loop may spend on metrics reads
+        FlagSpec("x_read_share", LEARNING_CONFIG, 0.25, "a number from 0.0 to 1.0",
+                 _number(0.0, 1.0)),
+        # posts with URLs cost more: keep them, strip URLs, or avoid linked candidates
+        FlagSpec("link_policy", LEARNING_CONFIG, "keep", "one of keep, strip, avoid",
+                 _one_of("keep", "strip", "avoid"), parse=str),
         # live cycles post only candidates a person approved (`xbot review`)
         FlagSpec("require_approval", LEARNING_CONFIG, False, "true or false", _boolean),
     )
@@ -229,6 +273,11 @@ class Flags:
     drift_check: float = 0.0
     model_priors: bool = False
     near_duplicate_threshold: float = 0.85
+    x_plan: str = "pay_per_use"
+    x_monthly_budget_usd: float | None = None
+    x_daily_budget_usd: float | None = None
+    x_read_share: float = 0.25
+    link_policy: str = "keep"
     require_approval: bool = False
     problems: tuple[str, ...] = ()
 

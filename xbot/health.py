@@ -9,7 +9,7 @@ to run).
 UNHEALTHY (exit 2) when Redis or Postgres cannot be reached, or Redis refuses writes (out of
 memory, read-only): then no cycle can run. DEGRADED (exit 1) when both answer but something
 needs a human: pending migrations, missing views, invalid flags written by hand, X refusing our
-credentials, an open X rate-limit window, a post in doubt, the Redis queue disagreeing with the
+credentials or out of credits (402), >= 90 % of an X API budget, an open X rate-limit window, a post in doubt, the Redis queue disagreeing with the
 Postgres ``candidates`` rows, the bandit state behind the last learning cycle. Otherwise HEALTHY
 (exit 0). The two connection checks run in parallel with 2 s timeouts each, so the line prints
 within 5 s even when both are down. Views are checked through ``information_schema`` (no custom
@@ -30,8 +30,11 @@ from xbot import flags as flags_mod
 from xbot import migrate
 from xbot.candidates.fingerprint import FINGERPRINT_SQL, redis_fingerprint
 from xbot.errors import XbotError
+from xbot.poster_state import CREDITS_DEPLETED
 from xbot.services import CONNECT_TIMEOUT_S, Services
 from xbot.settings import Settings
+from xbot.x_budget import SPEND_SQL, Spend, budget_warnings, spend_params
+from xbot.x_pricing import load_pricing
 
 HEALTHY, DEGRADED, UNHEALTHY = "HEALTHY", "DEGRADED", "UNHEALTHY"
 EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
@@ -217,6 +220,10 @@ def _check_db(services: Services, environment: str, now: datetime) -> dict[str, 
             out["flag_rows"] = flags_mod.decode_rows(
                 conn.execute(flags_mod.RAW_ROWS_SQL_PSYCOPG, (environment,))
             )
+        out["spend"] = None
+        if exists("x_api_usage"):
+            row = conn.execute(SPEND_SQL, spend_params(environment, now)).fetchone()
+            out["spend"] = Spend.from_row(row)
     return out
 
 
@@ -227,6 +234,11 @@ def _redis_findings(report: HealthReport, r: dict[str, Any], now: datetime) -> N
         report.degraded.append(
             f"live posting stopped: X refused credentials ({r['poster'].get('reason', '')}): "
             "fix the X credentials, then run `xbot schedule resume`"
+        )
+    if r["poster"].get("state") == CREDITS_DEPLETED:
+        report.degraded.append(
+            "posting paused: X API credits depleted (HTTP 402); top up the credits, then run "
+            "`xbot schedule resume`"
         )
     for endpoint, reset_at in r["rate_resets"]:
         try:
@@ -325,6 +337,13 @@ def check(
                 report.degraded.extend(f"flag: {p}" for p in _flag_problems(rows, env))
             except Exception as exc:  # flags are advisory here; the line must still print
                 report.degraded.append(f"flags unreadable: {_short(exc)}")
+            try:
+                if d.get("spend") is not None and d["flag_rows"] is not None:
+                    fl = flags_mod.parse_flags(d["flag_rows"], env)
+                    plan = load_pricing().plan(fl.x_plan)
+                    report.degraded.extend(budget_warnings(fl, plan, d["spend"]))
+            except Exception as exc:  # advisory too: a broken price file must not hide health
+                report.degraded.append(f"X API budget unreadable: {_short(exc)}")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return report

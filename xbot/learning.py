@@ -48,6 +48,7 @@ from xbot.reward import (
     tiers,
 )
 from xbot.services import Services
+from xbot.x_errors import BudgetExceeded
 
 BATCH = 100  # X API v2 GET /2/tweets takes at most 100 ids per call
 EVENT = "LEARNING_CYCLE_COMPLETE"
@@ -92,22 +93,32 @@ class CycleReport:
         return out
 
 
-def _fetch(source: MetricsSource, tweet_ids: list[str]) -> tuple[dict[str, Any], set[str]]:
-    """Metrics by tweet id, 100 ids per call; ids of batches the source failed on (retried
-    next cycle) come back separately so they are not counted as missing."""
+def _fetch(
+    source: MetricsSource, tweet_ids: list[str]
+) -> tuple[dict[str, Any], set[str], set[str]]:
+    """Metrics by tweet id, 100 ids per call; ids of batches the source failed on, and of
+    batches an X API budget did not allow (both retried next cycle), come back separately so
+    they are not counted as missing. After a budget refusal no further batch is asked."""
     got: dict[str, Any] = {}
     failed: set[str] = set()
+    over_budget: set[str] = set()
     for i in range(0, len(tweet_ids), BATCH):
         batch = tweet_ids[i : i + BATCH]
+        if over_budget:
+            over_budget.update(batch)
+            continue
         try:
             result = source.fetch_metrics(batch)
+        except BudgetExceeded:
+            over_budget.update(batch)
+            continue
         except PosterError:
             failed.update(batch)
             continue
         for tid in batch:
             if tid in result:
                 got[tid] = result[tid]
-    return got, failed
+    return got, failed, over_budget
 
 
 def _copy_text(value: Any) -> str:
@@ -277,7 +288,7 @@ def run_learning_cycle(
         raise ValidationError("max_age_hours", max_age_hours, "a number > min_age_hours")
 
     store = BanditStore(services, environment)
-    skipped = {"missing": 0, "invalid": 0, "zero_impressions": 0, "fetch_errors": 0}
+    skipped = {"missing": 0, "invalid": 0, "zero_impressions": 0, "fetch_errors": 0, "budget": 0}
     with store.cycle_lock():
         store.sync()
         with services.engine.connect() as conn:
@@ -300,9 +311,12 @@ def run_learning_cycle(
                 "set X credentials (X_BEARER_TOKEN or the four OAuth 1.0a values), "
                 "or run `xbot demo` for the simulated X"
             )
-        fetched, failed = _fetch(metrics_source, [p[1] for p in mature]) if mature else ({}, set())
+        fetched, failed, over_budget = (
+            _fetch(metrics_source, [p[1] for p in mature]) if mature else ({}, set(), set())
+        )
         skipped["fetch_errors"] = len(failed)
-        answered = [p for p in mature if p[1] not in failed]
+        skipped["budget"] = len(over_budget)  # reads the X API budget did not allow
+        answered = [p for p in mature if p[1] not in failed and p[1] not in over_budget]
         present = [p for p in answered if p[1] in fetched]
         skipped["missing"] = len(answered) - len(present)
         clean = clean_batch([fetched[p[1]] for p in present], skipped)

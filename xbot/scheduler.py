@@ -12,7 +12,8 @@ Semantics (DESIGN.md, "Cycle semantics"), in order, with flags read fresh every 
    zoneinfo), ``post_interval_min`` since the last slot, ``daily_cap`` live posts per local day.
 3. A coin with probability ``post_fraction`` decides live vs shadow; live also needs
    ``LIVE_POSTS=true``, a poster, and not ``never_post``. A live cycle stops early when X
-   refused our credentials (``auth_failed``), a rate-limit window is open (``rate_limited``)
+   refused our credentials (``auth_failed``) or answered 402 (``credits_depleted``), a
+   rate-limit window is open (``rate_limited``)
    or the outbox is unresolved (``in_doubt``): the candidate stays queued.
 4. The engine picks: V2 (FeatureBandit through BanditStore) when ``learning_engine_v2``, else
    V1, the highest priority (propensity 1.0: deterministic under the logging policy). The pick
@@ -45,22 +46,17 @@ import sqlalchemy as sa
 
 from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
-from xbot.candidates.prep import NearDuplicateIndex
+from xbot.candidates.prep import NearDuplicateIndex, content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.clock import as_utc
-from xbot.errors import PosterError, ServiceUnavailable, XbotError
+from xbot.errors import PosterError, ServiceUnavailable, ValidationError, XbotError
 from xbot.features import candidate_arms, post_features
+from xbot.link_policy import final_text, has_url
 from xbot.locks import RedisLock
 from xbot.model import flag_prior
-from xbot.poster import (
-    Outbox,
-    Poster,
-    blocked_hashes,
-    crash_point,
-    poster_state,
-    rate_limited_until,
-    unresolved_count,
-)
+from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
+from xbot.poster import Media, Poster
+from xbot.poster_state import PAUSED_STATES, poster_state, rate_limited_until
 from xbot.review import approved_hashes
 from xbot.safety import SafetyGuard
 from xbot.services import Services
@@ -226,15 +222,19 @@ class _Cycle:
         self.context["live"] = live
         if live:
             state = poster_state(self.services)
-            if state.get("state") == "auth_failed":
+            if state.get("state") in PAUSED_STATES:
                 self.context["poster"] = state
-                return {**out, "outcome": "skipped", "reason": "auth_failed"}
+                return {**out, "outcome": "skipped", "reason": state["state"]}
             until = rate_limited_until(self.services, now=self.now)
             if until is not None:
                 self.context["rate_limited_until"] = until.isoformat()
                 return {**out, "outcome": "skipped", "reason": "rate_limited"}
             if unresolved_count(self.services, self.env):
                 return {**out, "outcome": "skipped", "reason": "in_doubt"}
+            refusal = self._budget_refusal()
+            if refusal is not None:
+                self.context["budget"] = refusal
+                return {**out, "outcome": "skipped", "reason": "budget"}
 
         picked = self._pick(fl, engine, hour, live)
         if "reason" in picked:
@@ -245,7 +245,7 @@ class _Cycle:
         out.update(
             content_hash=candidate.content_hash,
             candidate_id=candidate.db_id,
-            text=candidate.text,
+            text=picked.get("text", candidate.text),  # what goes out (link_policy)
             topic=candidate.topic,
             format=candidate.format,
         )
@@ -259,6 +259,14 @@ class _Cycle:
                 "reason": "dry_run" if self.never_post else "shadow",
             }
         return {**out, **self._post(outbox, claim, fl, engine, hour, out)}
+
+    def _budget_refusal(self) -> str | None:
+        """Early budget gate: not even the cheapest post fits (the exact gate is at the call)."""
+        usage = getattr(self.poster, "usage", None)
+        clock = getattr(self.poster, "clock", None)
+        if usage is None or clock is None:
+            return None
+        return usage.refusal("post_create", now=clock())
 
     def _model_prior(self, fl: flags_mod.Flags) -> dict[str, dict[str, tuple[float, float]]] | None:
         """The prior the flags ask for (:func:`xbot.model.flag_prior`), noted in the context."""
@@ -277,10 +285,19 @@ class _Cycle:
 
     def _pick(self, fl: flags_mod.Flags, engine: str, hour: int, live: bool) -> dict[str, Any]:
         pool = self.queue.peek(PEEK_LIMIT, now=self.now)
-        blocked = blocked_hashes(self.services, self.env, [c.content_hash for c in pool])
-        for content_hash, what in blocked.items():
+        # the outbox keys a post by the hash of what is posted (link_policy may change the text)
+        posted_key = {c.content_hash: content_hash(final_text(c.text, fl.link_policy))
+                      for c in pool}  # fmt: skip
+        keys = sorted({c.content_hash for c in pool} | set(posted_key.values()))
+        blocked_keys = blocked_hashes(self.services, self.env, keys)
+        blocked = {}
+        for c in pool:
+            what = blocked_keys.get(c.content_hash) or blocked_keys.get(posted_key[c.content_hash])
+            if what is not None:
+                blocked[c.content_hash] = what
+        for digest, what in blocked.items():
             if what != "busy":  # already posted, or finally refused by X: leaves the queue
-                self._settle(content_hash, "posted" if what == "posted" else "rejected")
+                self._settle(digest, "posted" if what == "posted" else "rejected")
         pool = [c for c in pool if c.content_hash not in blocked]
         if fl.require_approval and not self.never_post:
             queued = len(pool)
@@ -307,10 +324,15 @@ class _Cycle:
         if bandit is not None:
             encoded = bandit.encode(feats)  # once for every re-pick
         eligible = list(range(len(pool)))
+        linked = {i for i, c in enumerate(pool) if has_url(c.text)}
+        if fl.link_policy == "avoid" and linked and len(linked) < len(pool):
+            self.context["link_avoided"] = len(linked)
         rejected: list[dict[str, Any]] = []
         self.context["rejected"] = rejected
         last_codes: tuple[str, ...] = ()
         for _ in range(MAX_PICKS):
+            if fl.link_policy == "avoid" and any(i not in linked for i in eligible):
+                eligible = [i for i in eligible if i not in linked]  # see xbot.link_policy
             if not eligible:
                 break
             if bandit is None or encoded is None:
@@ -326,18 +348,35 @@ class _Cycle:
             if claim is None:
                 continue  # taken or expired since the peek
             self.claim = claim
-            verdict = guard.validate(candidate.text, candidate.tags, recent=recent)
-            if verdict.ok:
+            text = final_text(candidate.text, fl.link_policy)
+            codes = self._verdict(guard, text, candidate, recent)
+            if not codes:
                 self.context["arms"] = feats[index]  # what was scored = what learning updates
-                return {"claim": claim, "scores": scores, "propensity": propensity}
+                return {"claim": claim, "scores": scores, "propensity": propensity, "text": text}
             self.queue.ack(claim, "rejected")
             self.claim = None
-            last_codes = verdict.codes
-            rejected.append({"content_hash": candidate.content_hash, "codes": list(verdict.codes)})
-            log.info("guard rejected %s: %s", candidate.content_hash[:12], verdict.codes)
+            last_codes = codes
+            rejected.append({"content_hash": candidate.content_hash, "codes": list(codes)})
+            log.info("guard rejected %s: %s", candidate.content_hash[:12], codes)
         if rejected:
             return {"reason": "safety_rejected:" + ",".join(last_codes)}
         return {"reason": "queue_empty"}
+
+    @staticmethod
+    def _verdict(
+        guard: SafetyGuard, text: str, candidate: Candidate, recent: NearDuplicateIndex
+    ) -> tuple[str, ...]:
+        """The guard's reason codes for the final text and the image's alt text (() = ok).
+
+        Alt text is what screen readers say: the guard judges it with the post.
+        """
+        try:
+            media = Media.from_metadata(candidate.metadata)
+        except ValidationError:
+            return ("media_invalid",)
+        alt = media.alt if media is not None and media.alt else None
+        verdict = guard.validate(text, candidate.tags, recent=recent, alt_text=alt)
+        return () if verdict.ok else tuple(verdict.codes)
 
     def _post(
         self,
@@ -350,15 +389,23 @@ class _Cycle:
     ) -> dict[str, Any]:
         assert outbox is not None
         candidate = claim.candidate
+        text = picked.get("text", candidate.text)
+        media = Media.from_metadata(candidate.metadata)
         crash_point(self.services.settings, "queue_claimed")
         pk = outbox.claim(
-            text=candidate.text,
+            text=text,
             candidate_id=candidate.db_id,
             metadata={
                 **post_features(candidate, hour),  # what learning reads back: the arms scored
                 "source": candidate.source,
                 "engine": engine,
                 "environment": self.env,
+                # has_media comes from post_features (only when the candidate says): the arms
+                # learning reads back must be the arms the decision scored
+                **({"media": media.to_json()} if media is not None else {}),
+                "has_url": has_url(text),
+                "link_policy": fl.link_policy,
+                **({"original_text": candidate.text} if text != candidate.text else {}),
             },
             learning_metadata={
                 "scores": picked["scores"],
@@ -376,7 +423,7 @@ class _Cycle:
             self.queue.ack(claim, "returned")
             self.claim = None
             return {"tweet_pk": pk, "outcome": "skipped", "reason": "locked"}
-        result = outbox.publish(pk, candidate.text, now=self.now)
+        result = outbox.publish(pk, text, media=media, now=self.now)
         out: dict[str, Any] = {"tweet_pk": pk, "tweet_id": result.tweet_id}
         if result.status == "posted":
             self.queue.ack(claim, "posted")

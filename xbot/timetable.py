@@ -38,9 +38,10 @@ from xbot import reports
 from xbot.errors import LockBusy, PosterError, ValidationError, XbotError
 from xbot.flags import load_flags
 from xbot.locks import hold
-from xbot.poster import Poster, XPoster, metrics_source
+from xbot.poster import Poster, metrics_source
 from xbot.services import Services
 from xbot.settings import Settings
+from xbot.x_client import XPoster
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +169,10 @@ def timezone_of(services: Services, settings: Settings) -> str:
         return load_flags(conn, settings.environment).timezone
 
 
-def default_poster(settings: Settings) -> Poster | None:
+def default_poster(services: Services, settings: Settings) -> Poster | None:
     """X when LIVE_POSTS=true or a bearer token allows metrics reads; else None (shadow)."""
     if settings.has_user_context or settings.x_bearer_token:
-        return XPoster(settings)
+        return XPoster(settings, services)
     return None
 
 

@@ -65,6 +65,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "job": Entry("xbot.cli.job:job", "Run one timetable job now under its lock (for cron)."),
     "rollout": Entry("xbot.cli.rollout:rollout", "V2 vs V1 evidence and the next rollout step."),
+    "x": Entry("xbot.cli.x:x", "The X API account: credentials check, spend and budgets."),
 }
 
 

@@ -16,7 +16,9 @@ from xbot.cli.output import print_table
 from xbot.demo import DayStats, DemoResult, run_demo
 
 
-def _run(app: App, days: int, seed: int, model_fits: bool) -> DemoResult:
+def _run(
+    app: App, days: int, seed: int, model_fits: bool, x_budget: float | None = None
+) -> DemoResult:
     if not sys.stdout.isatty():
 
         def line(done: int, total: int, day: DayStats | None) -> None:
@@ -24,7 +26,8 @@ def _run(app: App, days: int, seed: int, model_fits: bool) -> DemoResult:
                 click.echo(day.line())
 
         return run_demo(app.services, app.settings, days=days, seed=seed,
-                        model_fits=model_fits, on_progress=line)  # fmt: skip
+                        model_fits=model_fits, x_daily_budget_usd=x_budget,
+                        on_progress=line)  # fmt: skip
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(f"simulating {days} days", total=1)
@@ -35,7 +38,8 @@ def _run(app: App, days: int, seed: int, model_fits: bool) -> DemoResult:
                 bar.console.print(day.line())
 
         return run_demo(app.services, app.settings, days=days, seed=seed,
-                        model_fits=model_fits, on_progress=tick)  # fmt: skip
+                        model_fits=model_fits, x_daily_budget_usd=x_budget,
+                        on_progress=tick)  # fmt: skip
 
 
 @click.command()
@@ -47,8 +51,13 @@ def _run(app: App, days: int, seed: int, model_fits: bool) -> DemoResult:
               help="Write the daily report (papermill notebooks) at the end.")  # fmt: skip
 @click.option("--model/--no-model", "model_fits", default=True, show_default=True,
               help="Refit the PyMC model every simulated night.")  # fmt: skip
+@click.option("--x-daily-budget-usd", "x_budget", type=click.FloatRange(0, 1_000_000),
+              default=None, help="Daily X API budget of the simulated account (flag "
+              "x_daily_budget_usd); the demo prints its simulated spend either way.")  # fmt: skip
 @click.pass_obj
-def demo(app: App, days: int, seed: int, report: bool, model_fits: bool) -> None:
+def demo(
+    app: App, days: int, seed: int, report: bool, model_fits: bool, x_budget: float | None
+) -> None:
     """Run DAYS simulated days through the real code: refreshes, a scheduling cycle every
     15 minutes, hourly learning, a model refit every simulated night and the runbook's rollout
     phases, with a SIMULATED X. Resets the development environment and this REDIS_PREFIX
@@ -63,7 +72,7 @@ def demo(app: App, days: int, seed: int, report: bool, model_fits: bool) -> None
         flags.seed_defaults(conn, app.settings.environment)
     if applied:
         click.echo(f"applied {len(applied)} migration(s)")
-    result = _run(app, days, seed, model_fits)
+    result = _run(app, days, seed, model_fits, x_budget)
     totals = result.totals()
     click.echo(
         f"simulated {days} days in {result.elapsed_s:.0f}s: posted {totals['posted']}, "
@@ -72,6 +81,13 @@ def demo(app: App, days: int, seed: int, report: bool, model_fits: bool) -> None
     )
     print_table("decisions by reason", ["reason", "cycles"], sorted(result.reasons.items()))
     click.echo(result.lift.line())
+    from xbot.x_usage import usage_report
+
+    spend = usage_report(app.services, app.settings.environment, days=days + 1, now=result.end)
+    click.echo(
+        f"simulated X API spend: ${sum(r['cost_usd'] for r in spend.rows):.2f} at {spend.plan} "
+        "prices (config/x_pricing.toml); `xbot x usage` has the breakdown"
+    )
     if report:
         from xbot.reports import run_daily  # papermill and nbconvert: only when asked
 

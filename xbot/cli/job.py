@@ -35,7 +35,7 @@ def job(app: App, name: str, as_json: bool, wait_s: float) -> None:
     from xbot import timetable
 
     runner = timetable.Runner(
-        app.services, app.settings, poster=timetable.default_poster(app.settings)
+        app.services, app.settings, poster=timetable.default_poster(app.services, app.settings)
     )
     command = click.get_current_context().command_path + f" {name}"
     try:

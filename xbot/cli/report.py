@@ -158,7 +158,7 @@ def scheduler(app: App, once: bool, timeout: int, runs_dir: Path | None) -> None
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     runner = timetable.Runner(
-        app.services, app.settings, poster=timetable.default_poster(app.settings),
+        app.services, app.settings, poster=timetable.default_poster(app.services, app.settings),
         runs_dir=runs_dir, report_timeout=timeout,
     )  # fmt: skip
     sched = timetable.build_scheduler(runner)

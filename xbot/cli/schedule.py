@@ -1,5 +1,5 @@
 """``xbot schedule``: one cycle that can never post (``test``), real cycles (``run``), and
-``resume`` after X refused our credentials. Runbook: ``npm run schedule:test``."""
+``resume`` after X refused our credentials or answered 402. Runbook: ``npm run schedule:test``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from xbot.cli import App
 from xbot.cli.locking import operation_lock, wait_option
 from xbot.cli.output import echo_json
 from xbot.errors import XbotError
-from xbot.poster import Poster, XPoster, clear_poster_state, poster_state
+from xbot.poster import Poster
+from xbot.poster_state import clear_poster_state, poster_state
 from xbot.scheduler import DecisionRecord, record_redis_refusal, run_cycle
+from xbot.x_client import XPoster
 
 _DURATION = re.compile(r"^(\d+)([smh]?)$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600}
@@ -70,7 +72,7 @@ def run(app: App, loop: bool, every: float, as_json: bool, wait_s: float) -> Non
     still runs; a single cycle exits with the error's code. Each cycle holds the timetable's
     schedule lock (the one ``xbot scheduler`` takes), waiting up to --wait seconds for it.
     """
-    poster: Poster | None = XPoster(app.settings) if app.settings.live_posts else None
+    poster: Poster | None = XPoster(app.settings, app.services) if app.settings.live_posts else None
 
     def cycle() -> None:
         started = False
@@ -109,7 +111,10 @@ def run(app: App, loop: bool, every: float, as_json: bool, wait_s: float) -> Non
 @schedule.command("resume")
 @click.pass_obj
 def resume(app: App) -> None:
-    """Allow posting again after X refused our credentials (fix them first)."""
+    """Allow posting again after X refused our credentials or ran out of credits (402).
+
+    Fix the credentials or top up the credits first: the next cycle calls X again.
+    """
     state = poster_state(app.services)
     if clear_poster_state(app.services):
         click.echo(f"posting resumed (was {state.get('state')}: {state.get('reason', '')})")
