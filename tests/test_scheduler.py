@@ -239,7 +239,8 @@ def test_post_fraction_one_always_posts_when_live(
     assert row.status == "posted" and row.posted_at == T0
     assert row.metadata == {"topic": "gaming_fps", "source": "test", "tags": ["gaming"],
                             "format": "news", "engine": "v1", "environment": ENV, "hour": 15,
-                            "has_media": False, "has_url": False, "link_policy": "keep"}  # fmt: skip
+                            "has_url": False, "link_policy": "keep"}  # fmt: skip
+    # no has_media: the candidate does not say, and an unknown is no media arm (features.py)
     assert row.learning_metadata["propensity"] == 1.0
 
 

@@ -18,7 +18,7 @@ signed with an app-only bearer token gets X's 403 "Application-Only is forbidden
 ``/2/users/me`` the refusals ``xbot x check`` explains: ``"401"``, ``"403enroll"``
 (client-not-enrolled), ``"403perm"`` (tokens older than the app's permissions) and ``"453"``.
 
-Shapes added for the 2026 API (``../shared/X-API-2026.md`` lists the sources):
+Shapes added for the 2026 API (docs/x-api.md lists the sources):
 
 - ``repost_field`` names the repost count in ``public_metrics``: ``"retweet_count"`` (the docs
   page) or ``"repost_count"`` (the OpenAPI spec since August 2026); ``omit_metrics`` leaves
