@@ -259,6 +259,26 @@ def _take(queue: CandidateQueue, rows: dict[int, Any], at: datetime) -> dict[int
     return claims
 
 
+def _retire(
+    conn: sa.Connection,
+    environment: str,
+    ids: list[int],
+    state: str,
+    who: str,
+    at: datetime,
+    note: str,
+) -> None:
+    """Rows leave the queue for good (status ``rejected``) with the reviewer's state and why."""
+    conn.execute(
+        sa.text(
+            "update candidates set status = 'rejected', review_state = :state,"
+            " reviewed_by = :by, reviewed_at = :at, review_note = :note"
+            " where environment = :e and id = any(:ids)"
+        ),
+        {"state": state, "by": who, "at": at, "note": note, "e": environment, "ids": ids},
+    )
+
+
 def reject(
     services: Services,
     environment: str,
@@ -287,14 +307,7 @@ def reject(
         if claim is not None:
             queue.ack(claim, "rejected")
     with services.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "update candidates set status = 'rejected', review_state = 'rejected',"
-                " reviewed_by = :by, reviewed_at = :at, review_note = :note"
-                " where environment = :e and id = any(:ids)"
-            ),
-            {"by": who, "at": at, "note": note, "e": environment, "ids": wanted},
-        )
+        _retire(conn, environment, wanted, "rejected", who, at, note)
         audit.record(
             conn, "CANDIDATES_REJECTED", "review", environment,
             {"ids": wanted, "reason": note}, {"actor": who}, ts=at,
@@ -392,14 +405,7 @@ def edit(
     if claim is not None:
         queue.ack(claim, "rejected")
     with services.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "update candidates set status = 'rejected', review_state = 'edited',"
-                " reviewed_by = :by, reviewed_at = :at, review_note = :note"
-                " where environment = :e and id = :id"
-            ),
-            {"by": who, "at": at, "note": f"edited into {new.db_id}", "e": environment, "id": pk},
-        )
+        _retire(conn, environment, [pk], "edited", who, at, f"edited into {new.db_id}")
         if approve_it:
             conn.execute(
                 sa.text(
