@@ -259,13 +259,13 @@ def test_out_of_range_in_sql_uses_default_and_degrades_health(
         )
     with services.engine.connect() as conn:
         current = flags.load_flags(conn, "development")
-    assert getattr(current, name) == spec.default
+    assert getattr(current, name) == spec.fallback  # the default, or a gate's closed value
     assert len(current.problems) == 1
     assert name in current.problems[0] and spec.allowed in current.problems[0]
-    assert "using default" in current.problems[0]
+    assert ("using default" if spec.unreadable is None else "fail-closed") in current.problems[0]
 
     shown = json.loads(xbot("config", "show", "--json").stdout)
-    assert shown["flags"][name] == spec.default
+    assert shown["flags"][name] == spec.fallback
     assert shown["problems"] == list(current.problems)
 
     result = xbot("health")

@@ -278,3 +278,22 @@ def test_review_cli_round_trip(xbot, services: Services) -> None:
     state = {r.id: r.review_state for r in rows(services).values()}
     assert state[a] == "approved" and state[b] == "rejected" and state[c] == "edited"
     assert sum(1 for v in state.values() if v == "approved") == 2
+
+
+def test_an_unreadable_require_approval_keeps_the_gate_closed(
+    gated: Services, gated_settings: Settings, x_api: XServer
+) -> None:
+    enqueue(gated, texts(2))
+    set_flags(gated, **{**LIVE_FLAGS, "require_approval": False})
+    with gated.engine.begin() as conn:  # a typo in SQL: "yes" is not a boolean
+        conn.execute(
+            sa.text(
+                "update bot_config set config_value = jsonb_set(config_value,"
+                " '{require_approval}', '\"yes\"') where environment = :e"
+                " and config_key = 'learning_config'"
+            ),
+            {"e": ENV},
+        )
+    record = cycle(gated, gated_settings, T0)
+    assert (record.outcome, record.reason) == ("skipped", "awaiting_approval")
+    assert x_api.texts() == []

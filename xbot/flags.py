@@ -190,6 +190,14 @@ class FlagSpec:
     # keyword-only: an entry written with a trailing description (the removed ``help``) fails
     # at import instead of passing the text as the parser
     parse: Callable[[str], Any] = field(default=_parse_json, kw_only=True)
+    # a stored value that cannot be read stands for this instead of the default: a safety gate
+    # must not open because someone mistyped it in SQL (None: the default)
+    unreadable: Any = field(default=None, kw_only=True)
+
+    @property
+    def fallback(self) -> Any:
+        """What an unreadable stored value reads as."""
+        return self.default if self.unreadable is None else self.unreadable
 
     def validate(self, value: Any) -> Any:
         try:
@@ -252,7 +260,9 @@ SPECS: dict[str, FlagSpec] = {
         FlagSpec("link_policy", LEARNING_CONFIG, "keep", "one of keep, strip, avoid",
                  _one_of("keep", "strip", "avoid"), parse=str),
         # live cycles post only candidates a person approved (`xbot review`)
-        FlagSpec("require_approval", LEARNING_CONFIG, False, "true or false", _boolean),
+        # (fails closed: an unreadable value keeps the gate on)
+        FlagSpec("require_approval", LEARNING_CONFIG, False, "true or false", _boolean,
+                 unreadable=True),
     )
 }  # fmt: skip
 
@@ -393,10 +403,11 @@ def parse_flags(raw: dict[str, dict[str, Any]], environment: str) -> Flags:
         try:
             values[spec.name] = spec.validate(section[spec.name])
         except ValidationError:
-            values[spec.name] = spec.default
+            values[spec.name] = spec.fallback
+            used = "default" if spec.unreadable is None else "fail-closed value"
             problems.append(
                 f"{spec.name}={_shown(section[spec.name])} is not allowed: {spec.allowed}; "
-                f"using default {json.dumps(spec.default)}"
+                f"using {used} {json.dumps(spec.fallback)}"
             )
     for key, section in raw.items():
         for name in section:
