@@ -13,13 +13,15 @@ Semantics (DESIGN.md, "Cycle semantics"), in order, with flags read fresh every 
 3. A coin with probability ``post_fraction`` decides live vs shadow; live also needs
    ``LIVE_POSTS=true``, a poster, and not ``never_post``. A live cycle stops early when X
    refused our credentials (``auth_failed``) or answered 402 (``credits_depleted``), a
-   rate-limit window is open (``rate_limited``)
-   or the outbox is unresolved (``in_doubt``): the candidate stays queued.
+   rate-limit window is open (``rate_limited``), an X API budget has no room (``budget``) or
+   the outbox is unresolved (``in_doubt``): the candidate stays queued. Under
+   ``require_approval`` a live cycle picks among approved candidates only
+   (``awaiting_approval`` when none is) and a shadow cycle among the others.
 4. The engine picks: V2 (FeatureBandit through BanditStore) when ``learning_engine_v2``, else
    V1, the highest priority (propensity 1.0: deterministic under the logging policy). The pick
    is claimed atomically; the guard checks it; a rejection acks *that* candidate ``rejected``
    and the engine picks again among the rest, at most ``MAX_PICKS`` times.
-5. Live: the outbox posts it (see :mod:`xbot.poster`). Shadow: ``SHADOW MODE - Would post:``.
+5. Live: the outbox posts it (see :mod:`xbot.outbox`). Shadow: ``SHADOW MODE - Would post:``.
 
 Slots. ``post_interval_min`` spaces *slots* (posted or shadow decisions), not only live posts,
 so ``post_fraction`` is the share of slots that go out: at 0.1 the account posts about a tenth

@@ -188,7 +188,7 @@ class Settings:
     report_keep_days: int = DEFAULT_REPORT_KEEP_DAYS
     sources_path: Path | None = None  # XBOT_SOURCES; None = config/sources.toml
     migrations_dir: Path | None = None  # XBOT_MIGRATIONS_DIR; None = sql/migrations
-    crash_at: str = ""  # XBOT_CRASH_AT: the crash-injection test's hook (see poster.crash_point)
+    crash_at: str = ""  # XBOT_CRASH_AT: the crash-injection test's hook (see outbox.crash_point)
     #: The operator's own safety allowlist (XBOT_SAFETY_ALLOWLIST), on top of the shipped one.
     safety_allowlist: Path | None = None
     #: Refuse links through URL shorteners (XBOT_SAFETY_BLOCK_SHORTENERS).

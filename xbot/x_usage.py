@@ -304,7 +304,7 @@ def usage_report(
 
 
 def usage_frame(services: Services, environment: str, *, days: int = 7) -> Any:
-    """:func:`usage_report` rows as a pandas DataFrame (for the health notebook)."""
+    """:func:`usage_report` rows as a pandas DataFrame (the health notebook's X API spend)."""
     import pandas as pd
 
     return pd.DataFrame(usage_report(services, environment, days=days).rows)
