@@ -26,12 +26,15 @@ import sqlalchemy as sa
 
 from xbot import audit
 from xbot.bandit_store import BanditStore
-from xbot.candidates.prep import content_hash
+from xbot.candidates.prep import NearDuplicateIndex, content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue
 from xbot.clock import as_utc
 from xbot.errors import ValidationError
 from xbot.features import candidate_arms
 from xbot.flags import Flags, check_environment, load_flags
+from xbot.link_policy import final_text
+from xbot.model import flag_prior
+from xbot.poster import Media
 from xbot.safety import SafetyGuard
 from xbot.services import Services
 
@@ -94,6 +97,26 @@ class ReviewQueue:
         }
 
 
+def guard_codes(
+    guard: SafetyGuard,
+    text: str,
+    candidate: Candidate,
+    recent: NearDuplicateIndex | None = None,
+) -> tuple[str, ...]:
+    """The guard's reason codes for a candidate's final text and its image's alt text (() = ok):
+    what a scheduling cycle refuses and what ``xbot review list`` shows, computed one way.
+
+    Alt text is what screen readers say: the guard judges it with the post.
+    """
+    try:
+        media = Media.from_metadata(candidate.metadata)
+    except ValidationError:
+        return ("media_invalid",)
+    alt = media.alt if media is not None and media.alt else None
+    verdict = guard.validate(text, candidate.tags, recent=recent, alt_text=alt)
+    return () if verdict.ok else tuple(verdict.codes)
+
+
 def approved_hashes(conn: sa.Connection, environment: str, hashes: Sequence[str]) -> set[str]:
     """Which of ``hashes`` a person approved (what a live cycle may post under the gate)."""
     if not hashes:
@@ -115,8 +138,9 @@ def pending(
 
     Expected success is the bandit's posterior-mean chance that the post beats the reward
     baseline (:meth:`FeatureBandit.predict_expectations`), the quantity Thompson sampling draws
-    around; ties go to the higher V1 priority. The guard's verdict is computed fresh with the
-    current flags, exactly as the cycle would compute it.
+    around, with the prior the flags ask for; ties go to the higher V1 priority. The text shown
+    and judged is the one that would be posted (``link_policy``); the guard's verdict is
+    computed fresh with the current flags (:func:`guard_codes`, as the cycle does).
     """
     at = as_utc(now)
     check_environment(environment)
@@ -127,7 +151,10 @@ def pending(
     pool = queue.peek(limit, now=at)
     expected: list[float | None] = [None] * len(pool)
     if pool:
-        bandit = BanditStore(services, environment).load(epsilon=fl.epsilon, decay=fl.decay)
+        prior = flag_prior(services, environment, fl, at)
+        bandit = BanditStore(services, environment).load(
+            epsilon=fl.epsilon, decay=fl.decay, prior=prior
+        )
         expected = list(bandit.predict_expectations([candidate_arms(c, hour) for c in pool]))
     guard = SafetyGuard.from_flags(fl, services.settings)
     with services.engine.connect() as conn:
@@ -143,7 +170,8 @@ def pending(
     items = []
     for rank, i in enumerate(order, start=1):
         c = pool[i]
-        verdict = guard.validate(c.text, c.tags)
+        text = final_text(c.text, fl.link_policy)
+        codes = guard_codes(guard, text, c)
         row = review.get(c.content_hash)
         items.append(
             ReviewItem(
@@ -152,12 +180,12 @@ def pending(
                 state=APPROVED if row is not None and row.review_state == APPROVED else PENDING,
                 expected=expected[i],
                 priority=c.priority,
-                verdict="ok" if verdict.ok else ",".join(verdict.codes),
+                verdict=",".join(codes) or "ok",
                 topic=c.topic,
                 format=c.format,
                 tags=c.tags,
                 source=c.source,
-                text=c.text,
+                text=text,
                 reviewed_by=row.reviewed_by if row is not None else None,
                 expires_at=c.expires_at,
             )

@@ -51,7 +51,7 @@ from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex, content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.clock import as_utc
-from xbot.errors import PosterError, ServiceUnavailable, ValidationError, XbotError
+from xbot.errors import PosterError, ServiceUnavailable, XbotError
 from xbot.features import candidate_arms, post_features
 from xbot.link_policy import final_text, has_url
 from xbot.locks import RedisLock
@@ -59,7 +59,7 @@ from xbot.model import flag_prior
 from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
 from xbot.poster import Media, Poster
 from xbot.poster_state import PAUSED_STATES, poster_state, rate_limited_until
-from xbot.review import approved_hashes
+from xbot.review import approved_hashes, guard_codes
 from xbot.safety import SafetyGuard
 from xbot.services import Services
 from xbot.settings import Settings
@@ -351,7 +351,7 @@ class _Cycle:
                 continue  # taken or expired since the peek
             self.claim = claim
             text = final_text(candidate.text, fl.link_policy)
-            codes = self._verdict(guard, text, candidate, recent)
+            codes = guard_codes(guard, text, candidate, recent)
             if not codes:
                 self.context["arms"] = feats[index]  # what was scored = what learning updates
                 return {"claim": claim, "scores": scores, "propensity": propensity, "text": text}
@@ -363,22 +363,6 @@ class _Cycle:
         if rejected:
             return {"reason": "safety_rejected:" + ",".join(last_codes)}
         return {"reason": "queue_empty"}
-
-    @staticmethod
-    def _verdict(
-        guard: SafetyGuard, text: str, candidate: Candidate, recent: NearDuplicateIndex
-    ) -> tuple[str, ...]:
-        """The guard's reason codes for the final text and the image's alt text (() = ok).
-
-        Alt text is what screen readers say: the guard judges it with the post.
-        """
-        try:
-            media = Media.from_metadata(candidate.metadata)
-        except ValidationError:
-            return ("media_invalid",)
-        alt = media.alt if media is not None and media.alt else None
-        verdict = guard.validate(text, candidate.tags, recent=recent, alt_text=alt)
-        return () if verdict.ok else tuple(verdict.codes)
 
     def _post(
         self,
