@@ -18,7 +18,8 @@ NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 ENV = "development"
 
 
-def make(text: str, priority: float = 1.0, now: datetime = NOW) -> Candidate:
+def make(text: str, priority: float = 1.0, now: datetime = NOW, **metadata) -> Candidate:
+    """A queue candidate of ``text`` (shared by the queue and projection tests)."""
     return Candidate(
         content_hash=content_hash(text),
         db_id=None,
@@ -30,6 +31,7 @@ def make(text: str, priority: float = 1.0, now: datetime = NOW) -> Candidate:
         priority=priority,
         created_at=now,
         expires_at=now + CANDIDATE_TTL,
+        metadata=metadata,
     )
 
 

@@ -15,35 +15,18 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from redis_faults import Faults, FaultyServices
+from test_queue import ENV, NOW, make
 
 from xbot import health
 from xbot.candidates.pipeline import refresh
-from xbot.candidates.prep import CANDIDATE_TTL, content_hash
-from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.candidates.prep import content_hash
+from xbot.candidates.queue import CandidateQueue
 from xbot.errors import ServiceUnavailable
 from xbot.scheduler import run_cycle
 from xbot.services import Services
 from xbot.settings import Settings
 
-NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-ENV = "development"
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "sources.toml"
-
-
-def make(text: str, priority: float = 1.0, now: datetime = NOW, **metadata) -> Candidate:
-    return Candidate(
-        content_hash=content_hash(text),
-        db_id=None,
-        text=text,
-        topic="gaming_fps",
-        format="tip",
-        tags=("FPS",),
-        source="test",
-        priority=priority,
-        created_at=now,
-        expires_at=now + CANDIDATE_TTL,
-        metadata=metadata,
-    )
 
 
 def wipe_redis(services: Services) -> None:
