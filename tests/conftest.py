@@ -31,6 +31,8 @@ import pytest
 import redis as redis_lib
 import sqlalchemy as sa
 from click.testing import CliRunner
+from helpers import CREDS
+from x_server import XServer
 
 from xbot import flags, migrate
 from xbot.cli import main
@@ -207,6 +209,31 @@ def settings(env_vars: dict[str, str]) -> Settings:
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Services]:
     with Services(settings) as svc:
+        yield svc
+
+
+@pytest.fixture
+def xserver() -> Iterator[XServer]:
+    """The local X API server (tweepy really talks HTTP to it); stopped at teardown."""
+    server = XServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_env(env_vars: dict[str, str], xserver: XServer) -> dict[str, str]:
+    """``env_vars`` with live posting on, through X credentials to the local X server."""
+    return {**env_vars, **CREDS, "LIVE_POSTS": "true", "X_API_BASE_URL": xserver.url}
+
+
+@pytest.fixture
+def live_settings(live_env: dict[str, str]) -> Settings:
+    return load_settings(live_env, env_file="")
+
+
+@pytest.fixture
+def live(live_settings: Settings) -> Iterator[Services]:
+    with Services(live_settings) as svc:
         yield svc
 
 

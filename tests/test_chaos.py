@@ -38,10 +38,10 @@ import numpy as np
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
+from helpers import CREDS, ENV, set_flags, texts
+from helpers import enqueue as enqueue_texts
 from redis_faults import Faults, FaultyServices
 from test_learning import TableMetrics, add_posts, metrics
-from test_scheduler import CREDS, set_flags, texts
-from test_scheduler import enqueue as enqueue_texts
 from x_server import XServer
 
 from xbot.bandit_store import BanditStore
@@ -56,7 +56,6 @@ from xbot.x_client import XPoster
 pytestmark = pytest.mark.slow
 
 TRIALS = 50
-ENV = "development"
 MODES = ("empty", "aof", "rdb")
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "sources.toml"
 T0 = datetime(2026, 10, 1, 12, tzinfo=UTC)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
-from test_scheduler import CREDS, ENV, enqueue, set_flags, texts
+from helpers import CREDS, ENV, enqueue, set_flags, texts
 from x_server import XServer
 
 from xbot.candidates.queue import CandidateQueue

@@ -8,11 +8,9 @@ from datetime import timedelta
 
 import numpy as np
 import sqlalchemy as sa
-from test_scheduler import T0, cycle, enqueue, set_flags, texts
+from helpers import ENV, T0, cycle, enqueue, set_flags, texts
 
 from xbot.decision_log import decision_log, policy_estimates
-
-ENV = "development"
 
 
 def test_scheduler_decisions_become_ope_rows(services, settings, xbot):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import sqlalchemy as sa
+from helpers import ENV, T0, candidate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,9 +36,6 @@ from xbot.services import Services
 from xbot.settings import Settings
 from xbot.sim import SimWorld
 from xbot.sim_poster import SimPoster
-
-ENV = "development"
-T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 # Text as sources can deliver it after cleaning: any unicode but NUL (jsonb refuses it) and
 # lone surrogates; '#', spaces, tabs and mixed case on purpose.
@@ -64,10 +62,9 @@ def _pairs(arms: dict) -> set[tuple[str, str]]:
 
 
 def _candidate(topic: str, fmt: str, tags: list[str], metadata: dict) -> Candidate:
-    made = Candidate(
-        content_hash="h" * 64, db_id=1, text="text", topic=topic, format=fmt, tags=tuple(tags),
-        source="test", priority=1.0, created_at=T0, expires_at=T0 + timedelta(days=1),
-        metadata=metadata,
+    made = candidate(
+        "text", content_hash="h" * 64, db_id=1, topic=topic, format=fmt, tags=tuple(tags),
+        now=T0, expires_at=T0 + timedelta(days=1), metadata=metadata,
     )  # fmt: skip
     # the queue's Redis encoding: the scheduler scores what the queue hands back
     return Candidate.from_payload(made.content_hash, made.payload())

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
+from helpers import candidate
 from redis_faults import Faults, FaultyServices
 
-from xbot.candidates.prep import content_hash
-from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.candidates.queue import CandidateQueue
 from xbot.errors import ServiceUnavailable
 from xbot.flags import set_flag
 from xbot.scheduler import run_cycle
@@ -87,12 +87,8 @@ def test_counts_come_from_this_prefix_and_environment(xbot, services: Services) 
     r = services.redis
     now = datetime.now(UTC)
     CandidateQueue(services, "development").enqueue(
-        [
-            Candidate(content_hash(t), None, t, "gaming_fps", "tip", (), "test", 1.0, now,
-                      now + timedelta(hours=48))
-            for t in ("c1", "c2", "c3")
-        ]
-    )  # fmt: skip
+        [candidate(t, now=now, tags=()) for t in ("c1", "c2", "c3")]
+    )
     for arm in ("fps", "moba"):
         r.hset(keys.bandit("topic", arm), mapping={"alpha": 1, "beta": 1, "pulls": 0})
     r.hset(keys.bandit("hour", "9"), mapping={"alpha": 1, "beta": 1, "pulls": 0})
@@ -368,10 +364,7 @@ def test_redis_out_of_memory_inside_a_cycle_is_recorded_then_healed(
     now = datetime.now(UTC)
     text = "GG, what a clutch"
     with FaultyServices(private, faults) as svc:
-        CandidateQueue(svc, "development").enqueue(
-            [Candidate(content_hash(text), None, text, "gaming_fps", "tip", (), "test", 1.0, now,
-                       now + timedelta(hours=48))]
-        )  # fmt: skip
+        CandidateQueue(svc, "development").enqueue([candidate(text, now=now, tags=())])
         svc.redis.delete(svc.keys.queue())  # drift: the next cycle must rebuild
         admin = redis_lib.Redis.from_url(server.url)
         faults.arm(match=b"local added = 0", action=lambda: _filled(server, "x:"))

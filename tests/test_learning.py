@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from test_scheduler import enqueue, texts
+from helpers import ENV, enqueue, texts
 
 from xbot import flags
 from xbot.bandit_store import BanditStore
@@ -16,7 +16,6 @@ from xbot.errors import PosterError, ValidationError
 from xbot.learning import run_learning_cycle
 from xbot.reward import RewardRule
 
-ENV = "development"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 

@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from helpers import ENV, NOW, candidate
 
-from xbot.candidates.prep import CANDIDATE_TTL, content_hash
-from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.candidates.prep import content_hash
+from xbot.candidates.queue import CandidateQueue
 from xbot.errors import ValidationError
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
-
-NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-ENV = "development"
-
-
-def make(text: str, priority: float = 1.0, now: datetime = NOW, **metadata) -> Candidate:
-    """A queue candidate of ``text`` (shared by the queue and projection tests)."""
-    return Candidate(
-        content_hash=content_hash(text),
-        db_id=None,
-        text=text,
-        topic="gaming_fps",
-        format="tip",
-        tags=("FPS",),
-        source="test",
-        priority=priority,
-        created_at=now,
-        expires_at=now + CANDIDATE_TTL,
-        metadata=metadata,
-    )
 
 
 def status(services: Services, text: str) -> str:
@@ -45,11 +26,11 @@ def status(services: Services, text: str) -> str:
 
 def test_enqueue_dedups_and_writes_postgres(services: Services) -> None:
     q = CandidateQueue(services, ENV)
-    first = q.enqueue([make("a one"), make("b two", 2.0), make("A ONE")])
+    first = q.enqueue([candidate("a one"), candidate("b two", 2.0), candidate("A ONE")])
     assert [c.text for c in first.accepted] == ["a one", "b two"]
     assert first.duplicates == [content_hash("a one")]
     assert all(c.db_id for c in first.accepted)
-    again = q.enqueue([make("a one"), make("c three")])
+    again = q.enqueue([candidate("a one"), candidate("c three")])
     assert [c.text for c in again.accepted] == ["c three"]
     assert q.depth() == 3
     peeked = [c.text for c in q.peek(now=NOW)]
@@ -60,16 +41,16 @@ def test_enqueue_dedups_and_writes_postgres(services: Services) -> None:
 
 def test_postgres_is_the_authority_when_redis_forgot(services: Services) -> None:
     q = CandidateQueue(services, ENV)
-    q.enqueue([make("remembered")])
+    q.enqueue([candidate("remembered")])
     services.redis.delete(services.keys.content_hash(content_hash("remembered")))
-    result = q.enqueue([make("remembered")])
+    result = q.enqueue([candidate("remembered")])
     assert result.accepted == [] and result.duplicates == [content_hash("remembered")]
     assert q.depth() == 1
 
 
 def test_claim_ack_rejected_removes_exactly_that_candidate(services: Services) -> None:
     q = CandidateQueue(services, ENV)
-    q.enqueue([make("top", 5.0), make("middle", 3.0), make("bottom", 1.0)])
+    q.enqueue([candidate("top", 5.0), candidate("middle", 3.0), candidate("bottom", 1.0)])
     claim = q.claim(content_hash("middle"), now=NOW)
     assert claim is not None and claim.candidate.text == "middle"
     assert status(services, "middle") == "claimed"
@@ -83,7 +64,7 @@ def test_claim_ack_rejected_removes_exactly_that_candidate(services: Services) -
 
 def test_returned_goes_back_and_posted_updates_status(services: Services) -> None:
     q = CandidateQueue(services, ENV)
-    q.enqueue([make("x1", 2.0), make("x2", 1.0)])
+    q.enqueue([candidate("x1", 2.0), candidate("x2", 1.0)])
     c1 = q.claim(content_hash("x1"), now=NOW)
     assert q.ack(c1, "returned")
     assert q.depth() == 2 and status(services, "x1") == "queued"
@@ -94,7 +75,7 @@ def test_returned_goes_back_and_posted_updates_status(services: Services) -> Non
 
 def test_lease_expiry_returns_the_claim(services: Services) -> None:
     q = CandidateQueue(services, ENV)
-    q.enqueue([make("leased")])
+    q.enqueue([candidate("leased")])
     claim = q.claim(content_hash("leased"), lease_seconds=60, now=NOW)
     assert q.depth() == 0
     assert q.reclaim_expired(now=NOW + timedelta(seconds=30)) == 0
@@ -106,7 +87,7 @@ def test_lease_expiry_returns_the_claim(services: Services) -> None:
 
 def test_prune_expired(services: Services) -> None:
     q = CandidateQueue(services, ENV)
-    q.enqueue([make("old", now=NOW - timedelta(hours=49)), make("new")])
+    q.enqueue([candidate("old", now=NOW - timedelta(hours=49)), candidate("new")])
     assert [c.text for c in q.peek(now=NOW)] == ["new"]
     assert q.claim(content_hash("old"), now=NOW) is None
     assert q.prune_expired(now=NOW) == 1
@@ -121,7 +102,7 @@ def test_bad_arguments_are_refused(services: Services) -> None:
         q.peek(now=datetime(2026, 1, 1))
     with pytest.raises(ValidationError, match="limit"):
         q.peek(0)
-    q.enqueue([make("y")])
+    q.enqueue([candidate("y")])
     claim = q.claim(content_hash("y"), now=NOW)
     with pytest.raises(ValidationError, match="outcome"):
         q.ack(claim, "done")  # type: ignore[arg-type]
@@ -131,7 +112,7 @@ def test_bad_arguments_are_refused(services: Services) -> None:
 def test_two_claimers_never_get_the_same_candidate(settings: Settings) -> None:
     texts = [f"candidate number {i}" for i in range(60)]
     with Services(settings) as svc:
-        CandidateQueue(svc, ENV).enqueue([make(t, float(i)) for i, t in enumerate(texts)])
+        CandidateQueue(svc, ENV).enqueue([candidate(t, float(i)) for i, t in enumerate(texts)])
     won: list[list[str]] = [[], []]
 
     def worker(n: int) -> None:
@@ -162,7 +143,7 @@ def test_prefix_isolation(settings: Settings, redis_prefix: str) -> None:
     )
     with Services(settings) as a, Services(other) as b:
         try:
-            CandidateQueue(a, ENV).enqueue([make("only in a")])
+            CandidateQueue(a, ENV).enqueue([candidate("only in a")])
             assert CandidateQueue(a, ENV).depth() == 1
             assert CandidateQueue(b, ENV).depth() == 0
             assert CandidateQueue(b, ENV).claim(content_hash("only in a"), now=NOW) is None

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from helpers import ENV, NOW, candidate
 from redis_faults import Faults, FaultyServices
-from test_queue import ENV, NOW, make
 
 from xbot import health
 from xbot.candidates.pipeline import refresh
@@ -81,7 +81,7 @@ def test_restart_without_data_requeue_is_idempotent_and_claims_survive(
 ) -> None:
     now = datetime.now(UTC)
     queue = CandidateQueue(services, ENV)
-    queue.enqueue([make(f"candidate {i}", priority=i, now=now) for i in range(5)])
+    queue.enqueue([candidate(f"candidate {i}", priority=i, now=now) for i in range(5)])
     held = queue.claim(content_hash("candidate 4"), lease_seconds=600, now=now)
     dead = queue.claim(
         content_hash("candidate 3"), lease_seconds=60, now=now - timedelta(minutes=2)
@@ -105,7 +105,7 @@ def test_restart_without_data_requeue_is_idempotent_and_claims_survive(
 
 def test_live_claim_survives_redis_loss_and_its_holder_can_ack(services: Services) -> None:
     queue = CandidateQueue(services, ENV)
-    queue.enqueue([make("one"), make("two")])
+    queue.enqueue([candidate("one"), candidate("two")])
     claim = queue.claim(content_hash("one"), lease_seconds=600, now=NOW)
     wipe_redis(services)
     report = queue.requeue(now=NOW + timedelta(seconds=10))
@@ -119,7 +119,7 @@ def test_live_claim_survives_redis_loss_and_its_holder_can_ack(services: Service
 
 def test_claim_whose_redis_state_vanished_returns_after_its_lease(services: Services) -> None:
     queue = CandidateQueue(services, ENV)
-    queue.enqueue([make("lost claim")])
+    queue.enqueue([candidate("lost claim")])
     assert queue.claim(content_hash("lost claim"), lease_seconds=60, now=NOW)
     wipe_redis(services)
     assert queue.reclaim_expired(now=NOW + timedelta(seconds=30)) == 0
@@ -133,7 +133,7 @@ def test_claim_whose_redis_state_vanished_returns_after_its_lease(services: Serv
 def test_stale_projection_is_never_handed_out(services: Services) -> None:
     """Redis restored from an old snapshot still queues a candidate Postgres has posted."""
     queue = CandidateQueue(services, ENV)
-    queue.enqueue([make("already posted")])
+    queue.enqueue([candidate("already posted")])
     h = content_hash("already posted")
     payload = services.redis.hgetall(services.keys.payload(h))
     claim = queue.claim(h, now=NOW)
@@ -149,7 +149,7 @@ def test_stale_projection_is_never_handed_out(services: Services) -> None:
 
 def test_expiry_is_enforced_in_postgres_when_redis_forgot(services: Services) -> None:
     queue = CandidateQueue(services, ENV)
-    queue.enqueue([make("old news", now=NOW - timedelta(hours=49)), make("fresh")])
+    queue.enqueue([candidate("old news", now=NOW - timedelta(hours=49)), candidate("fresh")])
     wipe_redis(services)
     assert queue.prune_expired(now=NOW) == 1
     assert statuses(services) == {"old news": "expired", "fresh": "queued"}
@@ -159,7 +159,7 @@ def test_expiry_is_enforced_in_postgres_when_redis_forgot(services: Services) ->
 def test_requeue_carries_the_full_stored_payload(services: Services) -> None:
     queue = CandidateQueue(services, ENV)
     media = [{"url": "https://example.com/shot.png", "alt": "a screenshot"}]
-    original = make("with an image", has_media=True, media=media)
+    original = candidate("with an image", metadata={"has_media": True, "media": media})
     queue.enqueue([original])
     before = queue.peek(now=NOW)[0]
     wipe_redis(services)
@@ -173,7 +173,7 @@ def test_scheduling_cycle_heals_drift_before_picking(
     services: Services, settings: Settings
 ) -> None:
     queue = CandidateQueue(services, ENV)
-    queue.enqueue([make("pick me", now=NOW - timedelta(hours=1))])
+    queue.enqueue([candidate("pick me", now=NOW - timedelta(hours=1))])
     wipe_redis(services)
     record = run_cycle(services, settings, poster=None, now=NOW, rng=np.random.default_rng(1))
     assert (record.outcome, record.text) == ("shadow", "pick me")
@@ -184,7 +184,7 @@ def test_scheduling_cycle_heals_drift_before_picking(
 def test_health_reports_drift_until_requeue(services: Services, settings: Settings) -> None:
     queue = CandidateQueue(services, ENV)
     now = datetime.now(UTC)
-    queue.enqueue([make(f"h{i}", now=now) for i in range(3)])
+    queue.enqueue([candidate(f"h{i}", now=now) for i in range(3)])
     assert health.check(services, settings).status == "HEALTHY"
     services.redis.delete(services.keys.queue())
     report = health.check(services, settings)

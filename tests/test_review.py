@@ -6,13 +6,12 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from test_scheduler import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts
+from helpers import ENV, T0, cycle, enqueue, poster, set_flags, texts
 from x_server import XServer
 
 from xbot import review
@@ -21,7 +20,7 @@ from xbot.errors import ValidationError
 from xbot.policies import FeatureBandit
 from xbot.scheduler import run_cycle
 from xbot.services import Services
-from xbot.settings import Settings, load_settings
+from xbot.settings import Settings
 
 LIVE_FLAGS = {
     "post_fraction": 1.0,
@@ -30,26 +29,6 @@ LIVE_FLAGS = {
     "daily_cap": 100,
     "require_approval": True,
 }
-
-
-@pytest.fixture
-def x_api() -> Iterator[XServer]:
-    server = XServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def gated_settings(env_vars: dict[str, str], x_api: XServer) -> Settings:
-    """Live posting on, through tweepy to the local X server."""
-    env = {**env_vars, **CREDS, "LIVE_POSTS": "true", "X_API_BASE_URL": x_api.url}
-    return load_settings(env, env_file="")
-
-
-@pytest.fixture
-def gated(gated_settings: Settings) -> Iterator[Services]:
-    with Services(gated_settings) as svc:
-        yield svc
 
 
 def rows(services: Services) -> dict[str, sa.Row]:
@@ -69,39 +48,39 @@ def audit_rows(services: Services, event: str) -> list[sa.Row]:
 
 
 def test_nothing_approved_posts_nothing_and_keeps_the_candidate(
-    gated: Services, gated_settings: Settings, x_api: XServer
+    live: Services, live_settings: Settings, xserver: XServer
 ) -> None:
-    enqueue(gated, texts(2))
-    set_flags(gated, **LIVE_FLAGS)
-    record = cycle(gated, gated_settings, T0)
+    enqueue(live, texts(2))
+    set_flags(live, **LIVE_FLAGS)
+    record = cycle(live, live_settings, T0)
     assert (record.outcome, record.reason) == ("skipped", "awaiting_approval")
-    assert x_api.texts() == []
-    assert CandidateQueue(gated, ENV).depth() == 2
-    assert {r.status for r in rows(gated).values()} == {"queued"}
+    assert xserver.texts() == []
+    assert CandidateQueue(live, ENV).depth() == 2
+    assert {r.status for r in rows(live).values()} == {"queued"}
 
 
 def test_an_approved_candidate_is_posted_exactly_once(
-    gated: Services, gated_settings: Settings, x_api: XServer
+    live: Services, live_settings: Settings, xserver: XServer
 ) -> None:
-    enqueue(gated, texts(3))
-    set_flags(gated, **LIVE_FLAGS)
-    second = rows(gated)[texts(3)[1]]
-    assert review.approve(gated, ENV, [second.id], by="alice", now=T0) == [second.id]
-    first = cycle(gated, gated_settings, T0)
+    enqueue(live, texts(3))
+    set_flags(live, **LIVE_FLAGS)
+    second = rows(live)[texts(3)[1]]
+    assert review.approve(live, ENV, [second.id], by="alice", now=T0) == [second.id]
+    first = cycle(live, live_settings, T0)
     assert (first.outcome, first.text) == ("posted", texts(3)[1])  # not V1's first choice
-    later = cycle(gated, gated_settings, T0 + timedelta(minutes=15))
+    later = cycle(live, live_settings, T0 + timedelta(minutes=15))
     assert (later.outcome, later.reason) == ("skipped", "awaiting_approval")
-    assert x_api.texts() == [texts(3)[1]]
-    [row] = audit_rows(gated, "CANDIDATES_APPROVED")
+    assert xserver.texts() == [texts(3)[1]]
+    [row] = audit_rows(live, "CANDIDATES_APPROVED")
     assert row.event_data == {"ids": [second.id]} and row.context["actor"] == "alice"
 
 
 def test_the_gate_off_posts_without_approval(
-    gated: Services, gated_settings: Settings, x_api: XServer
+    live: Services, live_settings: Settings, xserver: XServer
 ) -> None:
-    enqueue(gated, texts(1))
-    set_flags(gated, **{**LIVE_FLAGS, "require_approval": False})
-    assert cycle(gated, gated_settings, T0).outcome == "posted"
+    enqueue(live, texts(1))
+    set_flags(live, **{**LIVE_FLAGS, "require_approval": False})
+    assert cycle(live, live_settings, T0).outcome == "posted"
 
 
 def test_shadow_cycles_run_on_the_rest_and_keep_approvals_for_live(
@@ -195,15 +174,15 @@ def test_bad_ids_and_reasons_write_nothing(services: Services) -> None:
 
 
 def test_approving_while_cycles_run_never_double_posts(
-    gated: Services, gated_settings: Settings, x_api: XServer
+    live: Services, live_settings: Settings, xserver: XServer
 ) -> None:
-    enqueue(gated, texts(12))
-    set_flags(gated, **LIVE_FLAGS)
-    pending = ids(gated)
+    enqueue(live, texts(12))
+    set_flags(live, **LIVE_FLAGS)
+    pending = ids(live)
     stop = threading.Event()
 
     def approver() -> None:
-        with Services(gated_settings) as svc:
+        with Services(live_settings) as svc:
             for pk in pending:
                 if stop.is_set():
                     return
@@ -211,10 +190,10 @@ def test_approving_while_cycles_run_never_double_posts(
                     review.approve(svc, ENV, [pk], by="alice", now=T0)
 
     def scheduler(offset: int) -> None:
-        with Services(gated_settings) as svc:
+        with Services(live_settings) as svc:
             for slot in range(12):
                 when = T0 + timedelta(minutes=15 * slot, seconds=offset)
-                run_cycle(svc, gated_settings, poster=poster(svc, gated_settings), now=when,
+                run_cycle(svc, live_settings, poster=poster(svc, live_settings), now=when,
                           rng=np.random.default_rng(slot * 10 + offset))  # fmt: skip
 
     threads = [threading.Thread(target=approver)]
@@ -224,11 +203,11 @@ def test_approving_while_cycles_run_never_double_posts(
     for t in threads:
         t.join()
     stop.set()
-    posted = x_api.texts()
+    posted = xserver.texts()
     assert posted and len(posted) == len(set(posted))
-    state = rows(gated)
+    state = rows(live)
     assert all(state[t].review_state == "approved" for t in posted)
-    with gated.engine.connect() as conn:
+    with live.engine.connect() as conn:
         tweets = conn.execute(sa.text("select count(*) from tweets")).scalar_one()
     assert tweets == len(posted)
 
@@ -281,11 +260,11 @@ def test_review_cli_round_trip(xbot, services: Services) -> None:
 
 
 def test_an_unreadable_require_approval_keeps_the_gate_closed(
-    gated: Services, gated_settings: Settings, x_api: XServer
+    live: Services, live_settings: Settings, xserver: XServer
 ) -> None:
-    enqueue(gated, texts(2))
-    set_flags(gated, **{**LIVE_FLAGS, "require_approval": False})
-    with gated.engine.begin() as conn:  # a typo in SQL: "yes" is not a boolean
+    enqueue(live, texts(2))
+    set_flags(live, **{**LIVE_FLAGS, "require_approval": False})
+    with live.engine.begin() as conn:  # a typo in SQL: "yes" is not a boolean
         conn.execute(
             sa.text(
                 "update bot_config set config_value = jsonb_set(config_value,"
@@ -294,6 +273,6 @@ def test_an_unreadable_require_approval_keeps_the_gate_closed(
             ),
             {"e": ENV},
         )
-    record = cycle(gated, gated_settings, T0)
+    record = cycle(live, live_settings, T0)
     assert (record.outcome, record.reason) == ("skipped", "awaiting_approval")
-    assert x_api.texts() == []
+    assert xserver.texts() == []

@@ -4,102 +4,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from x_server import USER_ID, XServer
+from helpers import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts
+from x_server import XServer
 
-from xbot import flags
 from xbot.candidates.prep import content_hash
-from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.candidates.queue import CandidateQueue
 from xbot.scheduler import DecisionRecord, run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
-from xbot.x_client import XPoster
-
-ENV = "development"
-T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday afternoon, outside quiet hours
-CREDS = {
-    "X_API_KEY": "k",
-    "X_API_SECRET": "s",
-    "X_ACCESS_TOKEN": "t",
-    "X_ACCESS_TOKEN_SECRET": "ts",
-    "X_USER_ID": USER_ID,
-}
-
-
-@pytest.fixture
-def xserver() -> Iterator[XServer]:
-    server = XServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def live_env(env_vars: dict[str, str], xserver: XServer) -> dict[str, str]:
-    return {**env_vars, **CREDS, "LIVE_POSTS": "true", "X_API_BASE_URL": xserver.url}
-
-
-@pytest.fixture
-def live_settings(live_env: dict[str, str]) -> Settings:
-    return load_settings(live_env, env_file="")
-
-
-@pytest.fixture
-def live(live_settings: Settings) -> Iterator[Services]:
-    with Services(live_settings) as svc:
-        yield svc
-
-
-def set_flags(services: Services, **values: Any) -> None:
-    with services.engine.begin() as conn:
-        for name, value in values.items():
-            flags.set_flag(conn, ENV, name, value, actor="test")
-
-
-def enqueue(services: Services, texts: list[str], *, priority: float = 1.0, **kw: Any) -> None:
-    created = kw.pop("created_at", datetime(2026, 1, 1, tzinfo=UTC))
-    items = [
-        Candidate(
-            content_hash=content_hash(text),
-            db_id=None,
-            text=text,
-            topic=kw.get("topic", "gaming_fps"),
-            format=kw.get("format", "news"),
-            tags=tuple(kw.get("tags", ("gaming",))),
-            source="test",
-            priority=priority - i * 0.01,
-            created_at=created,
-            expires_at=created + timedelta(days=365),
-            metadata=dict(kw.get("metadata", {})),
-        )
-        for i, text in enumerate(texts)
-    ]
-    assert len(CandidateQueue(services, ENV).enqueue(items).accepted) == len(items)
-
-
-def texts(n: int, stem: str = "Patch notes") -> list[str]:
-    games = ["Valorant", "Apex", "Fortnite", "Overwatch", "Warzone", "Halo", "CS2", "Dota"]
-    return [f"{stem} {i}: {games[i % len(games)]} meta shift number {i} is here" for i in range(n)]
-
-
-def poster(services: Services, settings: Settings | None = None) -> XPoster:
-    chosen = settings or services.settings
-    return XPoster(chosen, services, backoff_s=0.0, timeout_s=2.0, sleep=lambda s: None)
 
 
 def decisions(services: Services) -> list[sa.Row]:
     with services.engine.connect() as conn:
         return conn.execute(sa.text("select * from decisions order by id")).all()
-
-
-def cycle(services: Services, settings: Settings, when: datetime, **kw: Any) -> DecisionRecord:
-    kw.setdefault("poster", poster(services, settings) if settings.live_posts else None)
-    return run_cycle(services, settings, now=when, rng=np.random.default_rng(7), **kw)
 
 
 # -- shadow mode --------------------------------------------------------------------------------

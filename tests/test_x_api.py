@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_scheduler import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts
+from helpers import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts
 from x_server import USER_ID, XServer
 
 from xbot.candidates.queue import CandidateQueue
@@ -73,29 +73,6 @@ def test_x_plan_flag_must_name_a_plan_of_the_file(xbot: Any) -> None:
 
 
 # -- budget gate ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def xserver():
-    server = XServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def live_env(env_vars: dict[str, str], xserver: XServer) -> dict[str, str]:
-    return {**env_vars, **CREDS, "LIVE_POSTS": "true", "X_API_BASE_URL": xserver.url}
-
-
-@pytest.fixture
-def live_settings(live_env: dict[str, str]) -> Settings:
-    return load_settings(live_env, env_file="")
-
-
-@pytest.fixture
-def live(live_settings: Settings):
-    with Services(live_settings) as svc:
-        yield svc
 
 
 def test_every_call_is_recorded_and_a_url_post_costs_more(

@@ -1,0 +1,102 @@
+"""Helpers several test modules share: constants, the one queue-candidate builder, and the
+scheduling-cycle helpers (enqueue, flags, posters, cycles).
+
+Importable as ``helpers`` because pytest's default ``prepend`` import mode puts ``tests/`` on
+``sys.path`` (there is no ``tests/__init__.py``); fixtures live in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from x_server import USER_ID
+
+from xbot import flags
+from xbot.candidates.prep import CANDIDATE_TTL, content_hash
+from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.scheduler import DecisionRecord, run_cycle
+from xbot.services import Services
+from xbot.settings import Settings
+from xbot.x_client import XPoster
+
+ENV = "development"
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday afternoon, outside quiet hours
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)  # the queue tests' clock
+CREDS = {
+    "X_API_KEY": "k",
+    "X_API_SECRET": "s",
+    "X_ACCESS_TOKEN": "t",
+    "X_ACCESS_TOKEN_SECRET": "ts",
+    "X_USER_ID": USER_ID,
+}
+
+
+def candidate(text: str, priority: float = 1.0, *, now: datetime = NOW, **fields: Any) -> Candidate:
+    """A queue candidate of ``text`` created at ``now`` with the queue's TTL; ``fields``
+    override any other Candidate field (topic, format, tags, metadata, expires_at, ...)."""
+    values: dict[str, Any] = {
+        "content_hash": content_hash(text),
+        "db_id": None,
+        "text": text,
+        "topic": "gaming_fps",
+        "format": "tip",
+        "tags": ("FPS",),
+        "source": "test",
+        "priority": priority,
+        "created_at": now,
+        "expires_at": now + CANDIDATE_TTL,
+        "metadata": {},
+    }
+    return Candidate(**{**values, **fields})
+
+
+def set_flags(services: Services, **values: Any) -> None:
+    with services.engine.begin() as conn:
+        for name, value in values.items():
+            flags.set_flag(conn, ENV, name, value, actor="test")
+
+
+def enqueue(
+    services: Services,
+    texts: list[str],
+    *,
+    priority: float = 1.0,
+    topic: str = "gaming_fps",
+    format: str = "news",
+    tags: Iterable[str] = ("gaming",),
+    metadata: dict[str, Any] | None = None,
+    created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC),
+) -> None:
+    """Queue ``texts`` in falling priority (the first is V1's pick); all must be accepted."""
+    items = [
+        candidate(
+            text,
+            priority - i * 0.01,
+            now=created_at,
+            expires_at=created_at + timedelta(days=365),
+            topic=topic,
+            format=format,
+            tags=tuple(tags),
+            metadata=dict(metadata or {}),
+        )
+        for i, text in enumerate(texts)
+    ]
+    assert len(CandidateQueue(services, ENV).enqueue(items).accepted) == len(items)
+
+
+def texts(n: int, stem: str = "Patch notes") -> list[str]:
+    games = ["Valorant", "Apex", "Fortnite", "Overwatch", "Warzone", "Halo", "CS2", "Dota"]
+    return [f"{stem} {i}: {games[i % len(games)]} meta shift number {i} is here" for i in range(n)]
+
+
+def poster(services: Services, settings: Settings | None = None) -> XPoster:
+    chosen = settings or services.settings
+    return XPoster(chosen, services, backoff_s=0.0, timeout_s=2.0, sleep=lambda s: None)
+
+
+def cycle(services: Services, settings: Settings, when: datetime, **kw: Any) -> DecisionRecord:
+    kw.setdefault("poster", poster(services, settings) if settings.live_posts else None)
+    return run_cycle(services, settings, now=when, rng=np.random.default_rng(7), **kw)
