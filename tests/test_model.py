@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -93,3 +96,33 @@ def test_no_fit_yet_and_bad_input(services):
         prior_from_model(services, ENV, baseline=float("nan"))
     with services.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from model_fits")).scalar() == 0
+
+
+_COMPILEDIR_PROBE = """
+import os, sys
+from xbot.model import _configure_pytensor
+before = dict(os.environ)
+_configure_pytensor(sys.argv[1])
+from pytensor import config
+print(config.compiledir)
+print(dict(os.environ) == before)
+"""
+
+
+@pytest.mark.parametrize("own_flags", [False, True])
+def test_compile_cache_goes_under_xbot_home_without_touching_the_environment(
+    tmp_path, own_flags: bool
+) -> None:
+    """In a fresh process (PyTensor's config is per process): $XBOT_HOME/pytensor, unless the
+    operator's PYTENSOR_FLAGS names a compiledir; os.environ is left as it was."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTENSOR_FLAGS"}
+    env["PYTENSORRC"] = str(tmp_path / "no-pytensorrc")  # the developer's ~/.pytensorrc stays out
+    if own_flags:
+        env["PYTENSOR_FLAGS"] = f"compiledir={tmp_path / 'own'}"
+    done = subprocess.run(
+        [sys.executable, "-c", _COMPILEDIR_PROBE, str(tmp_path / "home")],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    compiledir, unchanged = done.stdout.split()
+    expected = tmp_path / ("own" if own_flags else "home/pytensor")
+    assert compiledir == str(expected.resolve()) and unchanged == "True"

@@ -46,6 +46,8 @@ from xbot.flags import Flags, check_environment
 from xbot.reward import RewardRule, baseline_median
 from xbot.services import Services
 
+log = logging.getLogger(__name__)
+
 HDI_PROB = 0.94
 METHODS = ("advi", "nuts")
 MIN_POSTS = 20
@@ -104,11 +106,29 @@ def _import_pymc() -> Any:
 
 
 def _configure_pytensor(home: os.PathLike[str] | str) -> None:
-    """Point PyTensor's compile cache under XBOT_HOME (only before pytensor is first imported)."""
-    flags = os.environ.get("PYTENSOR_FLAGS", "")
-    if "compiledir" not in flags:
-        extra = f"compiledir={os.path.join(os.fspath(home), 'pytensor')}"
-        os.environ["PYTENSOR_FLAGS"] = f"{flags},{extra}" if flags else extra
+    """Point PyTensor's compile cache at ``$XBOT_HOME/pytensor`` through ``pytensor.config``.
+
+    Nothing is written to ``os.environ`` (a library must not change its process's
+    environment; subprocesses would inherit it). PyTensor reads ``compiledir`` lazily, at the
+    first compilation, and refuses to change it afterwards, so setting the attribute before a
+    process's first fit is enough. An operator's own PyTensor configuration naming
+    ``compiledir`` or ``base_compiledir`` wins: ``PYTENSOR_FLAGS`` as before, and now
+    ``~/.pytensorrc`` too (the old environment write overrode it). A later fit in the same process under another XBOT_HOME (the test suite)
+    keeps the cache the process already compiles into: PyTensor cannot switch it.
+    """
+    from pytensor import config
+
+    for key in ("compiledir", "base_compiledir"):
+        try:
+            config.fetch_val_for_key(key)
+        except KeyError:
+            continue
+        return  # set by the operator
+    target = os.path.join(os.fspath(home), "pytensor")
+    try:
+        config.compiledir = target
+    except Exception:  # PyTensor raises a bare Exception once compiledir has been read
+        log.debug("PyTensor's compile cache stays %s for this process", config.compiledir)
 
 
 def _load_cells(services: Services, environment: str) -> pd.DataFrame:
