@@ -254,3 +254,22 @@ def test_kernel_gets_the_pooler_mode_even_from_an_env_file(env_vars, tmp_path):
     assert settings.pooler_mode == "session"
     kernel = reports._kernel_environ(settings)
     assert load_settings(kernel, env_file="").pooler_mode == "session"
+
+
+def test_runs_and_notebooks_dirs_are_settings_that_a_dotenv_sets(xbot, tmp_path):
+    """XBOT_RUNS_DIR / XBOT_NOTEBOOKS_DIR go through Settings (they used to be read from the
+    process environment only): a `.env` naming them decides where `xbot report` looks and
+    writes, and `--runs-dir` still wins."""
+    books, runs, other = tmp_path / "books", tmp_path / "from-env", tmp_path / "from-option"
+    books.mkdir()
+    _notebook(books / "01_only_here.ipynb", "print('found by its stem')")
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"XBOT_RUNS_DIR={runs}\nXBOT_NOTEBOOKS_DIR={books}\n", encoding="utf-8")
+    env = {"XBOT_ENV_FILE": str(env_file)}
+    assert xbot("report", "run", "only_here", env=env).exit_code == 0
+    [record] = json.loads(xbot("report", "list", "--json", env=env).stdout)
+    assert record["notebook"] == "01_only_here" and Path(record["html"]).is_relative_to(runs)
+    elsewhere = xbot("report", "list", "--json", "--runs-dir", str(other), env=env)
+    assert json.loads(elsewhere.stdout) == []
+    refused = xbot("report", "run", "only_here")  # without the .env: the shipped notebooks
+    assert refused.exit_code == 2 and "04_health_report" in refused.output

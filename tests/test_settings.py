@@ -289,14 +289,18 @@ def test_help_works_for_every_command_whatever_the_environment(xbot) -> None:
 
 
 def test_location_variables_are_settings_and_work_from_env_file(xbot, tmp_path: Path) -> None:
-    """XBOT_SOURCES / XBOT_MIGRATIONS_DIR / XBOT_CRASH_AT go through Settings, so `.env` sets
-    them too (they used to be read from the process environment only)."""
-    s = _load(XBOT_SOURCES="~/s.toml", XBOT_MIGRATIONS_DIR="/m", XBOT_CRASH_AT="sent")
+    """XBOT_SOURCES / XBOT_MIGRATIONS_DIR / XBOT_CRASH_AT / XBOT_RUNS_DIR / XBOT_NOTEBOOKS_DIR
+    go through Settings, so `.env` sets them too (they used to be read from the process
+    environment only)."""
+    s = _load(XBOT_SOURCES="~/s.toml", XBOT_MIGRATIONS_DIR="/m", XBOT_CRASH_AT="sent",
+              XBOT_RUNS_DIR="~/runs", XBOT_NOTEBOOKS_DIR="/nb")  # fmt: skip
     assert s.sources_path == Path("~/s.toml").expanduser()
     assert s.migrations_dir == Path("/m") and s.crash_at == "sent"
+    assert s.runs_dir == Path("~/runs").expanduser() and s.notebooks_dir == Path("/nb")
     defaults = _load()
     assert defaults.sources_path is None and defaults.migrations_dir is None
     assert defaults.crash_at == ""
+    assert defaults.runs_dir is None and defaults.notebooks_dir is None
 
     env_file = tmp_path / ".env"
     env_file.write_text(f"XBOT_MIGRATIONS_DIR={tmp_path / 'nowhere'}\n", encoding="utf-8")

@@ -139,32 +139,34 @@ class RunRecord:
 # --------------------------------------------------------------------------------------------
 
 
-def resolve_runs_dir(runs: Path | None = None) -> Path:
-    """``runs`` if given, else ``$XBOT_RUNS_DIR``, else ``./runs``."""
-    return Path(runs or os.environ.get("XBOT_RUNS_DIR") or "runs").resolve()
+def resolve_runs_dir(runs: Path | None = None, settings: Settings | None = None) -> Path:
+    """``runs`` (``--runs-dir``) if given, else ``settings.runs_dir`` (XBOT_RUNS_DIR), else
+    ``./runs``."""
+    return Path(runs or (settings.runs_dir if settings else None) or "runs").resolve()
 
 
-def notebooks_dir() -> Path:
-    """``$XBOT_NOTEBOOKS_DIR`` or ``notebooks/`` of the source tree xbot was installed from."""
-    env = os.environ.get("XBOT_NOTEBOOKS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "notebooks"
+def notebooks_dir(directory: Path | None = None) -> Path:
+    """``directory`` (Settings.notebooks_dir, XBOT_NOTEBOOKS_DIR) or ``notebooks/`` of the
+    source tree xbot was installed from."""
+    return directory or Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def available_notebooks() -> list[str]:
-    return sorted(p.stem for p in notebooks_dir().glob("[0-9]*.ipynb"))
+def available_notebooks(directory: Path | None = None) -> list[str]:
+    return sorted(p.stem for p in notebooks_dir(directory).glob("[0-9]*.ipynb"))
 
 
-def resolve_notebook(name: str) -> Path:
-    """A path, a stem (``04_health_report``) or a unique part of one (``health``)."""
+def resolve_notebook(name: str, directory: Path | None = None) -> Path:
+    """A path, a stem (``04_health_report``) or a unique part of one (``health``), among the
+    notebooks of ``directory`` (see :func:`notebooks_dir`)."""
     as_path = Path(name)
     if as_path.suffix == ".ipynb" and as_path.is_file():
         return as_path.resolve()
     stem = as_path.stem if as_path.suffix == ".ipynb" else name
-    names = available_notebooks()
+    names = available_notebooks(directory)
     matches = [n for n in names if n == stem] or [n for n in names if stem in n]
     if len(matches) != 1:
         raise ValidationError("notebook", name, "one of " + ", ".join(names))
-    return notebooks_dir() / f"{matches[0]}.ipynb"
+    return notebooks_dir(directory) / f"{matches[0]}.ipynb"
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
@@ -321,7 +323,7 @@ def execute(
     ``timeout`` bounds the whole notebook (each cell gets what is left of it); a cell still
     running at the deadline is interrupted and the run fails with ``ename='Timeout'``.
     """
-    path = resolve_notebook(notebook)
+    path = resolve_notebook(notebook, settings.notebooks_dir)
     allowed = notebook_parameters(path)
     params = dict(parameters or {})
     unknown = sorted(set(params) - set(allowed))
@@ -330,7 +332,7 @@ def execute(
     if "environment" in allowed:
         params.setdefault("environment", settings.environment)
 
-    out_dir = resolve_runs_dir(runs_dir)
+    out_dir = resolve_runs_dir(runs_dir, settings)
     started = datetime.now(UTC)
     day_dir = out_dir / started.strftime("%Y-%m-%d")
     day_dir.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ no longer queued, an empty reason or an edited text the guard refuses changes no
 from __future__ import annotations
 
 import getpass
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -49,8 +48,8 @@ def default_reviewer() -> str:
     """The OS user running the command (``--by`` overrides it), for the audit row."""
     try:
         return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers): fall back to the environment
-        return os.environ.get("USER") or "unknown"
+    except (KeyError, OSError):  # no LOGNAME/USER/LNAME/USERNAME and no passwd entry
+        return "unknown"
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,8 @@ class Settings:
     sources_path: Path | None = None  # XBOT_SOURCES; None = config/sources.toml
     migrations_dir: Path | None = None  # XBOT_MIGRATIONS_DIR; None = sql/migrations
     crash_at: str = ""  # XBOT_CRASH_AT: the crash-injection test's hook (see outbox.crash_point)
+    runs_dir: Path | None = None  # XBOT_RUNS_DIR; None = ./runs (reports.resolve_runs_dir)
+    notebooks_dir: Path | None = None  # XBOT_NOTEBOOKS_DIR; None = notebooks/ of the source tree
     #: The operator's own safety allowlist (XBOT_SAFETY_ALLOWLIST), on top of the shipped one.
     safety_allowlist: Path | None = None
     #: Refuse links through URL shorteners (XBOT_SAFETY_BLOCK_SHORTENERS).
@@ -352,6 +354,8 @@ def load_settings(
         sources_path=_optional_path(get("XBOT_SOURCES")),
         migrations_dir=_optional_path(get("XBOT_MIGRATIONS_DIR")),
         crash_at=get("XBOT_CRASH_AT") or "",
+        runs_dir=_optional_path(get("XBOT_RUNS_DIR")),
+        notebooks_dir=_optional_path(get("XBOT_NOTEBOOKS_DIR")),
         safety_allowlist=_optional_path(get("XBOT_SAFETY_ALLOWLIST")),
         safety_block_shorteners=(
             _parse_bool("XBOT_SAFETY_BLOCK_SHORTENERS", shorteners) if shorteners else False

@@ -137,7 +137,7 @@ def _checklist(slot: str) -> Callable[[Runner, datetime | None], str]:
         )  # fmt: skip
         failed = [f"{x.notebook} ({x.ename})" for x in records if not x.ok]
         summary = f"refresh accepted {fresh['accepted']}, queue {fresh['queue_depth']}; "
-        summary += f"{len(records)} reports in {reports.resolve_runs_dir(r.runs_dir)}"
+        summary += f"{len(records)} reports in {reports.resolve_runs_dir(r.runs_dir, r.settings)}"
         if failed:
             raise XbotError(summary + "; failed: " + ", ".join(failed))
         return summary
@@ -147,7 +147,8 @@ def _checklist(slot: str) -> Callable[[Runner, datetime | None], str]:
 
 def _prune(r: Runner, now: datetime | None) -> str:
     today = None if now is None else now.astimezone(UTC).date()  # day folders are UTC dates
-    return reports.prune(r.runs_dir, r.settings.report_keep_days, today=today).line()
+    root = reports.resolve_runs_dir(r.runs_dir, r.settings)
+    return reports.prune(root, r.settings.report_keep_days, today=today).line()
 
 
 JOBS: tuple[Job, ...] = (

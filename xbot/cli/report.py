@@ -22,7 +22,6 @@ from xbot.errors import ReportError
 _RUNS_DIR = click.option(
     "--runs-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="XBOT_RUNS_DIR",
     default=None,
     help="Where runs go (default $XBOT_RUNS_DIR or ./runs).",
 )
@@ -62,7 +61,7 @@ def run_cmd(
         app.settings, notebook, params, timeout=timeout, runs_dir=runs_dir
     )
     click.echo(f"ok {record.notebook} in {record.duration_s:.1f}s: {record.html}")
-    click.echo(f"index: {reports.resolve_runs_dir(runs_dir) / 'index.html'}")
+    click.echo(f"index: {reports.resolve_runs_dir(runs_dir, app.settings) / 'index.html'}")
 
 
 @report.command("daily")
@@ -82,7 +81,7 @@ def daily_cmd(app: App, slot: str, timeout: int, runs_dir: Path | None) -> None:
     for r in records:
         where = r.html if r.ok else f"{r.html} (cell {r.cell_index}: {r.ename}: {r.evalue})"
         click.echo(f"{r.status:6} {r.notebook:26} {r.duration_s:6.1f}s  {where}")
-    click.echo(f"index: {reports.resolve_runs_dir(runs_dir) / 'index.html'}")
+    click.echo(f"index: {reports.resolve_runs_dir(runs_dir, app.settings) / 'index.html'}")
     failed = [r for r in records if not r.ok]
     if failed:
         first = failed[0]
@@ -93,9 +92,10 @@ def daily_cmd(app: App, slot: str, timeout: int, runs_dir: Path | None) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_RUNS_DIR
-def list_cmd(limit: int, as_json: bool, runs_dir: Path | None) -> None:
+@click.pass_obj
+def list_cmd(app: App, limit: int, as_json: bool, runs_dir: Path | None) -> None:
     """The recorded runs, newest first."""
-    runs = reports.list_runs(runs_dir)[:limit]
+    runs = reports.list_runs(reports.resolve_runs_dir(runs_dir, app.settings))[:limit]
     if as_json:
         echo_json([r.to_dict() for r in runs])
         return
@@ -123,7 +123,8 @@ def prune_cmd(
     app: App, keep_days: int | None, dry_run: bool, as_json: bool, runs_dir: Path | None
 ) -> None:
     """Delete day folders of runs older than the last N days; rewrite runs/index.html."""
-    result = reports.prune(runs_dir, keep_days or app.settings.report_keep_days, dry_run=dry_run)
+    root = reports.resolve_runs_dir(runs_dir, app.settings)
+    result = reports.prune(root, keep_days or app.settings.report_keep_days, dry_run=dry_run)
     if as_json:
         echo_json(result.to_dict())
         return
