@@ -68,6 +68,24 @@ class Hyperparameters:
         object.__setattr__(self, "drift_check", check_threshold(self.drift_check))
 
 
+class _Tuned:
+    """The read-only view both policies give of their :class:`Hyperparameters`."""
+
+    hyper: Hyperparameters
+
+    @property
+    def epsilon(self) -> float:
+        return self.hyper.epsilon
+
+    @property
+    def decay(self) -> float:
+        return self.hyper.decay
+
+    @property
+    def drift_check(self) -> float:
+        return self.hyper.drift_check
+
+
 def _real(field: str, value: Any, allowed: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValidationError(field, value, allowed)

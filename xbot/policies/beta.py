@@ -27,6 +27,7 @@ from xbot.policies.base import (
     _prior_pair,
     _reward,
     _seed,
+    _Tuned,
 )
 
 __all__ = ["BetaBandit"]
@@ -50,7 +51,7 @@ def _argmax_random(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 _FAMILY = "arms"  # the change detector's family name for a BetaBandit's single family
 
 
-class BetaBandit:
+class BetaBandit(_Tuned):
     """Bernoulli Thompson sampling over named arms, with an epsilon floor and discounting.
 
     ``prior``: ``"pooled"`` (default, see :func:`pooled_prior`), a fixed pair ``(a, b)`` for
@@ -105,18 +106,6 @@ class BetaBandit:
     @property
     def arms(self) -> list[str]:
         return self._ev.arms
-
-    @property
-    def epsilon(self) -> float:
-        return self.hyper.epsilon
-
-    @property
-    def decay(self) -> float:
-        return self.hyper.decay
-
-    @property
-    def drift_check(self) -> float:
-        return self.hyper.drift_check
 
     # -- posterior ----------------------------------------------------------------------------
     def _prior(self) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ from xbot.policies.base import (
     _prior_pair,
     _reward,
     _seed,
+    _Tuned,
 )
 
 __all__ = ["DEFAULT_FAMILIES", "Choice", "Encoded", "FeatureBandit"]
@@ -156,7 +157,7 @@ def _blocked_product(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
-class FeatureBandit:
+class FeatureBandit(_Tuned):
     """Factored Thompson sampling over candidates described by features.
 
     Each family (topic, hour, format, tag) holds independent Beta posteriors per arm with a pooled
@@ -221,14 +222,6 @@ class FeatureBandit:
         self._rng = np.random.default_rng(self.seed)
         self._plans: dict[int, _Plan] = {}
         self._layouts: dict[int, _Layout] = {}
-
-    @property
-    def epsilon(self) -> float:
-        return self.hyper.epsilon
-
-    @property
-    def decay(self) -> float:
-        return self.hyper.decay
 
     # -- validation ---------------------------------------------------------------------------
     def _arms_of(self, features: Any, where: str) -> dict[str, tuple[str, ...]]:
