@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 from x_server import USER_ID
 
 from xbot import flags
@@ -95,6 +96,17 @@ def texts(n: int, stem: str = "Patch notes") -> list[str]:
 def poster(services: Services, settings: Settings | None = None) -> XPoster:
     chosen = settings or services.settings
     return XPoster(chosen, services, backoff_s=0.0, timeout_s=2.0, sleep=lambda s: None)
+
+
+def usage(services: Services) -> list[sa.Row]:
+    """The X API usage ledger (x_api_usage), oldest first, with the cost as a float."""
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "select endpoint, operation, purpose, resources, billed_resources,"
+                " estimated_cost_usd::float as cost, http_status from x_api_usage order by id"
+            )
+        ).all()
 
 
 def cycle(services: Services, settings: Settings, when: datetime, **kw: Any) -> DecisionRecord:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from helpers import usage as usage_rows
 from x_server import USER_ID, XServer
 
 from xbot import poster as poster_mod
@@ -190,16 +191,6 @@ def test_fetch_metrics_batches_of_100_with_private_metrics(
     }
     gets = [r for r in xserver.requests if r[1] == "/2/tweets"]
     assert len(gets) == 3 and {a for _, _, a in gets} == {"OAuth"}
-
-
-def usage_rows(services: Services) -> list[sa.Row]:
-    with services.engine.connect() as conn:
-        return conn.execute(
-            sa.text(
-                "select endpoint, operation, purpose, resources, billed_resources,"
-                " estimated_cost_usd::float as cost, http_status from x_api_usage order by id"
-            )
-        ).all()
 
 
 def test_metrics_page_the_own_timeline_then_look_up_only_the_rest(

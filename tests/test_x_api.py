@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts
+from helpers import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts, usage
 from x_server import USER_ID, XServer
 
 from xbot.candidates.queue import CandidateQueue
@@ -32,16 +32,6 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
-
-
-def usage(services: Services) -> list[sa.Row]:
-    with services.engine.connect() as conn:
-        return conn.execute(
-            sa.text(
-                "select endpoint, operation, purpose, resources, billed_resources,"
-                " estimated_cost_usd::float as cost, http_status from x_api_usage order by id"
-            )
-        ).all()
 
 
 # -- the price file ---------------------------------------------------------------------------
