@@ -109,6 +109,14 @@ def usage(services: Services) -> list[sa.Row]:
         ).all()
 
 
+def audit_rows(services: Services, event_type: str) -> list[sa.Row]:
+    """Every audit_log row of ``event_type``, oldest first."""
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text("select * from audit_log where event_type = :t order by id"), {"t": event_type}
+        ).all()
+
+
 def cycle(services: Services, settings: Settings, when: datetime, **kw: Any) -> DecisionRecord:
     kw.setdefault("poster", poster(services, settings) if settings.live_posts else None)
     return run_cycle(services, settings, now=when, rng=np.random.default_rng(7), **kw)

@@ -7,21 +7,10 @@ import uuid
 
 import pytest
 import redis as redis_lib
-import sqlalchemy as sa
+from helpers import audit_rows
 
 from xbot.keys import Keys
 from xbot.services import Services
-
-
-def _audit(services: Services, event_type: str) -> list:
-    with services.engine.connect() as conn:
-        return conn.execute(
-            sa.text(
-                "select event_type, component, event_data, context from audit_log "
-                "where event_type = :t order by id"
-            ),
-            {"t": event_type},
-        ).all()
 
 
 def _flags(xbot, env: str) -> dict:
@@ -36,9 +25,9 @@ def test_disable_v2(xbot, services: Services) -> None:
     assert "learning_engine_v2 = false (production)" in result.stdout
     assert _flags(xbot, "production")["learning_engine_v2"] is False
     assert _flags(xbot, "staging")["learning_engine_v2"] is True
-    (row,) = _audit(services, "EMERGENCY_DISABLE_V2")
+    (row,) = audit_rows(services, "EMERGENCY_DISABLE_V2")
     assert row.component == "emergency" and row.context["environment"] == "production"
-    change = _audit(services, "CONFIG_CHANGED")[-1]
+    change = audit_rows(services, "CONFIG_CHANGED")[-1]
     assert change.event_data == {"flag": "learning_engine_v2", "old": True, "new": False}
     assert change.context["actor"] == "emergency"
 
@@ -48,14 +37,14 @@ def test_stop_posting(xbot, services: Services) -> None:
     result = xbot("emergency", "stop-posting", "--env", "production")
     assert result.exit_code == 0, result.output
     assert _flags(xbot, "production")["post_fraction"] == 0.0
-    (row,) = _audit(services, "EMERGENCY_STOP_POSTING")
+    (row,) = audit_rows(services, "EMERGENCY_STOP_POSTING")
     assert row.context["environment"] == "production"
 
 
 def test_emergency_defaults_to_app_env_and_is_repeatable(xbot, services: Services) -> None:
     for _ in range(2):
         assert xbot("emergency", "stop-posting", env={"APP_ENV": "staging"}).exit_code == 0
-    rows = _audit(services, "EMERGENCY_STOP_POSTING")
+    rows = audit_rows(services, "EMERGENCY_STOP_POSTING")
     assert [r.context["environment"] for r in rows] == ["staging", "staging"]
 
 
@@ -112,7 +101,7 @@ def test_clear_queue_only_touches_this_prefix(
         assert all(client.exists(k) for k in other_keys), "another prefix's keys were deleted"
         assert client.zcard(other.queue()) == 3
 
-        (row,) = _audit(services, "EMERGENCY_CLEAR_QUEUE")
+        (row,) = audit_rows(services, "EMERGENCY_CLEAR_QUEUE")
         assert row.event_data["payloads"] == 5 and row.event_data["content_hashes"] == 5
         assert row.context == {"environment": "development", "redis_prefix": redis_prefix}
         with services.engine.connect() as conn:
@@ -131,7 +120,7 @@ def test_clear_queue_only_touches_this_prefix(
         again = xbot("emergency", "clear-queue")
         assert again.exit_code == 0
         assert "payloads: 0" in again.stdout and redis_prefix in again.stdout
-        assert len(_audit(services, "EMERGENCY_CLEAR_QUEUE")) == 2
+        assert len(audit_rows(services, "EMERGENCY_CLEAR_QUEUE")) == 2
     finally:
         stale = list(client.scan_iter(match=other.all_pattern(), count=1000))
         if stale:
@@ -160,11 +149,11 @@ def test_clear_queue_with_postgres_down_refuses_before_touching_redis(
         assert result.exit_code == 4, result.output
         assert result.stderr.startswith("error: postgres unavailable")
         assert {k: client.dump(k) for k in written} == before, "Redis was touched"
-        assert _audit(services, "EMERGENCY_CLEAR_QUEUE") == []
+        assert audit_rows(services, "EMERGENCY_CLEAR_QUEUE") == []
 
         done = xbot("emergency", "clear-queue")  # and once Postgres is back, it does the job
         assert done.exit_code == 0, done.output
         assert not any(client.exists(k) for k in written)
-        assert len(_audit(services, "EMERGENCY_CLEAR_QUEUE")) == 1
+        assert len(audit_rows(services, "EMERGENCY_CLEAR_QUEUE")) == 1
     finally:
         client.close()

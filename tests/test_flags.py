@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy as sa
+from helpers import audit_rows
 
 from xbot import flags
 from xbot.services import Services
@@ -141,13 +141,7 @@ def test_config_set_writes_validated_value_and_audits(services: Services, xbot) 
     assert "epsilon = 0.35 (staging)" in result.stdout
     assert _show(xbot, "staging")["flags"]["epsilon"] == 0.35
     assert _show(xbot, "production")["flags"]["epsilon"] == 0.2
-    with services.engine.connect() as conn:
-        row = conn.execute(
-            sa.text(
-                "select event_type, component, event_data, context from audit_log "
-                "where event_type = 'CONFIG_CHANGED'"
-            )
-        ).one()
+    [row] = audit_rows(services, "CONFIG_CHANGED")
     assert row.component == "flags"
     assert row.event_data == {"flag": "epsilon", "old": 0.2, "new": 0.35}
     assert row.context["environment"] == "staging"

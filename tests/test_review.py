@@ -11,7 +11,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from helpers import ENV, T0, cycle, enqueue, poster, set_flags, texts
+from helpers import ENV, T0, audit_rows, cycle, enqueue, poster, set_flags, texts
 from x_server import XServer
 
 from xbot import review
@@ -38,13 +38,6 @@ def rows(services: Services) -> dict[str, sa.Row]:
 
 def ids(services: Services) -> list[int]:
     return [r.id for r in rows(services).values()]
-
-
-def audit_rows(services: Services, event: str) -> list[sa.Row]:
-    with services.engine.connect() as conn:
-        return conn.execute(
-            sa.text("select * from audit_log where event_type = :t order by id"), {"t": event}
-        ).all()
 
 
 def test_nothing_approved_posts_nothing_and_keeps_the_candidate(
