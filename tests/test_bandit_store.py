@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from test_learning import NOW, TableMetrics, add_posts, metrics
+from helpers import ENV, TableMetrics, add_posts, metrics
 
 from xbot import flags
 from xbot.bandit_store import BanditStore
@@ -17,7 +17,7 @@ from xbot.learning import run_learning_cycle
 from xbot.policies import FeatureBandit
 from xbot.sim_poster import save_sim_world
 
-ENV = "development"
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def learn_day(services, day: int, topic: str, n: int = 6) -> None:

@@ -38,10 +38,9 @@ import numpy as np
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
-from helpers import CREDS, ENV, set_flags, texts
+from helpers import CREDS, ENV, TableMetrics, add_posts, metrics, set_flags, texts
 from helpers import enqueue as enqueue_texts
 from redis_faults import Faults, FaultyServices
-from test_learning import TableMetrics, add_posts, metrics
 from x_server import XServer
 
 from xbot.bandit_store import BanditStore

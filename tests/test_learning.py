@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers import ENV, enqueue, texts
+from helpers import ENV, TableMetrics, add_posts, enqueue, metrics, texts
 
 from xbot import flags
 from xbot.bandit_store import BanditStore
@@ -19,53 +19,11 @@ from xbot.reward import RewardRule
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-class TableMetrics:
-    """A MetricsSource over a dict: what an analyst's CSV export or a recorded X read gives."""
-
-    def __init__(self, table: dict[str, dict]) -> None:
-        self.table = table
-        self.calls: list[list[str]] = []
-
-    def fetch_metrics(self, tweet_ids: list[str]) -> dict[str, dict[str, int]]:
-        self.calls.append(list(tweet_ids))
-        return {t: self.table[t] for t in tweet_ids if t in self.table}
-
-
 class FailingMetrics:
     """The X API answering 503 to every read."""
 
     def fetch_metrics(self, tweet_ids: list[str]) -> dict[str, dict[str, int]]:
         raise PosterError("X unreachable", status=503)
-
-
-_seq = iter(range(10**6))
-
-
-def add_posts(services, n, *, posted_at, topic="fps", hour=14, fmt="text", tags=("fps",)):
-    """Insert ``n`` posted tweets as the scheduler writes them; return their tweet ids."""
-    ids = []
-    with services.engine.begin() as conn:
-        for _ in range(n):
-            i = next(_seq)
-            tid = str(9_000_000 + i)
-            meta = {"topic": topic, "hour": hour, "format": fmt, "tags": list(tags),
-                    "engine": "v2", "environment": ENV, "source": "test"}  # fmt: skip
-            conn.execute(
-                sa.text(
-                    "insert into tweets (environment, idempotency_key, tweet_id, text, status, "
-                    "posted_at, metadata, learning_metadata) values (:e, :k, :t, :x, 'posted', "
-                    ":p, cast(:m as jsonb), cast(:l as jsonb))"
-                ),
-                {"e": ENV, "k": f"k{i}", "t": tid, "x": f"post {i}", "p": posted_at,
-                 "m": json.dumps(meta), "l": json.dumps({"propensity": 0.5})},
-            )  # fmt: skip
-            ids.append(tid)
-    return ids
-
-
-def metrics(engagements: int, impressions: int) -> dict[str, int]:
-    return {"likes": engagements, "retweets": 0, "replies": 0, "quotes": 0, "bookmarks": 0,
-            "impressions": impressions}  # fmt: skip
 
 
 def snapshot(services):
