@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from xbot.clock import as_utc
 from xbot.errors import LockBusy
 from xbot.services import Services
 
@@ -80,7 +81,7 @@ class Holder:
         what = repr(self.command) if self.command else "a process"
         text = f"{what} (pid {self.pid if self.pid is not None else '?'} on {self.host})"
         if self.since is not None:
-            ago = ((now or datetime.now(UTC)) - self.since).total_seconds()
+            ago = (as_utc(now) - self.since).total_seconds()
             text += f" since {self.since:%Y-%m-%d %H:%M:%S} UTC ({max(ago, 0):.0f}s ago)"
         return text
 

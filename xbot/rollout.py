@@ -25,12 +25,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
+from xbot.clock import as_utc
 from xbot.flags import Flags
 from xbot.services import Services
 
@@ -132,7 +133,7 @@ def compare_engines(
     services: Services, environment: str, *, window_days: float = 7, now: datetime | None = None
 ) -> Comparison:
     """Per-post engagement rates of measured posts by engine over the window, compared."""
-    end = now or datetime.now(UTC)
+    end = as_utc(now)
     with services.engine.connect() as conn:
         rows = conn.execute(
             sa.text(
@@ -238,7 +239,7 @@ def same_slot_comparison(
     """V2's measured posts of the window against V1's choice on the same slots."""
     from xbot.decision_log import decision_log
 
-    end = now or datetime.now(UTC)
+    end = as_utc(now)
     params = {"env": environment, "start": end - timedelta(days=window_days), "end": end}
     logs = decision_log(services, environment, days=window_days, now=end)
     with services.engine.connect() as conn:

@@ -8,12 +8,13 @@ read through :func:`read_view` by name; nothing here writes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
+from xbot.clock import as_utc
 from xbot.errors import ValidationError
 from xbot.services import Services
 
@@ -29,10 +30,6 @@ VIEWS: dict[str, str] = {
 
 # audit events that mean something went wrong (every component uses one audit schema)
 ERROR_EVENT_PATTERN = "%(ERROR|FAIL|REJECTED_BY_X|IN_DOUBT|UNHEALTHY)%"
-
-
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
 
 
 def _frame(services: Services, sql: str, params: dict[str, Any]) -> pd.DataFrame:
@@ -53,7 +50,7 @@ def _window_frame(
 
     The clock is read once, so the window is exactly ``since`` long even when ``now`` is None.
     """
-    end = _now(now)
+    end = as_utc(now)
     return _frame(services, sql, {"env": environment, "start": end - since, "end": end, **params})
 
 

@@ -23,6 +23,7 @@ from xbot import health as health_mod
 from xbot.bandit_store import BanditStore
 from xbot.candidates import pipeline
 from xbot.candidates.queue import CandidateQueue
+from xbot.clock import as_utc
 from xbot.errors import ValidationError, XbotError
 from xbot.learning import run_learning_cycle
 from xbot.scheduler import run_cycle
@@ -85,7 +86,7 @@ class Context:
 
 def report_clock(run_date: str, now: datetime | None = None) -> datetime:
     """The instant a report is "as of": now for today (or ""), else the end of ``run_date``."""
-    current = now or datetime.now(UTC)
+    current = as_utc(now)
     if not run_date:
         return current
     try:
