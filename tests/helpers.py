@@ -160,6 +160,27 @@ def audit_rows(services: Services, event_type: str) -> list[sa.Row]:
         ).all()
 
 
+def store_model_fit(services: Services, rates: dict[str, float]) -> None:
+    """A fit as xbot.model.fit_model stores it: one model_fits row, per-topic effects."""
+    with services.engine.begin() as conn:
+        fit_id = conn.execute(
+            sa.text(
+                "insert into model_fits (environment, fitted_at, method, draws, n_posts, "
+                "seconds, diagnostics) values (:e, :t, 'advi', 100, 500, 1.0, "
+                "'{\"kappa_mean\": 200.0}') returning id"
+            ),
+            {"e": ENV, "t": T0},
+        ).scalar_one()
+        for topic, rate in rates.items():
+            conn.execute(
+                sa.text(
+                    "insert into model_effects (fit_id, level, topic, mean, hdi_low, hdi_high, "
+                    "posts) values (:f, 'topic', :topic, :m, :m, :m, 250)"
+                ),
+                {"f": fit_id, "topic": topic, "m": rate},
+            )
+
+
 def cycle(services: Services, settings: Settings, when: datetime, **kw: Any) -> DecisionRecord:
     kw.setdefault("poster", poster(services, settings) if settings.live_posts else None)
     return run_cycle(services, settings, now=when, rng=np.random.default_rng(7), **kw)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from helpers import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts
+from helpers import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, store_model_fit, texts
 from x_server import XServer
 
 from xbot.candidates.prep import content_hash
@@ -379,27 +379,6 @@ def test_schedule_run_live_without_credentials_is_a_clear_error(
     assert result.exit_code == 6 and "X_API_KEY" in result.stderr
 
 
-def _store_model_fit(services: Services, rates: dict[str, float]) -> None:
-    """A fit as xbot.model.fit_model stores it: one model_fits row, per-topic effects."""
-    with services.engine.begin() as conn:
-        fit_id = conn.execute(
-            sa.text(
-                "insert into model_fits (environment, fitted_at, method, draws, n_posts, "
-                "seconds, diagnostics) values (:e, :t, 'advi', 100, 500, 1.0, "
-                "'{\"kappa_mean\": 200.0}') returning id"
-            ),
-            {"e": ENV, "t": T0},
-        ).scalar_one()
-        for topic, rate in rates.items():
-            conn.execute(
-                sa.text(
-                    "insert into model_effects (fit_id, level, topic, mean, hdi_low, hdi_high, "
-                    "posts) values (:f, 'topic', :topic, :m, :m, :m, 250)"
-                ),
-                {"f": fit_id, "topic": topic, "m": rate},
-            )
-
-
 def test_model_priors_flag_seeds_the_bandit_from_the_model(
     services: Services, settings: Settings
 ) -> None:
@@ -412,7 +391,7 @@ def test_model_priors_flag_seeds_the_bandit_from_the_model(
     assert first.context["prior"] == "pooled (no model fit yet)"
     assert first.context["eligible_topics"] == {"gaming_fps": 2, "gaming_rpg": 2}
     # The model says RPG posts beat the 0.03 baseline far more often than FPS posts do.
-    _store_model_fit(services, {"gaming_fps": 0.005, "gaming_rpg": 0.09})
+    store_model_fit(services, {"gaming_fps": 0.005, "gaming_rpg": 0.09})
     record = cycle(services, settings, T0 + timedelta(hours=1))
     assert record.context["prior"] == "model"
     assert record.topic == "gaming_rpg"
