@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from test_scheduler import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts
 from x_server import USER_ID, XServer
 
-from xbot.candidates.queue import CandidateQueue
+from xbot.candidates.prep import content_hash
+from xbot.candidates.queue import Candidate, CandidateQueue
 from xbot.errors import XbotError
 from xbot.health import check as health_check
 from xbot.learning import run_learning_cycle
-from xbot.link_policy import strip_urls
+from xbot.link_policy import final_text, strip_urls
+from xbot.outbox import Outbox
 from xbot.safety import SafetyGuard
 from xbot.scheduler import DecisionRecord, run_cycle
 from xbot.services import Services
@@ -243,6 +245,55 @@ def image(tmp_path: Path, alt: str = "A ranked match lobby screenshot") -> dict[
     media = {"path": str(path), "sha256": hashlib.sha256(PNG).hexdigest(), "mime": "image/png",
              "bytes": len(PNG), "alt": alt, "source_url": "https://example.com/lobby.png"}  # fmt: skip
     return {"has_media": True, "media": media}
+
+
+def enqueue_as_sourced(
+    services: Services, text: str, metadata: dict[str, Any], *, priority: float = 1.0
+) -> str:
+    """Queue ``text`` under the hash the sources pipeline gives it (its image's sha included)."""
+    media = metadata.get("media") if metadata.get("has_media") else None
+    digest = content_hash(text, media["sha256"] if media else None)
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    item = Candidate(content_hash=digest, db_id=None, text=text, topic="gaming_fps",
+                     format="news", tags=("gaming",), source="test", priority=priority,
+                     created_at=created, expires_at=created + timedelta(days=365),
+                     metadata=dict(metadata))  # fmt: skip
+    assert len(CandidateQueue(services, ENV).enqueue([item]).accepted) == 1
+    return digest
+
+
+def candidate_status(services: Services, digest: str) -> str:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text("select status from candidates where content_hash = :h"), {"h": digest}
+        ).scalar_one()
+
+
+@pytest.mark.parametrize("case", ["strip", "image"])
+def test_a_reconciled_post_settles_its_own_candidate(
+    live: Services, live_settings: Settings, xserver: XServer, tmp_path: Path, case: str
+) -> None:
+    """The outbox row's key is not the candidate's hash (stripped text; the image's sha), so
+    reconciliation must settle the candidate the row was claimed for (tweets.candidate_id)."""
+    text = "Patch 5.2 is live, all agents rebalanced: https://example.com/patch-5-2"
+    policy = "strip" if case == "strip" else "keep"
+    digest = enqueue_as_sourced(live, text, image(tmp_path) if case == "image" else {})
+    set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[], link_policy=policy)
+    queue = CandidateQueue(live, ENV)
+    t0 = datetime.now(UTC)  # X stamps the remote post with the real time
+    crashed = queue.claim(digest, now=t0)  # a cycle that died after its POST reached X
+    assert crashed is not None
+    posted = final_text(text, policy)
+    assert content_hash(posted) != digest  # strip also drops the ':' before the link
+    Outbox(live, ENV, poster(live, live_settings)).claim(
+        text=posted, candidate_id=crashed.candidate.db_id, metadata={}, learning_metadata={},
+        now=t0,
+    )  # fmt: skip
+    xserver.add_tweet(posted)
+    record = cycle(live, live_settings, t0 + timedelta(minutes=10))
+    assert record.context["reconciled"] == ["posted"] and record.reason == "interval"
+    assert candidate_status(live, digest) == "posted" and queue.depth() == 0
+    assert xserver.post_attempts == 0
 
 
 def test_a_post_with_an_image_goes_out_once_with_its_alt_text(

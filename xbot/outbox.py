@@ -72,7 +72,11 @@ class Published:
 
 @dataclass(frozen=True)
 class Resolution:
-    """One reconciled row: what the queue must now do with its candidate."""
+    """One reconciled row: what the queue must now do with its candidate.
+
+    ``content_hash`` is the candidate's own hash (through ``tweets.candidate_id``; the row's key
+    when it has no candidate), the one the queue knows it by.
+    """
 
     tweet_pk: int
     content_hash: str
@@ -291,9 +295,13 @@ class Outbox:
         with self.services.engine.begin() as conn:
             rows = conn.execute(
                 sa.text(
-                    "update tweets set status = 'in_doubt', updated_at = :now"
+                    "with doubt as (update tweets set status = 'in_doubt', updated_at = :now"
                     " where environment = :e and status in ('claimed', 'in_doubt')"
-                    " returning id, idempotency_key, text, metadata"
+                    " returning id, idempotency_key, candidate_id, text, metadata)"
+                    # the candidate's own hash: the row's key is the posted text's, which
+                    # link_policy=strip and an image make differ from it
+                    " select doubt.*, coalesce(c.content_hash, doubt.idempotency_key) as candidate"
+                    " from doubt left join candidates c on c.id = doubt.candidate_id"
                 ),
                 {"e": self.environment, "now": at},
             ).all()
@@ -305,13 +313,13 @@ class Outbox:
             found = remote.get(row.idempotency_key)
             if found is not None:
                 self._record_posted(row.id, found, at, "reconciled")
-                out.append(Resolution(row.id, row.idempotency_key, "posted"))
+                out.append(Resolution(row.id, row.candidate, "posted"))
             elif (row.metadata.get("outbox") or {}).get("final"):
                 self._set(row.id, "failed", at, note={"reason": "duplicate_content", "final": True})
-                out.append(Resolution(row.id, row.idempotency_key, "rejected"))
+                out.append(Resolution(row.id, row.candidate, "rejected"))
             else:
                 self._set(row.id, "failed", at, note={"reason": "not_on_timeline"})
-                out.append(Resolution(row.id, row.idempotency_key, "returned"))
+                out.append(Resolution(row.id, row.candidate, "returned"))
         log.info("reconciled %d outbox rows: %s", len(out), [r.action for r in out])
         return out
 
