@@ -239,11 +239,14 @@ def test_a_subscription_plan_holds_its_post_cap(
 # -- images -----------------------------------------------------------------------------------
 
 
-def image(tmp_path: Path, alt: str = "A ranked match lobby screenshot") -> dict[str, Any]:
-    path = tmp_path / "lobby.png"
-    path.write_bytes(PNG)
-    media = {"path": str(path), "sha256": hashlib.sha256(PNG).hexdigest(), "mime": "image/png",
-             "bytes": len(PNG), "alt": alt, "source_url": "https://example.com/lobby.png"}  # fmt: skip
+def image(
+    tmp_path: Path, alt: str = "A ranked match lobby screenshot", *, data: bytes = PNG
+) -> dict[str, Any]:
+    sha = hashlib.sha256(data).hexdigest()
+    path = tmp_path / f"{sha[:12]}.png"
+    path.write_bytes(data)
+    media = {"path": str(path), "sha256": sha, "mime": "image/png",
+             "bytes": len(data), "alt": alt, "source_url": "https://example.com/lobby.png"}  # fmt: skip
     return {"has_media": True, "media": media}
 
 
@@ -294,6 +297,38 @@ def test_a_reconciled_post_settles_its_own_candidate(
     assert record.context["reconciled"] == ["posted"] and record.reason == "interval"
     assert candidate_status(live, digest) == "posted" and queue.depth() == 0
     assert xserver.post_attempts == 0
+
+
+def test_the_same_text_with_another_image_is_its_own_post_to_the_outbox(
+    live: Services, live_settings: Settings, xserver: XServer, tmp_path: Path
+) -> None:
+    """Dedup keeps text + image A and text + image B apart; so must the outbox: B is never
+    recorded as posted because A was, and A's post on the timeline never settles B's row."""
+    text = texts(1)[0]
+    first = enqueue_as_sourced(live, text, image(tmp_path), priority=2.0)
+    other = image(tmp_path, data=PNG + b"another frame")
+    second = enqueue_as_sourced(live, text, other)
+    set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[])
+    t0 = datetime.now(UTC)
+    assert cycle(live, live_settings, t0).outcome == "posted"
+    queue = CandidateQueue(live, ENV)
+    crashed = queue.claim(second, now=t0)  # B is claimed, then its process dies before X
+    assert crashed is not None
+    pk = Outbox(live, ENV, poster(live, live_settings)).claim(
+        text=text, media_sha256=other["media"]["sha256"], candidate_id=crashed.candidate.db_id,
+        metadata={}, learning_metadata={}, now=t0,
+    )  # fmt: skip
+    assert pk is not None  # its own outbox row, not A's
+    nxt = cycle(live, live_settings, t0 + timedelta(minutes=20))
+    assert nxt.context["reconciled"] == ["returned"]  # A's post is not taken for B's
+    assert candidate_status(live, first) == "posted" and candidate_status(live, second) != "posted"
+    # X itself refuses the same text again (403 duplicate): B ends rejected, never posted
+    for minutes in (40, 60):
+        cycle(live, live_settings, t0 + timedelta(minutes=minutes))
+    assert candidate_status(live, second) == "rejected" and len(xserver.tweets) == 1
+    with live.engine.connect() as conn:
+        posted = conn.execute(sa.text("select count(*) from tweets where status = 'posted'"))
+        assert posted.scalar_one() == 1
 
 
 def test_a_post_with_an_image_goes_out_once_with_its_alt_text(

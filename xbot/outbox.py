@@ -1,10 +1,12 @@
 """The tweets table as an outbox: why a post can never go out twice.
 
 Before ``create_post`` the :class:`Outbox` commits a ``tweets`` row in state ``claimed`` whose
-``idempotency_key`` (the normalised content hash) is unique per environment; after the call it
+``idempotency_key`` (:func:`post_key`: the normalised content hash of the posted text and of
+its image, the identity dedup gives a candidate) is unique per environment; after the call it
 records the tweet id as ``posted``. A process that dies in between leaves ``claimed``; the next
 cycle, holding the scheduler lock, turns such rows into ``in_doubt`` and reconciles them
-against the account's recent posts (matched by normalised text hash) before anything else is
+against the account's recent posts (matched by normalised text hash, among the posts no other
+row owns: the same text with another image is another row) before anything else is
 posted. An in-doubt text is never re-sent blindly: it is re-queued only once the timeline read
 shows it is not there, and X's own 403 "duplicate content" answer is a second guard that we
 treat as final.
@@ -83,6 +85,16 @@ class Resolution:
     action: str  # posted | rejected | returned
 
 
+def post_key(text: str, media_sha256: str | None) -> str:
+    """The outbox's idempotency key for posting ``text`` with the image of ``media_sha256``.
+
+    The same identity dedup gives a candidate (:func:`~xbot.candidates.prep.content_hash`), so
+    the same text with another image is another post to the outbox, and the same text with
+    the same image the same one.
+    """
+    return content_hash(text, media_sha256)
+
+
 class Outbox:
     """The tweets table as an outbox: claim -> create_post -> record, and reconciliation.
 
@@ -115,9 +127,11 @@ class Outbox:
         candidate_id: int | None,
         metadata: Mapping[str, Any],
         learning_metadata: Mapping[str, Any],
+        media_sha256: str | None = None,
         now: datetime | None = None,
     ) -> int | None:
-        """Commit a ``claimed`` row for ``text``; None if this text was ever claimed/posted.
+        """Commit a ``claimed`` row for ``text`` (with the image ``media_sha256``); None if this
+        text with this image was ever claimed/posted.
 
         Only a ``failed`` row (the timeline showed it was never published) may be claimed again.
         """
@@ -137,7 +151,7 @@ class Outbox:
                 ),
                 {
                     "e": self.environment,
-                    "k": content_hash(text),
+                    "k": post_key(text, media_sha256),
                     "c": candidate_id,
                     "t": text,
                     "now": at,
@@ -206,7 +220,7 @@ class Outbox:
                     media_ids = [self.poster.upload_media(media)]
                 tweet_id = self.poster.create_post(text, media_ids)
             except DuplicateContent as exc:
-                found = self._find(text)
+                found = self._find(pk, text)
                 if found is not None:
                     self._record_posted(pk, found, at, "duplicate_content")
                     return Published(pk, "posted", found.id, "duplicate_content")
@@ -233,7 +247,7 @@ class Outbox:
             except PosterUnavailable as exc:
                 log.warning("create_post attempt %d failed: %s", attempt, exc)
                 try:
-                    found = self._find(text)
+                    found = self._find(pk, text)
                 except PosterError:
                     found = None
                 if found is not None:
@@ -276,10 +290,24 @@ class Outbox:
             note={"reason": how},
         )
 
-    def _find(self, text: str) -> RemotePost | None:
-        digest = content_hash(text)
+    def _owned_ids(self, *, besides: int | None = None) -> set[str]:
+        """Tweet ids other rows already own: a timeline post of the same text that is one of
+        these is that row's post (the same text with another image), never this row's."""
+        with self.services.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    sa.text(
+                        "select tweet_id from tweets where environment = :e"
+                        " and tweet_id is not null and id <> coalesce(:pk, -1)"
+                    ),
+                    {"e": self.environment, "pk": besides},
+                ).scalars()
+            )
+
+    def _find(self, pk: int, text: str) -> RemotePost | None:
+        digest, owned = content_hash(text), self._owned_ids(besides=pk)
         for post in self.poster.recent_posts(100):
-            if content_hash(post.text) == digest:
+            if content_hash(post.text) == digest and post.id not in owned:
                 return post
         return None
 
@@ -307,10 +335,15 @@ class Outbox:
             ).all()
         if not rows:
             return []
-        remote = {content_hash(p.text): p for p in self.poster.recent_posts(100)}
+        owned = self._owned_ids()
+        remote: dict[str, list[RemotePost]] = {}
+        for post in self.poster.recent_posts(100):
+            if post.id not in owned:
+                remote.setdefault(content_hash(post.text), []).append(post)
         out = []
         for row in sorted(rows, key=lambda r: r.id):
-            found = remote.get(row.idempotency_key)
+            same_text = remote.get(content_hash(row.text)) or []
+            found = same_text.pop() if same_text else None  # the oldest; one post, one row
             if found is not None:
                 self._record_posted(row.id, found, at, "reconciled")
                 out.append(Resolution(row.id, row.candidate, "posted"))

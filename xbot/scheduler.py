@@ -48,7 +48,7 @@ import sqlalchemy as sa
 
 from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
-from xbot.candidates.prep import NearDuplicateIndex, content_hash
+from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.clock import as_utc
 from xbot.errors import PosterError, ServiceUnavailable, XbotError
@@ -56,8 +56,8 @@ from xbot.features import candidate_arms, post_features
 from xbot.link_policy import final_text, has_url
 from xbot.locks import RedisLock
 from xbot.model import flag_prior
-from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
-from xbot.poster import Media, Poster
+from xbot.outbox import Outbox, blocked_hashes, crash_point, post_key, unresolved_count
+from xbot.poster import Media, Poster, media_sha256
 from xbot.poster_state import PAUSED_STATES, poster_state, rate_limited_until
 from xbot.review import approved_hashes, guard_codes
 from xbot.safety import SafetyGuard
@@ -287,8 +287,9 @@ class _Cycle:
 
     def _pick(self, fl: flags_mod.Flags, engine: str, hour: int, live: bool) -> dict[str, Any]:
         pool = self.queue.peek(PEEK_LIMIT, now=self.now)
-        # the outbox keys a post by the hash of what is posted (link_policy may change the text)
-        posted_key = {c.content_hash: content_hash(final_text(c.text, fl.link_policy))
+        # the outbox keys a post by what is posted (link_policy may change the text) and its image
+        posted_key = {c.content_hash: post_key(final_text(c.text, fl.link_policy),
+                                               media_sha256(c.metadata))
                       for c in pool}  # fmt: skip
         keys = sorted({c.content_hash for c in pool} | set(posted_key.values()))
         blocked_keys = blocked_hashes(self.services, self.env, keys)
@@ -399,9 +400,10 @@ class _Cycle:
                 "propensity": picked["propensity"],
                 "epsilon": fl.epsilon,
             },
+            media_sha256=media.sha256 if media is not None else None,
             now=self.now,
         )
-        if pk is None:  # this text was claimed or posted by an earlier attempt
+        if pk is None:  # this text (with this image) was claimed or posted by an earlier attempt
             self.queue.ack(claim, "returned")
             self.claim = None
             return {"outcome": "skipped", "reason": "in_doubt"}
