@@ -390,6 +390,22 @@ def test_alt_text_goes_through_the_guard(
     assert SafetyGuard().validate(texts(1)[0]).ok  # the post alone passes: the alt text failed
 
 
+def test_an_image_that_cannot_be_read_is_rejected_at_the_guard_not_retried(
+    live: Services, live_settings: Settings, xserver: XServer, tmp_path: Path
+) -> None:
+    meta = image(tmp_path)
+    digest = enqueue_as_sourced(live, texts(1)[0], meta, priority=2.0)
+    enqueue(live, texts(2)[1:])
+    Path(meta["media"]["path"]).unlink()  # the downloaded file is gone
+    set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[])
+    record = cycle(live, live_settings, T0)
+    assert record.context["rejected"] == [{"content_hash": digest, "codes": ["media_invalid"]}]
+    assert record.outcome == "posted" and record.text == texts(2)[1]  # the next one went out
+    assert candidate_status(live, digest) == "rejected" and xserver.media == {}
+    later = cycle(live, live_settings, T0 + timedelta(minutes=20))
+    assert later.reason == "queue_empty" and xserver.calls("POST", "/2/media/upload") == 0
+
+
 # -- link policy ------------------------------------------------------------------------------
 
 
