@@ -355,12 +355,38 @@ def test_a_failed_upload_posts_nothing_and_keeps_the_candidate(
 ) -> None:
     enqueue(live, texts(1), metadata=image(tmp_path))
     set_flags(live, post_fraction=1.0, quiet_hours=[], post_interval_min=15)
-    xserver.media_script = ["400"]
+    xserver.media_script = ["500"] * 3  # X's side failed: transient, the image is not at fault
     record = cycle(live, live_settings, T0)
     assert record.outcome == "skipped" and xserver.post_attempts == 0
     assert CandidateQueue(live, ENV).depth() == 1
     assert cycle(live, live_settings, T0 + timedelta(minutes=20)).outcome == "posted"
     assert len(xserver.tweets) == 1 and len(xserver.media) == 1
+
+
+@pytest.mark.parametrize("where", ["upload", "post"])
+def test_an_image_x_rejects_rejects_the_candidate_once(
+    live: Services, live_settings: Settings, xserver: XServer, tmp_path: Path, where: str
+) -> None:
+    """A 400 on the upload, or a post X refuses for its media: X did not post, and the same
+    image would fail the same way every cycle. The candidate is rejected, the next one posts."""
+    digest = enqueue_as_sourced(live, texts(1)[0], image(tmp_path), priority=2.0)
+    enqueue(live, texts(2)[1:])
+    set_flags(live, post_fraction=1.0, quiet_hours=[], post_interval_min=15)
+    if where == "upload":
+        xserver.media_script = ["400"]
+    else:
+        xserver.script = ["400media"]
+    record = cycle(live, live_settings, T0)
+    assert (record.outcome, record.reason) == ("skipped", "media_rejected")
+    assert candidate_status(live, digest) == "rejected" and xserver.tweets == []
+    with live.engine.connect() as conn:
+        row = conn.execute(sa.text("select status, metadata from tweets")).one()
+    assert row.status == "failed" and row.metadata["outbox"]["reason"] == "media_rejected"
+    assert "X refused the image" in row.metadata["outbox"]["error"]
+    nxt = cycle(live, live_settings, T0 + timedelta(minutes=20))
+    assert (nxt.outcome, nxt.text) == ("posted", texts(2)[1])  # the image is not tried again
+    assert xserver.calls("POST", "/2/media/upload") == 1
+    assert xserver.post_attempts == (0 if where == "upload" else 1) + 1
 
 
 def test_a_post_failing_after_its_upload_is_retried_with_the_same_media_never_twice(

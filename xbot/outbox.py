@@ -41,6 +41,7 @@ from xbot.x_errors import (
     BudgetExceeded,
     CreditsDepleted,
     DuplicateContent,
+    MediaRejected,
     PosterUnavailable,
     RateLimited,
 )
@@ -69,7 +70,7 @@ class Published:
     status: str  # posted | failed | in_doubt
     tweet_id: str | None
     reason: str  # posted | duplicate_content | rate_limited | auth_failed | credits_depleted
-    #              | budget | error | in_doubt
+    #              | budget | media_rejected | error | in_doubt
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,12 @@ class Outbox:
                     continue
                 self._set(pk, "in_doubt", at, note={"reason": "unavailable", "error": str(exc)})
                 return Published(pk, "in_doubt", None, "in_doubt")
+            except MediaRejected as exc:
+                # X refused the image and did not post: final for this candidate (rejected by
+                # the caller), never re-sent with the same image nor without it
+                note = {"reason": "media_rejected", "error": str(exc), "media_ids": media_ids}
+                self._set(pk, "failed", at, note=note)
+                return Published(pk, "failed", None, "media_rejected")
             except PosterError as exc:
                 # a 400 or other definite refusal: X did not publish it
                 self._set(pk, "failed", at, note={"reason": "error", "error": str(exc)})

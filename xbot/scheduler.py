@@ -419,6 +419,10 @@ class _Cycle:
             if result.reason == "duplicate_content":
                 return {**out, "outcome": "skipped", "reason": "duplicate_content"}
             return {**out, "outcome": "posted", "reason": "posted"}
+        if result.reason == "media_rejected":  # X refused the image: it never goes out
+            self.queue.ack(claim, "rejected")
+            self.claim = None
+            return {**out, "outcome": "skipped", "reason": "media_rejected"}
         # failed (X refused: may be queued again) or in doubt (blocked until reconciled)
         self.queue.ack(claim, "returned")
         self.claim = None
