@@ -6,13 +6,24 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_scheduler import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts
+from test_scheduler import (
+    CREDS,
+    ENV,
+    T0,
+    _store_model_fit,
+    cycle,
+    enqueue,
+    poster,
+    set_flags,
+    texts,
+)
 from x_server import USER_ID, XServer
 
 from xbot.candidates.prep import content_hash
@@ -22,6 +33,7 @@ from xbot.health import check as health_check
 from xbot.learning import run_learning_cycle
 from xbot.link_policy import final_text, strip_urls
 from xbot.outbox import Outbox
+from xbot.policies import FeatureBandit
 from xbot.safety import SafetyGuard
 from xbot.scheduler import DecisionRecord, run_cycle
 from xbot.services import Services
@@ -460,6 +472,45 @@ def test_avoid_prefers_link_free_candidates(
     assert first.text == texts(1)[0]  # the higher-priority linked one waits
     second = cycle(live, live_settings, T0 + timedelta(minutes=20))
     assert second.outcome == "posted" and "https://" in second.text  # nothing else is left
+
+
+def test_avoid_draws_a_link_only_when_its_expected_gain_pays_for_the_url(
+    services: Services, settings: Settings
+) -> None:
+    """V2 under avoid: the linked RPG post is far likelier to succeed (the model fit), but at
+    x_value_per_success_usd 0 no gain pays the $0.185 surcharge; at $100 a success it does."""
+    set_flags(services, learning_engine_v2=True, epsilon=0.0, model_priors=True,
+              link_policy="avoid")  # fmt: skip
+    enqueue(services, ["Name an RPG side quest you still remember https://example.com/rpg"],
+            topic="gaming_rpg", priority=2.0)  # fmt: skip
+    enqueue(services, ["Which FPS map do you hate most?"], topic="gaming_fps")
+    _store_model_fit(services, {"gaming_fps": 0.005, "gaming_rpg": 0.09})
+    avoided = cycle(services, settings, T0, never_post=True)
+    assert (avoided.topic, avoided.context["link_avoided"]) == ("gaming_fps", 1)
+    set_flags(services, x_value_per_success_usd=100.0)
+    paid = cycle(services, settings, T0 + timedelta(minutes=5), never_post=True)
+    assert (paid.topic, paid.context["link_avoided"]) == ("gaming_rpg", 0)
+    assert "https://" in paid.text and paid.propensity == pytest.approx(1.0)
+
+
+def test_links_left_out_of_the_draw_keep_the_epsilon_floor() -> None:
+    """exploit narrows the Thompson draw only: a candidate outside it is picked by the epsilon
+    branch alone, with propensity exactly epsilon / n, and the logged propensities are the
+    frequencies (what OPE relies on)."""
+    bandit = FeatureBandit(epsilon=0.3, seed=5)
+    feats = [{"topic": t} for t in ("a", "b", "c", "d")]
+    picks: Counter[int] = Counter()
+    props: dict[int, list[float]] = defaultdict(list)
+    n = 4000
+    for _ in range(n):
+        choice = bandit.choose(feats, [0, 1, 2, 3], exploit=[0, 1])
+        picks[choice.index] += 1
+        props[choice.index].append(choice.propensity)
+    assert props[2] and props[2] + props[3] == pytest.approx([0.3 / 4] * (picks[2] + picks[3]))
+    for i in range(4):
+        assert picks[i] / n == pytest.approx(sum(props[i]) / len(props[i]), abs=0.03)
+    with pytest.raises(XbotError, match="exploit"):
+        bandit.choose(feats, [0, 1], exploit=[2])
 
 
 # -- xbot x check -----------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.clock import as_utc
 from xbot.errors import PosterError, ServiceUnavailable, XbotError
 from xbot.features import candidate_arms, post_features
-from xbot.link_policy import final_text, has_url
+from xbot.link_policy import final_text, has_url, links_that_pay
 from xbot.locks import RedisLock
 from xbot.model import flag_prior
 from xbot.outbox import Outbox, blocked_hashes, crash_point, post_key, unresolved_count
@@ -63,6 +63,7 @@ from xbot.review import approved_hashes, guard_codes
 from xbot.safety import SafetyGuard
 from xbot.services import Services
 from xbot.settings import Settings
+from xbot.x_pricing import load_pricing
 
 log = logging.getLogger("xbot.scheduler")
 
@@ -328,21 +329,32 @@ class _Cycle:
             encoded = bandit.encode(feats)  # once for every re-pick
         eligible = list(range(len(pool)))
         linked = {i for i, c in enumerate(pool) if has_url(c.text)}
-        if fl.link_policy == "avoid" and linked and len(linked) < len(pool):
-            self.context["link_avoided"] = len(linked)
+        avoid = fl.link_policy == "avoid" and 0 < len(linked) < len(pool)
+        expected, surcharge = None, 0.0
+        if avoid and bandit is not None:  # the rule of xbot.link_policy.links_that_pay
+            expected = bandit.predict_expectations(feats)
+            plan = load_pricing().plan(fl.x_plan)
+            surcharge = plan.post_cost(True) - plan.post_cost(False)
         rejected: list[dict[str, Any]] = []
         self.context["rejected"] = rejected
         last_codes: tuple[str, ...] = ()
         for _ in range(MAX_PICKS):
-            if fl.link_policy == "avoid" and any(i not in linked for i in eligible):
-                eligible = [i for i in eligible if i not in linked]  # see xbot.link_policy
+            exploit = None
+            if avoid and bandit is None and any(i not in linked for i in eligible):
+                eligible = [i for i in eligible if i not in linked]  # V1: see xbot.link_policy
+                self.context["link_avoided"] = len(linked)
+            elif expected is not None and eligible:
+                drawn = links_that_pay(eligible, linked, expected, fl.x_value_per_success_usd,
+                                       surcharge)  # fmt: skip
+                self.context["link_avoided"] = len(eligible) - len(drawn)
+                exploit = drawn if len(drawn) < len(eligible) else None
             if not eligible:
                 break
             if bandit is None or encoded is None:
                 index, propensity = eligible[0], 1.0
                 scores: dict[str, Any] = {"priority": pool[index].priority}
             else:
-                choice = bandit.choose(encoded, eligible)
+                choice = bandit.choose(encoded, eligible, exploit)
                 index, propensity = choice.index, choice.propensity
                 scores = {"score": choice.scores[index], "explored": choice.explored}
             eligible.remove(index)
