@@ -7,10 +7,12 @@ import hashlib
 import json
 import threading
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from test_scheduler import (
@@ -38,9 +40,11 @@ from xbot.safety import SafetyGuard
 from xbot.scheduler import DecisionRecord, run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
+from xbot.sim import SimWorld
+from xbot.sim_poster import SimPoster
 from xbot.x_errors import BudgetExceeded
 from xbot.x_pricing import Plan, load_pricing
-from xbot.x_usage import XUsage, usage_report
+from xbot.x_usage import XUsage, daily_spend, usage_report
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -146,6 +150,52 @@ def test_a_cycle_over_budget_does_not_post_and_keeps_the_candidate(
     assert shown.exit_code == 0 and json.loads(shown.stdout)["today_usd"] == pytest.approx(0.03)
     table = xbot("x", "usage", "--days", "2", env=live_env)
     assert "POST /2/tweets" in table.stdout and "month-end projection" in table.stdout
+
+
+def test_daily_spend_shows_what_links_cost_and_the_budget_skips(
+    services: Services, settings: Settings
+) -> None:
+    """What the demo's closing summary prints, on the simulated X: a link post and a link-free
+    post, then a cycle the daily budget refuses."""
+    clock = {"now": T0}
+    sim = SimPoster(services, SimWorld(1, start=T0, horizon_days=2.0), lambda: clock["now"])
+    enqueue(services, ["Read the patch notes at https://example.com/notes today", *texts(2)])
+    set_flags(services, post_fraction=1.0, post_interval_min=15, quiet_hours=[],
+              x_daily_budget_usd=0.22)  # fmt: skip
+    outcomes = []
+    for i in range(3):
+        clock["now"] = T0 + timedelta(minutes=20 * i)
+        record = run_cycle(services, replace(settings, live_posts=True), poster=sim,
+                           now=clock["now"], rng=np.random.default_rng(7))  # fmt: skip
+        outcomes.append(record.reason)
+    assert outcomes == ["posted", "posted", "budget"]
+    rows = daily_spend(services, ENV, since=T0 - timedelta(hours=1), until=T0 + timedelta(days=1))
+    assert rows == [{"day": "2026-03-02", "spend_usd": pytest.approx(0.215), "link_posts": 1,
+                     "link_usd": pytest.approx(0.2), "plain_posts": 1,
+                     "plain_usd": pytest.approx(0.015), "other_usd": pytest.approx(0.0),
+                     "budget_skips": 1}]  # fmt: skip
+
+
+def test_the_simulated_x_scores_posts_with_an_image_or_a_stripped_link(
+    services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    """The demo's X finds a post's candidate through its outbox row: a candidate's hash has its
+    image in it and strip changes its text, so the text's hash alone misses both."""
+    clock = {"now": T0}
+    sim = SimPoster(services, SimWorld(1, start=T0, horizon_days=2.0), lambda: clock["now"])
+    enqueue_as_sourced(services, texts(1)[0], image(tmp_path), priority=2.0)
+    enqueue(services, ["Patch 5.2 is live, all agents rebalanced: https://example.com/p52"])
+    set_flags(services, post_fraction=1.0, post_interval_min=15, quiet_hours=[],
+              link_policy="strip")  # fmt: skip
+    for i in range(2):
+        clock["now"] = T0 + timedelta(minutes=20 * i)
+        record = run_cycle(services, replace(settings, live_posts=True), poster=sim,
+                           now=clock["now"], rng=np.random.default_rng(7))  # fmt: skip
+        assert record.outcome == "posted"
+    clock["now"] = T0 + timedelta(days=1)
+    with services.engine.connect() as conn:
+        ids = conn.execute(sa.text("select tweet_id from tweets order by id")).scalars().all()
+    assert sorted(sim.fetch_metrics(ids)) == sorted(ids)
 
 
 def test_the_exact_gate_prices_the_url(live: Services, live_settings: Settings, xserver) -> None:
