@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from test_scheduler import (
@@ -30,6 +31,7 @@ from x_server import USER_ID, XServer
 
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.decision_log import decision_log, policy_costs
 from xbot.errors import XbotError
 from xbot.health import check as health_check
 from xbot.learning import run_learning_cycle
@@ -561,6 +563,29 @@ def test_links_left_out_of_the_draw_keep_the_epsilon_floor() -> None:
         assert picks[i] / n == pytest.approx(sum(props[i]) / len(props[i]), abs=0.03)
     with pytest.raises(XbotError, match="exploit"):
         bandit.choose(feats, [0, 1], exploit=[2])
+
+
+def test_ope_prices_every_decision_and_estimates_each_policys_cost_per_post(
+    services: Services, settings: Settings
+) -> None:
+    link = "Read the full patch notes at https://example.com/notes today"
+    enqueue(services, [link], priority=2.0)
+    enqueue(services, texts(1))
+    for i in range(2):  # shadow decisions: never posted, still priced
+        assert cycle(services, settings, T0 + timedelta(hours=2 * i)).outcome == "shadow"
+    logs = decision_log(services, ENV, now=T0 + timedelta(days=1))
+    assert logs["cost_usd"].tolist() == pytest.approx([0.2, 0.015])
+    [logged, *_] = policy_costs(logs, n_boot=50)
+    assert (logged["policy"], logged["cost_usd"]) == ("logged", pytest.approx(0.1075))
+    # V2 explored a link-free post once where V1 would have posted the link: V1 costs more
+    synthetic = pd.DataFrame({
+        "engine": ["v2", "v2"], "propensity": [0.75, 0.25], "logged_epsilon": [0.5, 0.5],
+        "n_eligible": [2.0, 2.0], "is_v1": [1.0, 0.0], "cost_usd": [0.2, 0.015],
+        "action": ["link", "plain"], "reward": [np.nan, np.nan],
+    })  # fmt: skip
+    costs = {r["policy"]: r["cost_usd"] for r in policy_costs(synthetic, n_boot=50)}
+    assert costs["V1"] == pytest.approx(0.2) and costs["logged"] == pytest.approx(0.1075)
+    assert costs["epsilon 0.1"] > costs["logged"]  # less exploration, more of the link
 
 
 # -- xbot x check -----------------------------------------------------------------------------
