@@ -137,8 +137,10 @@ def test_demo_with_a_daily_budget_never_spends_past_it(xbot: Any, services: Serv
     result = xbot("demo", "--days", "2", "--seed", "3", "--no-report", "--no-model",
                   "--x-daily-budget-usd", "0.05")  # fmt: skip
     assert result.exit_code == 0, result.output
-    spend_line = next(x for x in result.stdout.splitlines() if "simulated X API spend" in x)
+    spend_line = next(x for x in result.stdout.splitlines() if "simulated X API spend:" in x)
     print(spend_line)  # the number quoted in the notes (pytest -s)
+    assert "link-free posts" in spend_line and "cycles skipped for budget" in spend_line
+    assert "simulated X API spend per UTC day (daily budget $0.05)" in result.stdout
     with services.engine.connect() as conn:
         days = conn.execute(
             sa.text(

@@ -101,6 +101,7 @@ OUT_OF_RANGE: dict[str, st.SearchStrategy] = {
     "x_daily_budget_usd": floats_outside(0.0, 1e6).filter(lambda v: v is not None),
     "x_read_share": floats_outside(0.0, 1.0),
     "link_policy": st.text(max_size=8).filter(lambda s: s not in ("keep", "strip", "avoid")),
+    "x_value_per_success_usd": floats_outside(0.0, 1000.0),
     "require_approval": not_a_bool,
 }
 IN_RANGE: dict[str, st.SearchStrategy] = {
@@ -121,6 +122,7 @@ IN_RANGE: dict[str, st.SearchStrategy] = {
     "x_daily_budget_usd": st.none() | st.floats(0.0, 1_000_000.0),
     "x_read_share": st.floats(0.0, 1.0),
     "link_policy": st.sampled_from(["keep", "strip", "avoid"]),
+    "x_value_per_success_usd": st.floats(0.0, 1000.0),
     "require_approval": st.booleans(),
 }
 # A bad value per flag to write by hand in SQL (what an operator could type).
@@ -142,6 +144,7 @@ BAD_SQL_VALUE: dict[str, Any] = {
     "x_daily_budget_usd": "ten",
     "x_read_share": 2,
     "link_policy": "drop",
+    "x_value_per_success_usd": -1,
     "require_approval": "no",
 }
 

@@ -6,27 +6,48 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import CREDS, ENV, T0, cycle, enqueue, poster, set_flags, texts, usage
+from helpers import (
+    CREDS,
+    ENV,
+    T0,
+    cycle,
+    enqueue,
+    poster,
+    set_flags,
+    store_model_fit,
+    texts,
+    usage,
+)
 from x_server import USER_ID, XServer
 
-from xbot.candidates.queue import CandidateQueue
+from xbot.candidates.prep import content_hash
+from xbot.candidates.queue import Candidate, CandidateQueue
+from xbot.decision_log import decision_log, policy_costs
 from xbot.errors import XbotError
 from xbot.health import check as health_check
 from xbot.learning import run_learning_cycle
-from xbot.link_policy import strip_urls
+from xbot.link_policy import final_text, strip_urls
+from xbot.outbox import Outbox
+from xbot.policies import FeatureBandit
 from xbot.safety import SafetyGuard
 from xbot.scheduler import DecisionRecord, run_cycle
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
+from xbot.sim import SimWorld
+from xbot.sim_poster import SimPoster
 from xbot.x_errors import BudgetExceeded
 from xbot.x_pricing import Plan, load_pricing
-from xbot.x_usage import XUsage, usage_report
+from xbot.x_usage import XUsage, daily_spend, usage_report
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -99,6 +120,52 @@ def test_a_cycle_over_budget_does_not_post_and_keeps_the_candidate(
     assert shown.exit_code == 0 and json.loads(shown.stdout)["today_usd"] == pytest.approx(0.03)
     table = xbot("x", "usage", "--days", "2", env=live_env)
     assert "POST /2/tweets" in table.stdout and "month-end projection" in table.stdout
+
+
+def test_daily_spend_shows_what_links_cost_and_the_budget_skips(
+    services: Services, settings: Settings
+) -> None:
+    """What the demo's closing summary prints, on the simulated X: a link post and a link-free
+    post, then a cycle the daily budget refuses."""
+    clock = {"now": T0}
+    sim = SimPoster(services, SimWorld(1, start=T0, horizon_days=2.0), lambda: clock["now"])
+    enqueue(services, ["Read the patch notes at https://example.com/notes today", *texts(2)])
+    set_flags(services, post_fraction=1.0, post_interval_min=15, quiet_hours=[],
+              x_daily_budget_usd=0.22)  # fmt: skip
+    outcomes = []
+    for i in range(3):
+        clock["now"] = T0 + timedelta(minutes=20 * i)
+        record = run_cycle(services, replace(settings, live_posts=True), poster=sim,
+                           now=clock["now"], rng=np.random.default_rng(7))  # fmt: skip
+        outcomes.append(record.reason)
+    assert outcomes == ["posted", "posted", "budget"]
+    rows = daily_spend(services, ENV, since=T0 - timedelta(hours=1), until=T0 + timedelta(days=1))
+    assert rows == [{"day": "2026-03-02", "spend_usd": pytest.approx(0.215), "link_posts": 1,
+                     "link_usd": pytest.approx(0.2), "plain_posts": 1,
+                     "plain_usd": pytest.approx(0.015), "other_usd": pytest.approx(0.0),
+                     "budget_skips": 1}]  # fmt: skip
+
+
+def test_the_simulated_x_scores_posts_with_an_image_or_a_stripped_link(
+    services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    """The demo's X finds a post's candidate through its outbox row: a candidate's hash has its
+    image in it and strip changes its text, so the text's hash alone misses both."""
+    clock = {"now": T0}
+    sim = SimPoster(services, SimWorld(1, start=T0, horizon_days=2.0), lambda: clock["now"])
+    enqueue_as_sourced(services, texts(1)[0], image(tmp_path), priority=2.0)
+    enqueue(services, ["Patch 5.2 is live, all agents rebalanced: https://example.com/p52"])
+    set_flags(services, post_fraction=1.0, post_interval_min=15, quiet_hours=[],
+              link_policy="strip")  # fmt: skip
+    for i in range(2):
+        clock["now"] = T0 + timedelta(minutes=20 * i)
+        record = run_cycle(services, replace(settings, live_posts=True), poster=sim,
+                           now=clock["now"], rng=np.random.default_rng(7))  # fmt: skip
+        assert record.outcome == "posted"
+    clock["now"] = T0 + timedelta(days=1)
+    with services.engine.connect() as conn:
+        ids = conn.execute(sa.text("select tweet_id from tweets order by id")).scalars().all()
+    assert sorted(sim.fetch_metrics(ids)) == sorted(ids)
 
 
 def test_the_exact_gate_prices_the_url(live: Services, live_settings: Settings, xserver) -> None:
@@ -204,12 +271,96 @@ def test_a_subscription_plan_holds_its_post_cap(
 # -- images -----------------------------------------------------------------------------------
 
 
-def image(tmp_path: Path, alt: str = "A ranked match lobby screenshot") -> dict[str, Any]:
-    path = tmp_path / "lobby.png"
-    path.write_bytes(PNG)
-    media = {"path": str(path), "sha256": hashlib.sha256(PNG).hexdigest(), "mime": "image/png",
-             "bytes": len(PNG), "alt": alt, "source_url": "https://example.com/lobby.png"}  # fmt: skip
+def image(
+    tmp_path: Path, alt: str = "A ranked match lobby screenshot", *, data: bytes = PNG
+) -> dict[str, Any]:
+    sha = hashlib.sha256(data).hexdigest()
+    path = tmp_path / f"{sha[:12]}.png"
+    path.write_bytes(data)
+    media = {"path": str(path), "sha256": sha, "mime": "image/png",
+             "bytes": len(data), "alt": alt, "source_url": "https://example.com/lobby.png"}  # fmt: skip
     return {"has_media": True, "media": media}
+
+
+def enqueue_as_sourced(
+    services: Services, text: str, metadata: dict[str, Any], *, priority: float = 1.0
+) -> str:
+    """Queue ``text`` under the hash the sources pipeline gives it (its image's sha included)."""
+    media = metadata.get("media") if metadata.get("has_media") else None
+    digest = content_hash(text, media["sha256"] if media else None)
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    item = Candidate(content_hash=digest, db_id=None, text=text, topic="gaming_fps",
+                     format="news", tags=("gaming",), source="test", priority=priority,
+                     created_at=created, expires_at=created + timedelta(days=365),
+                     metadata=dict(metadata))  # fmt: skip
+    assert len(CandidateQueue(services, ENV).enqueue([item]).accepted) == 1
+    return digest
+
+
+def candidate_status(services: Services, digest: str) -> str:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            sa.text("select status from candidates where content_hash = :h"), {"h": digest}
+        ).scalar_one()
+
+
+@pytest.mark.parametrize("case", ["strip", "image"])
+def test_a_reconciled_post_settles_its_own_candidate(
+    live: Services, live_settings: Settings, xserver: XServer, tmp_path: Path, case: str
+) -> None:
+    """The outbox row's key is not the candidate's hash (stripped text; the image's sha), so
+    reconciliation must settle the candidate the row was claimed for (tweets.candidate_id)."""
+    text = "Patch 5.2 is live, all agents rebalanced: https://example.com/patch-5-2"
+    policy = "strip" if case == "strip" else "keep"
+    digest = enqueue_as_sourced(live, text, image(tmp_path) if case == "image" else {})
+    set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[], link_policy=policy)
+    queue = CandidateQueue(live, ENV)
+    t0 = datetime.now(UTC)  # X stamps the remote post with the real time
+    crashed = queue.claim(digest, now=t0)  # a cycle that died after its POST reached X
+    assert crashed is not None
+    posted = final_text(text, policy)
+    assert content_hash(posted) != digest  # strip also drops the ':' before the link
+    Outbox(live, ENV, poster(live, live_settings)).claim(
+        text=posted, candidate_id=crashed.candidate.db_id, metadata={}, learning_metadata={},
+        now=t0,
+    )  # fmt: skip
+    xserver.add_tweet(posted)
+    record = cycle(live, live_settings, t0 + timedelta(minutes=10))
+    assert record.context["reconciled"] == ["posted"] and record.reason == "interval"
+    assert candidate_status(live, digest) == "posted" and queue.depth() == 0
+    assert xserver.post_attempts == 0
+
+
+def test_the_same_text_with_another_image_is_its_own_post_to_the_outbox(
+    live: Services, live_settings: Settings, xserver: XServer, tmp_path: Path
+) -> None:
+    """Dedup keeps text + image A and text + image B apart; so must the outbox: B is never
+    recorded as posted because A was, and A's post on the timeline never settles B's row."""
+    text = texts(1)[0]
+    first = enqueue_as_sourced(live, text, image(tmp_path), priority=2.0)
+    other = image(tmp_path, data=PNG + b"another frame")
+    second = enqueue_as_sourced(live, text, other)
+    set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[])
+    t0 = datetime.now(UTC)
+    assert cycle(live, live_settings, t0).outcome == "posted"
+    queue = CandidateQueue(live, ENV)
+    crashed = queue.claim(second, now=t0)  # B is claimed, then its process dies before X
+    assert crashed is not None
+    pk = Outbox(live, ENV, poster(live, live_settings)).claim(
+        text=text, media_sha256=other["media"]["sha256"], candidate_id=crashed.candidate.db_id,
+        metadata={}, learning_metadata={}, now=t0,
+    )  # fmt: skip
+    assert pk is not None  # its own outbox row, not A's
+    nxt = cycle(live, live_settings, t0 + timedelta(minutes=20))
+    assert nxt.context["reconciled"] == ["returned"]  # A's post is not taken for B's
+    assert candidate_status(live, first) == "posted" and candidate_status(live, second) != "posted"
+    # X itself refuses the same text again (403 duplicate): B ends rejected, never posted
+    for minutes in (40, 60):
+        cycle(live, live_settings, t0 + timedelta(minutes=minutes))
+    assert candidate_status(live, second) == "rejected" and len(xserver.tweets) == 1
+    with live.engine.connect() as conn:
+        posted = conn.execute(sa.text("select count(*) from tweets where status = 'posted'"))
+        assert posted.scalar_one() == 1
 
 
 def test_a_post_with_an_image_goes_out_once_with_its_alt_text(
@@ -236,12 +387,38 @@ def test_a_failed_upload_posts_nothing_and_keeps_the_candidate(
 ) -> None:
     enqueue(live, texts(1), metadata=image(tmp_path))
     set_flags(live, post_fraction=1.0, quiet_hours=[], post_interval_min=15)
-    xserver.media_script = ["400"]
+    xserver.media_script = ["500"] * 3  # X's side failed: transient, the image is not at fault
     record = cycle(live, live_settings, T0)
     assert record.outcome == "skipped" and xserver.post_attempts == 0
     assert CandidateQueue(live, ENV).depth() == 1
     assert cycle(live, live_settings, T0 + timedelta(minutes=20)).outcome == "posted"
     assert len(xserver.tweets) == 1 and len(xserver.media) == 1
+
+
+@pytest.mark.parametrize("where", ["upload", "post"])
+def test_an_image_x_rejects_rejects_the_candidate_once(
+    live: Services, live_settings: Settings, xserver: XServer, tmp_path: Path, where: str
+) -> None:
+    """A 400 on the upload, or a post X refuses for its media: X did not post, and the same
+    image would fail the same way every cycle. The candidate is rejected, the next one posts."""
+    digest = enqueue_as_sourced(live, texts(1)[0], image(tmp_path), priority=2.0)
+    enqueue(live, texts(2)[1:])
+    set_flags(live, post_fraction=1.0, quiet_hours=[], post_interval_min=15)
+    if where == "upload":
+        xserver.media_script = ["400"]
+    else:
+        xserver.script = ["400media"]
+    record = cycle(live, live_settings, T0)
+    assert (record.outcome, record.reason) == ("skipped", "media_rejected")
+    assert candidate_status(live, digest) == "rejected" and xserver.tweets == []
+    with live.engine.connect() as conn:
+        row = conn.execute(sa.text("select status, metadata from tweets")).one()
+    assert row.status == "failed" and row.metadata["outbox"]["reason"] == "media_rejected"
+    assert "X refused the image" in row.metadata["outbox"]["error"]
+    nxt = cycle(live, live_settings, T0 + timedelta(minutes=20))
+    assert (nxt.outcome, nxt.text) == ("posted", texts(2)[1])  # the image is not tried again
+    assert xserver.calls("POST", "/2/media/upload") == 1
+    assert xserver.post_attempts == (0 if where == "upload" else 1) + 1
 
 
 def test_a_post_failing_after_its_upload_is_retried_with_the_same_media_never_twice(
@@ -269,6 +446,22 @@ def test_alt_text_goes_through_the_guard(
     assert record.outcome == "skipped" and record.reason.startswith("safety_rejected:")
     assert xserver.post_attempts == 0 and xserver.media == {}
     assert SafetyGuard().validate(texts(1)[0]).ok  # the post alone passes: the alt text failed
+
+
+def test_an_image_that_cannot_be_read_is_rejected_at_the_guard_not_retried(
+    live: Services, live_settings: Settings, xserver: XServer, tmp_path: Path
+) -> None:
+    meta = image(tmp_path)
+    digest = enqueue_as_sourced(live, texts(1)[0], meta, priority=2.0)
+    enqueue(live, texts(2)[1:])
+    Path(meta["media"]["path"]).unlink()  # the downloaded file is gone
+    set_flags(live, post_fraction=1.0, post_interval_min=15, quiet_hours=[])
+    record = cycle(live, live_settings, T0)
+    assert record.context["rejected"] == [{"content_hash": digest, "codes": ["media_invalid"]}]
+    assert record.outcome == "posted" and record.text == texts(2)[1]  # the next one went out
+    assert candidate_status(live, digest) == "rejected" and xserver.media == {}
+    later = cycle(live, live_settings, T0 + timedelta(minutes=20))
+    assert later.reason == "queue_empty" and xserver.calls("POST", "/2/media/upload") == 0
 
 
 # -- link policy ------------------------------------------------------------------------------
@@ -299,6 +492,68 @@ def test_avoid_prefers_link_free_candidates(
     assert first.text == texts(1)[0]  # the higher-priority linked one waits
     second = cycle(live, live_settings, T0 + timedelta(minutes=20))
     assert second.outcome == "posted" and "https://" in second.text  # nothing else is left
+
+
+def test_avoid_draws_a_link_only_when_its_expected_gain_pays_for_the_url(
+    services: Services, settings: Settings
+) -> None:
+    """V2 under avoid: the linked RPG post is far likelier to succeed (the model fit), but at
+    x_value_per_success_usd 0 no gain pays the $0.185 surcharge; at $100 a success it does."""
+    set_flags(services, learning_engine_v2=True, epsilon=0.0, model_priors=True,
+              link_policy="avoid")  # fmt: skip
+    enqueue(services, ["Name an RPG side quest you still remember https://example.com/rpg"],
+            topic="gaming_rpg", priority=2.0)  # fmt: skip
+    enqueue(services, ["Which FPS map do you hate most?"], topic="gaming_fps")
+    store_model_fit(services, {"gaming_fps": 0.005, "gaming_rpg": 0.09})
+    avoided = cycle(services, settings, T0, never_post=True)
+    assert (avoided.topic, avoided.context["link_avoided"]) == ("gaming_fps", 1)
+    set_flags(services, x_value_per_success_usd=100.0)
+    paid = cycle(services, settings, T0 + timedelta(minutes=5), never_post=True)
+    assert (paid.topic, paid.context["link_avoided"]) == ("gaming_rpg", 0)
+    assert "https://" in paid.text and paid.propensity == pytest.approx(1.0)
+
+
+def test_links_left_out_of_the_draw_keep_the_epsilon_floor() -> None:
+    """exploit narrows the Thompson draw only: a candidate outside it is picked by the epsilon
+    branch alone, with propensity exactly epsilon / n, and the logged propensities are the
+    frequencies (what OPE relies on)."""
+    bandit = FeatureBandit(epsilon=0.3, seed=5)
+    feats = [{"topic": t} for t in ("a", "b", "c", "d")]
+    picks: Counter[int] = Counter()
+    props: dict[int, list[float]] = defaultdict(list)
+    n = 4000
+    for _ in range(n):
+        choice = bandit.choose(feats, [0, 1, 2, 3], exploit=[0, 1])
+        picks[choice.index] += 1
+        props[choice.index].append(choice.propensity)
+    assert props[2] and props[2] + props[3] == pytest.approx([0.3 / 4] * (picks[2] + picks[3]))
+    for i in range(4):
+        assert picks[i] / n == pytest.approx(sum(props[i]) / len(props[i]), abs=0.03)
+    with pytest.raises(XbotError, match="exploit"):
+        bandit.choose(feats, [0, 1], exploit=[2])
+
+
+def test_ope_prices_every_decision_and_estimates_each_policys_cost_per_post(
+    services: Services, settings: Settings
+) -> None:
+    link = "Read the full patch notes at https://example.com/notes today"
+    enqueue(services, [link], priority=2.0)
+    enqueue(services, texts(1))
+    for i in range(2):  # shadow decisions: never posted, still priced
+        assert cycle(services, settings, T0 + timedelta(hours=2 * i)).outcome == "shadow"
+    logs = decision_log(services, ENV, now=T0 + timedelta(days=1))
+    assert logs["cost_usd"].tolist() == pytest.approx([0.2, 0.015])
+    [logged, *_] = policy_costs(logs, n_boot=50)
+    assert (logged["policy"], logged["cost_usd"]) == ("logged", pytest.approx(0.1075))
+    # V2 explored a link-free post once where V1 would have posted the link: V1 costs more
+    synthetic = pd.DataFrame({
+        "engine": ["v2", "v2"], "propensity": [0.75, 0.25], "logged_epsilon": [0.5, 0.5],
+        "n_eligible": [2.0, 2.0], "is_v1": [1.0, 0.0], "cost_usd": [0.2, 0.015],
+        "action": ["link", "plain"], "reward": [np.nan, np.nan],
+    })  # fmt: skip
+    costs = {r["policy"]: r["cost_usd"] for r in policy_costs(synthetic, n_boot=50)}
+    assert costs["V1"] == pytest.approx(0.2) and costs["logged"] == pytest.approx(0.1075)
+    assert costs["epsilon 0.1"] > costs["logged"]  # less exploration, more of the link
 
 
 # -- xbot x check -----------------------------------------------------------------------------

@@ -10,7 +10,8 @@ here (through X_API_BASE_URL). Shapes follow the X API v2 documentation: 201
 ``"ok"``, ``"500"``, ``"503"``, ``"401"``, ``"403"`` (not permitted), ``"429"``,
 ``"429day"`` (24-hour cap), ``"402"`` (credits depleted; X's body is undocumented, this one is
 a guess and code must not depend on it), ``"hang"`` (no answer within the client timeout,
-nothing created) and ``"create_then_hang"`` (created, but the answer comes too late). Once it
+nothing created), ``"create_then_hang"`` (created, but the answer comes too late) and
+``"400media"`` (X refuses the post's media: 400 "Your media IDs are invalid."). Once it
 is empty every call is ``"ok"`` (with X's own duplicate-content refusal). A ``POST /2/tweets``
 signed with an app-only bearer token gets X's 403 "Application-Only is forbidden".
 
@@ -234,7 +235,7 @@ class XServer:
                     if any(t["text"] == text for t in x.tweets):
                         return self._send(403, DUPLICATE)
                     unknown = [m for m in media_ids if m not in x.media]
-                if unknown:
+                if unknown or step == "400media":
                     return self._send(400, {"errors": [{"message": "Your media IDs are invalid."}],
                                             "title": "Invalid Request", "status": 400})  # fmt: skip
                 x_id = x.add_tweet(text, media_ids)

@@ -259,6 +259,10 @@ SPECS: dict[str, FlagSpec] = {
         # posts with URLs cost more: keep them, strip URLs, or avoid linked candidates
         FlagSpec("link_policy", LEARNING_CONFIG, "keep", "one of keep, strip, avoid",
                  _one_of("keep", "strip", "avoid"), parse=str),
+        # USD one successful post (one that beats the reward baseline) is worth: under
+        # link_policy=avoid a link is drawn only when its expected gain pays for the URL price
+        FlagSpec("x_value_per_success_usd", LEARNING_CONFIG, 0.0, "a number from 0.0 to 1000.0",
+                 _number(0.0, 1000.0)),
         # live cycles post only candidates a person approved (`xbot review`)
         # (fails closed: an unreadable value keeps the gate on)
         FlagSpec("require_approval", LEARNING_CONFIG, False, "true or false", _boolean,
@@ -288,6 +292,7 @@ class Flags:
     x_daily_budget_usd: float | None = None
     x_read_share: float = 0.25
     link_policy: str = "keep"
+    x_value_per_success_usd: float = 0.0
     require_approval: bool = False
     problems: tuple[str, ...] = ()
 

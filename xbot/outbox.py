@@ -1,10 +1,12 @@
 """The tweets table as an outbox: why a post can never go out twice.
 
 Before ``create_post`` the :class:`Outbox` commits a ``tweets`` row in state ``claimed`` whose
-``idempotency_key`` (the normalised content hash) is unique per environment; after the call it
+``idempotency_key`` (:func:`post_key`: the normalised content hash of the posted text and of
+its image, the identity dedup gives a candidate) is unique per environment; after the call it
 records the tweet id as ``posted``. A process that dies in between leaves ``claimed``; the next
 cycle, holding the scheduler lock, turns such rows into ``in_doubt`` and reconciles them
-against the account's recent posts (matched by normalised text hash) before anything else is
+against the account's recent posts (matched by normalised text hash, among the posts no other
+row owns: the same text with another image is another row) before anything else is
 posted. An in-doubt text is never re-sent blindly: it is re-queued only once the timeline read
 shows it is not there, and X's own 403 "duplicate content" answer is a second guard that we
 treat as final.
@@ -39,6 +41,7 @@ from xbot.x_errors import (
     BudgetExceeded,
     CreditsDepleted,
     DuplicateContent,
+    MediaRejected,
     PosterUnavailable,
     RateLimited,
 )
@@ -67,16 +70,30 @@ class Published:
     status: str  # posted | failed | in_doubt
     tweet_id: str | None
     reason: str  # posted | duplicate_content | rate_limited | auth_failed | credits_depleted
-    #              | budget | error | in_doubt
+    #              | budget | media_rejected | error | in_doubt
 
 
 @dataclass(frozen=True)
 class Resolution:
-    """One reconciled row: what the queue must now do with its candidate."""
+    """One reconciled row: what the queue must now do with its candidate.
+
+    ``content_hash`` is the candidate's own hash (through ``tweets.candidate_id``; the row's key
+    when it has no candidate), the one the queue knows it by.
+    """
 
     tweet_pk: int
     content_hash: str
     action: str  # posted | rejected | returned
+
+
+def post_key(text: str, media_sha256: str | None) -> str:
+    """The outbox's idempotency key for posting ``text`` with the image of ``media_sha256``.
+
+    The same identity dedup gives a candidate (:func:`~xbot.candidates.prep.content_hash`), so
+    the same text with another image is another post to the outbox, and the same text with
+    the same image the same one.
+    """
+    return content_hash(text, media_sha256)
 
 
 class Outbox:
@@ -111,9 +128,11 @@ class Outbox:
         candidate_id: int | None,
         metadata: Mapping[str, Any],
         learning_metadata: Mapping[str, Any],
+        media_sha256: str | None = None,
         now: datetime | None = None,
     ) -> int | None:
-        """Commit a ``claimed`` row for ``text``; None if this text was ever claimed/posted.
+        """Commit a ``claimed`` row for ``text`` (with the image ``media_sha256``); None if this
+        text with this image was ever claimed/posted.
 
         Only a ``failed`` row (the timeline showed it was never published) may be claimed again.
         """
@@ -133,7 +152,7 @@ class Outbox:
                 ),
                 {
                     "e": self.environment,
-                    "k": content_hash(text),
+                    "k": post_key(text, media_sha256),
                     "c": candidate_id,
                     "t": text,
                     "now": at,
@@ -202,7 +221,7 @@ class Outbox:
                     media_ids = [self.poster.upload_media(media)]
                 tweet_id = self.poster.create_post(text, media_ids)
             except DuplicateContent as exc:
-                found = self._find(text)
+                found = self._find(pk, text)
                 if found is not None:
                     self._record_posted(pk, found, at, "duplicate_content")
                     return Published(pk, "posted", found.id, "duplicate_content")
@@ -229,7 +248,7 @@ class Outbox:
             except PosterUnavailable as exc:
                 log.warning("create_post attempt %d failed: %s", attempt, exc)
                 try:
-                    found = self._find(text)
+                    found = self._find(pk, text)
                 except PosterError:
                     found = None
                 if found is not None:
@@ -240,6 +259,12 @@ class Outbox:
                     continue
                 self._set(pk, "in_doubt", at, note={"reason": "unavailable", "error": str(exc)})
                 return Published(pk, "in_doubt", None, "in_doubt")
+            except MediaRejected as exc:
+                # X refused the image and did not post: final for this candidate (rejected by
+                # the caller), never re-sent with the same image nor without it
+                note = {"reason": "media_rejected", "error": str(exc), "media_ids": media_ids}
+                self._set(pk, "failed", at, note=note)
+                return Published(pk, "failed", None, "media_rejected")
             except PosterError as exc:
                 # a 400 or other definite refusal: X did not publish it
                 self._set(pk, "failed", at, note={"reason": "error", "error": str(exc)})
@@ -272,10 +297,24 @@ class Outbox:
             note={"reason": how},
         )
 
-    def _find(self, text: str) -> RemotePost | None:
-        digest = content_hash(text)
+    def _owned_ids(self, *, besides: int | None = None) -> set[str]:
+        """Tweet ids other rows already own: a timeline post of the same text that is one of
+        these is that row's post (the same text with another image), never this row's."""
+        with self.services.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    sa.text(
+                        "select tweet_id from tweets where environment = :e"
+                        " and tweet_id is not null and id <> coalesce(:pk, -1)"
+                    ),
+                    {"e": self.environment, "pk": besides},
+                ).scalars()
+            )
+
+    def _find(self, pk: int, text: str) -> RemotePost | None:
+        digest, owned = content_hash(text), self._owned_ids(besides=pk)
         for post in self.poster.recent_posts(100):
-            if content_hash(post.text) == digest:
+            if content_hash(post.text) == digest and post.id not in owned:
                 return post
         return None
 
@@ -291,27 +330,36 @@ class Outbox:
         with self.services.engine.begin() as conn:
             rows = conn.execute(
                 sa.text(
-                    "update tweets set status = 'in_doubt', updated_at = :now"
+                    "with doubt as (update tweets set status = 'in_doubt', updated_at = :now"
                     " where environment = :e and status in ('claimed', 'in_doubt')"
-                    " returning id, idempotency_key, text, metadata"
+                    " returning id, idempotency_key, candidate_id, text, metadata)"
+                    # the candidate's own hash: the row's key is the posted text's, which
+                    # link_policy=strip and an image make differ from it
+                    " select doubt.*, coalesce(c.content_hash, doubt.idempotency_key) as candidate"
+                    " from doubt left join candidates c on c.id = doubt.candidate_id"
                 ),
                 {"e": self.environment, "now": at},
             ).all()
         if not rows:
             return []
-        remote = {content_hash(p.text): p for p in self.poster.recent_posts(100)}
+        owned = self._owned_ids()
+        remote: dict[str, list[RemotePost]] = {}
+        for post in self.poster.recent_posts(100):
+            if post.id not in owned:
+                remote.setdefault(content_hash(post.text), []).append(post)
         out = []
         for row in sorted(rows, key=lambda r: r.id):
-            found = remote.get(row.idempotency_key)
+            same_text = remote.get(content_hash(row.text)) or []
+            found = same_text.pop() if same_text else None  # the oldest; one post, one row
             if found is not None:
                 self._record_posted(row.id, found, at, "reconciled")
-                out.append(Resolution(row.id, row.idempotency_key, "posted"))
+                out.append(Resolution(row.id, row.candidate, "posted"))
             elif (row.metadata.get("outbox") or {}).get("final"):
                 self._set(row.id, "failed", at, note={"reason": "duplicate_content", "final": True})
-                out.append(Resolution(row.id, row.idempotency_key, "rejected"))
+                out.append(Resolution(row.id, row.candidate, "rejected"))
             else:
                 self._set(row.id, "failed", at, note={"reason": "not_on_timeline"})
-                out.append(Resolution(row.id, row.idempotency_key, "returned"))
+                out.append(Resolution(row.id, row.candidate, "returned"))
         log.info("reconciled %d outbox rows: %s", len(out), [r.action for r in out])
         return out
 

@@ -99,6 +99,14 @@ class Media:
                 "bytes": self.bytes, "alt": self.alt, "source_url": self.source_url}  # fmt: skip
 
 
+def media_sha256(metadata: Mapping[str, Any]) -> str | None:
+    """The SHA-256 of the image a candidate's metadata attaches (None: none, or unreadable --
+    :meth:`Media.from_metadata` is where malformed media is refused)."""
+    raw = metadata.get("media") if metadata.get("has_media") else None
+    sha = raw.get("sha256") if isinstance(raw, Mapping) else None
+    return str(sha) if sha else None
+
+
 class Poster(Protocol):
     """What the scheduler and the learning loop need from an X (real or simulated)."""
 

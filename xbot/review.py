@@ -28,7 +28,7 @@ from xbot.bandit_store import BanditStore
 from xbot.candidates.prep import NearDuplicateIndex, content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue
 from xbot.clock import as_utc
-from xbot.errors import ValidationError
+from xbot.errors import PosterError, ValidationError
 from xbot.features import candidate_arms
 from xbot.flags import Flags, check_environment, load_flags
 from xbot.link_policy import final_text
@@ -105,11 +105,15 @@ def guard_codes(
     """The guard's reason codes for a candidate's final text and its image's alt text (() = ok):
     what a scheduling cycle refuses and what ``xbot review list`` shows, computed one way.
 
-    Alt text is what screen readers say: the guard judges it with the post.
+    Alt text is what screen readers say: the guard judges it with the post. An image that
+    cannot be posted (malformed metadata; the file gone, over X's size or no longer the bytes
+    hashed) is ``media_invalid``: refused here, once, rather than failing at X every cycle.
     """
     try:
         media = Media.from_metadata(candidate.metadata)
-    except ValidationError:
+        if media is not None:
+            media.read()
+    except (ValidationError, PosterError):
         return ("media_invalid",)
     alt = media.alt if media is not None and media.alt else None
     verdict = guard.validate(text, candidate.tags, recent=recent, alt_text=alt)

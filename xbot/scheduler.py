@@ -48,21 +48,22 @@ import sqlalchemy as sa
 
 from xbot import flags as flags_mod
 from xbot.bandit_store import BanditStore
-from xbot.candidates.prep import NearDuplicateIndex, content_hash
+from xbot.candidates.prep import NearDuplicateIndex
 from xbot.candidates.queue import Candidate, CandidateQueue, Claim, Outcome
 from xbot.clock import as_utc
 from xbot.errors import PosterError, ServiceUnavailable, XbotError
 from xbot.features import candidate_arms, post_features
-from xbot.link_policy import final_text, has_url
+from xbot.link_policy import final_text, has_url, links_that_pay
 from xbot.locks import RedisLock
 from xbot.model import flag_prior
-from xbot.outbox import Outbox, blocked_hashes, crash_point, unresolved_count
-from xbot.poster import Media, Poster
+from xbot.outbox import Outbox, blocked_hashes, crash_point, post_key, unresolved_count
+from xbot.poster import Media, Poster, media_sha256
 from xbot.poster_state import PAUSED_STATES, poster_state, rate_limited_until
 from xbot.review import approved_hashes, guard_codes
 from xbot.safety import SafetyGuard
 from xbot.services import Services
 from xbot.settings import Settings
+from xbot.x_pricing import load_pricing
 
 log = logging.getLogger("xbot.scheduler")
 
@@ -287,8 +288,9 @@ class _Cycle:
 
     def _pick(self, fl: flags_mod.Flags, engine: str, hour: int, live: bool) -> dict[str, Any]:
         pool = self.queue.peek(PEEK_LIMIT, now=self.now)
-        # the outbox keys a post by the hash of what is posted (link_policy may change the text)
-        posted_key = {c.content_hash: content_hash(final_text(c.text, fl.link_policy))
+        # the outbox keys a post by what is posted (link_policy may change the text) and its image
+        posted_key = {c.content_hash: post_key(final_text(c.text, fl.link_policy),
+                                               media_sha256(c.metadata))
                       for c in pool}  # fmt: skip
         keys = sorted({c.content_hash for c in pool} | set(posted_key.values()))
         blocked_keys = blocked_hashes(self.services, self.env, keys)
@@ -327,21 +329,32 @@ class _Cycle:
             encoded = bandit.encode(feats)  # once for every re-pick
         eligible = list(range(len(pool)))
         linked = {i for i, c in enumerate(pool) if has_url(c.text)}
-        if fl.link_policy == "avoid" and linked and len(linked) < len(pool):
-            self.context["link_avoided"] = len(linked)
+        avoid = fl.link_policy == "avoid" and 0 < len(linked) < len(pool)
+        expected, surcharge = None, 0.0
+        if avoid and bandit is not None:  # the rule of xbot.link_policy.links_that_pay
+            expected = bandit.predict_expectations(feats)
+            plan = load_pricing().plan(fl.x_plan)
+            surcharge = plan.post_cost(True) - plan.post_cost(False)
         rejected: list[dict[str, Any]] = []
         self.context["rejected"] = rejected
         last_codes: tuple[str, ...] = ()
         for _ in range(MAX_PICKS):
-            if fl.link_policy == "avoid" and any(i not in linked for i in eligible):
-                eligible = [i for i in eligible if i not in linked]  # see xbot.link_policy
+            exploit = None
+            if avoid and bandit is None and any(i not in linked for i in eligible):
+                eligible = [i for i in eligible if i not in linked]  # V1: see xbot.link_policy
+                self.context["link_avoided"] = len(linked)
+            elif expected is not None and eligible:
+                drawn = links_that_pay(eligible, linked, expected, fl.x_value_per_success_usd,
+                                       surcharge)  # fmt: skip
+                self.context["link_avoided"] = len(eligible) - len(drawn)
+                exploit = drawn if len(drawn) < len(eligible) else None
             if not eligible:
                 break
             if bandit is None or encoded is None:
                 index, propensity = eligible[0], 1.0
                 scores: dict[str, Any] = {"priority": pool[index].priority}
             else:
-                choice = bandit.choose(encoded, eligible)
+                choice = bandit.choose(encoded, eligible, exploit)
                 index, propensity = choice.index, choice.propensity
                 scores = {"score": choice.scores[index], "explored": choice.explored}
             eligible.remove(index)
@@ -399,9 +412,10 @@ class _Cycle:
                 "propensity": picked["propensity"],
                 "epsilon": fl.epsilon,
             },
+            media_sha256=media.sha256 if media is not None else None,
             now=self.now,
         )
-        if pk is None:  # this text was claimed or posted by an earlier attempt
+        if pk is None:  # this text (with this image) was claimed or posted by an earlier attempt
             self.queue.ack(claim, "returned")
             self.claim = None
             return {"outcome": "skipped", "reason": "in_doubt"}
@@ -417,6 +431,10 @@ class _Cycle:
             if result.reason == "duplicate_content":
                 return {**out, "outcome": "skipped", "reason": "duplicate_content"}
             return {**out, "outcome": "posted", "reason": "posted"}
+        if result.reason == "media_rejected":  # X refused the image: it never goes out
+            self.queue.ack(claim, "rejected")
+            self.claim = None
+            return {**out, "outcome": "skipped", "reason": "media_rejected"}
         # failed (X refused: may be queued again) or in doubt (blocked until reconciled)
         self.queue.ack(claim, "returned")
         self.claim = None

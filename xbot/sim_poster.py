@@ -101,20 +101,26 @@ class SimPoster:
         self._bill_reads("learn", [p["id"] for p in found], gate=True)
         hashes = {content_hash(p["text"]): p for p in found}
         with self._services.engine.connect() as conn:
+            # the candidate the post was made from: through the outbox row (its hash has the
+            # image's sha in it, and link_policy=strip changed its text), else by its text
             rows = conn.execute(
                 sa.text(
-                    "select content_hash, topic, format from candidates "
-                    "where environment = :e and content_hash = any(:h)"
+                    "select t.tweet_id, c.content_hash, c.topic, c.format from candidates c"
+                    " left join tweets t on t.candidate_id = c.id and t.tweet_id = any(:ids)"
+                    " where c.environment = :e and (t.id is not null or c.content_hash = any(:h))"
                 ),
-                {"e": self._services.settings.environment, "h": list(hashes)},
-            ).all()
-        about = {row.content_hash: (row.topic, row.format) for row in rows}
+                {"e": self._services.settings.environment, "h": list(hashes),
+                 "ids": [p["id"] for p in found]},
+            ).all()  # fmt: skip
+        by_id = {row.tweet_id: (row.topic, row.format) for row in rows if row.tweet_id}
+        by_hash = {row.content_hash: (row.topic, row.format) for row in rows}
         now = self.clock()
         out: dict[str, dict[str, int]] = {}
         for digest, post in hashes.items():
-            if digest not in about:
+            about = by_id.get(post["id"]) or by_hash.get(digest)
+            if about is None:
                 continue
-            topic, fmt = about[digest]
+            topic, fmt = about
             posted_at = parse_x_time(post["created_at"]) or now
             out[post["id"]] = self._world.metrics_for(
                 post["id"], topic, posted_at.astimezone(self._tz).hour, fmt, posted_at, now

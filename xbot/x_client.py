@@ -29,6 +29,7 @@ from xbot.x_errors import (
     BudgetExceeded,
     CreditsDepleted,
     DuplicateContent,
+    MediaRejected,
     PosterUnavailable,
     RateLimited,
 )
@@ -142,6 +143,19 @@ def _translate(exc: Exception, now: datetime) -> PosterError:
     if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
         return PosterUnavailable(f"X unreachable: {type(exc).__name__}")
     return PosterError(f"X call failed: {type(exc).__name__}: {exc}")
+
+
+def _media_refusal(err: PosterError, *, upload: bool) -> PosterError:
+    """X's plain 4xx about an image as :class:`MediaRejected`; every other error unchanged.
+
+    Any such answer to the upload is about the file; an answer to a post with media is about
+    the media only when X says so (a 400 for the text itself stays a plain refusal).
+    """
+    if type(err) is not PosterError or err.status is None or not 400 <= err.status < 500:
+        return err
+    if upload or "media" in str(err).lower():
+        return MediaRejected(f"X refused the image: {err}", status=err.status)
+    return err
 
 
 def _metrics(tweet: Mapping[str, Any]) -> dict[str, int]:
@@ -311,12 +325,15 @@ class XPoster:
         if not self._settings.has_user_context:
             raise AuthFailed(None, "uploading media needs the four OAuth 1.0a credentials")
         raw = media.read()
-        response, reservation = self._attempt(
-            "POST /2/media/upload", "media_upload", "media", 1, self.client.request, "POST",
-            "/2/media/upload", json={"media": base64.b64encode(raw).decode(),
-                                     "media_category": "tweet_image", "media_type": media.mime},
-            user_auth=True,
-        )  # fmt: skip
+        try:
+            response, reservation = self._attempt(
+                "POST /2/media/upload", "media_upload", "media", 1, self.client.request, "POST",
+                "/2/media/upload", json={"media": base64.b64encode(raw).decode(),
+                                         "media_category": "tweet_image", "media_type": media.mime},
+                user_auth=True,
+            )  # fmt: skip
+        except PosterError as err:
+            raise _media_refusal(err, upload=True) from err
         self.usage.settle(reservation, status=response.status_code, resources=1, billed=1)
         try:
             media_id = str(response.json()["data"]["id"])
@@ -339,9 +356,12 @@ class XPoster:
         kwargs: dict[str, Any] = {"text": text, "user_auth": True}
         if media_ids:
             kwargs["media_ids"] = list(media_ids)
-        response, reservation = self._attempt(
-            "POST /2/tweets", operation, "post", 1, self.client.create_tweet, **kwargs
-        )
+        try:
+            response, reservation = self._attempt(
+                "POST /2/tweets", operation, "post", 1, self.client.create_tweet, **kwargs
+            )
+        except PosterError as err:
+            raise (_media_refusal(err, upload=False) if media_ids else err) from err
         self.usage.settle(reservation, status=response.status_code, resources=1, billed=1)
         try:
             return str(response.json()["data"]["id"])

@@ -42,6 +42,15 @@ class PosterUnavailable(PosterError):
     """5xx, timeout or connection error: transient, retried with bounded backoff."""
 
 
+class MediaRejected(PosterError):
+    """X refused the image: a 4xx on ``POST /2/media/upload`` (unsupported or broken file), or
+    a post whose media X calls invalid. X did not post; retrying the same image cannot help.
+
+    Final for the candidate: it is rejected (``media_rejected``), never posted without the
+    image it was checked and approved with (docs/x-api.md, "Images").
+    """
+
+
 class CreditsDepleted(PosterError):
     """402 on any endpoint: the app's pay-per-use credits ran out. X did not do the call.
 

@@ -303,6 +303,59 @@ def usage_report(
     return report
 
 
+def daily_spend(
+    services: Services, environment: str, *, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Per UTC day from ``since`` to ``until``: estimated spend, what links cost, budget skips.
+
+    What the demo's closing summary shows (a post with a URL is priced ``post_create_url``, so
+    the ledger itself tells link posts from link-free ones): ``spend_usd`` (every call),
+    ``link_posts``/``link_usd`` and ``plain_posts``/``plain_usd`` (posts X accepted, and what
+    every post call cost), ``other_usd`` (reads, media) and ``budget_skips`` (live cycles
+    refused as ``skipped/budget``).
+    """
+    with services.engine.connect() as conn:
+        spent = conn.execute(
+            sa.text(
+                "select (ts at time zone 'UTC')::date as day, sum(estimated_cost_usd) as spend,"
+                " count(*) filter (where operation = 'post_create_url'"
+                "   and coalesce(http_status, 0) < 400) as link_posts,"
+                " coalesce(sum(estimated_cost_usd) filter"
+                "   (where operation = 'post_create_url'), 0) as link_usd,"
+                " count(*) filter (where operation = 'post_create'"
+                "   and coalesce(http_status, 0) < 400) as plain_posts,"
+                " coalesce(sum(estimated_cost_usd) filter (where operation = 'post_create'), 0)"
+                "   as plain_usd"
+                " from x_api_usage where environment = :e and ts >= :since and ts < :until"
+                " group by 1"
+            ),
+            {"e": environment, "since": since, "until": until},
+        ).all()
+        skips = dict(
+            conn.execute(
+                sa.text(
+                    "select (ts at time zone 'UTC')::date, count(*) from decisions"
+                    " where environment = :e and reason = 'budget' and ts >= :since"
+                    " and ts < :until group by 1"
+                ),
+                {"e": environment, "since": since, "until": until},
+            ).all()
+        )
+    by_day = {r.day: r for r in spent}
+    out = []
+    for day in sorted(set(by_day) | set(skips)):
+        r = by_day.get(day)
+        total, link, plain = (float(r.spend), float(r.link_usd), float(r.plain_usd)) if r else (
+            0.0, 0.0, 0.0)  # fmt: skip
+        out.append({
+            "day": day.isoformat(), "spend_usd": round(total, 6),
+            "link_posts": int(r.link_posts) if r else 0, "link_usd": round(link, 6),
+            "plain_posts": int(r.plain_posts) if r else 0, "plain_usd": round(plain, 6),
+            "other_usd": round(total - link - plain, 6), "budget_skips": int(skips.get(day, 0)),
+        })  # fmt: skip
+    return out
+
+
 def usage_frame(services: Services, environment: str, *, days: int = 7) -> Any:
     """:func:`usage_report` rows as a pandas DataFrame (the health notebook's X API spend)."""
     import pandas as pd

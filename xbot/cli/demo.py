@@ -81,13 +81,7 @@ def demo(
     )
     print_table("decisions by reason", ["reason", "cycles"], sorted(result.reasons.items()))
     click.echo(result.lift.line())
-    from xbot.x_usage import usage_report
-
-    spend = usage_report(app.services, app.settings.environment, days=days + 1, now=result.end)
-    click.echo(
-        f"simulated X API spend: ${sum(r['cost_usd'] for r in spend.rows):.2f} at {spend.plan} "
-        "prices (config/x_pricing.toml); `xbot x usage` has the breakdown"
-    )
+    _spend(app, result, days)
     if report:
         from xbot.reports import run_daily  # papermill and nbconvert: only when asked
 
@@ -100,6 +94,35 @@ def demo(
     else:
         _summary(app)
     click.echo(health.check(app.services, app.settings).line())
+
+
+def _spend(app: App, result: DemoResult, days: int) -> None:
+    """The simulated X API spend per UTC day against the budget: what links cost, and the
+    cycles the budget refused."""
+    from xbot.x_usage import daily_spend
+
+    env = app.settings.environment
+    with app.services.engine.connect() as conn:
+        fl = flags.load_flags(conn, env)
+    rows = daily_spend(app.services, env, since=result.start, until=result.end)
+    budget = "none" if fl.x_daily_budget_usd is None else f"${fl.x_daily_budget_usd:.2f}"
+    print_table(
+        f"simulated X API spend per UTC day (daily budget {budget})",
+        ["day", "spend", "link posts", "link $", "link-free posts", "link-free $", "reads/media $",
+         "budget skips"],
+        [(r["day"], f"{r['spend_usd']:.3f}", r["link_posts"], f"{r['link_usd']:.3f}",
+          r["plain_posts"], f"{r['plain_usd']:.3f}", f"{r['other_usd']:.3f}", r["budget_skips"])
+         for r in rows],
+    )  # fmt: skip
+    total = sum(r["spend_usd"] for r in rows)
+    link = sum(r["link_usd"] for r in rows)
+    plain = sum(r["plain_usd"] for r in rows)
+    click.echo(
+        f"simulated X API spend: ${total:.2f} over {days} days (${total / days:.3f} per day) at "
+        f"{fl.x_plan} prices (config/x_pricing.toml): {sum(r['link_posts'] for r in rows)} link "
+        f"posts ${link:.2f}, {sum(r['plain_posts'] for r in rows)} link-free posts ${plain:.2f}; "
+        f"{sum(r['budget_skips'] for r in rows)} cycles skipped for budget"
+    )
 
 
 def _summary(app: App) -> None:

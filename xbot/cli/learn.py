@@ -125,15 +125,16 @@ def _num(value: float | None) -> str:
 @click.pass_obj
 def ope(app: App, days: float, topics: tuple[str, ...], as_json: bool) -> None:
     """Off-policy estimates of other policies' engagement from the decision log."""
-    from xbot.decision_log import decision_log, policy_estimates
+    from xbot.decision_log import decision_log, policy_costs, policy_estimates
 
     env = app.settings.environment
     logs = decision_log(app.services, env, days=days)
     rows = policy_estimates(logs, topics=list(topics) or None)
+    costs = policy_costs(logs)
     summary = {"environment": env, "days": days, "decisions": len(logs),
                "with_reward": int(logs["reward"].notna().sum())}  # fmt: skip
     if as_json:
-        echo_json({**summary, "estimates": rows})
+        echo_json({**summary, "estimates": rows, "costs": costs})
         return
     click.echo(
         f"{summary['decisions']} decisions in the last {days:g} days, "
@@ -144,6 +145,12 @@ def ope(app: App, days: float, topics: tuple[str, ...], as_json: bool) -> None:
         ["policy", "method", "value", "low", "high", "decisions", "note"],
         ((r["policy"], r["method"], _num(r["value"]), _num(r["low"]), _num(r["high"]),
           r["decisions"], r["note"]) for r in rows),
+    )  # fmt: skip
+    print_table(
+        "X API cost per post by policy (SNIPS on the post's price; links cost more)",
+        ["policy", "USD per post", "low", "high", "decisions", "note"],
+        ((r["policy"], _num(r["cost_usd"]), _num(r["low"]), _num(r["high"]), r["decisions"],
+          r["note"]) for r in costs),
     )  # fmt: skip
 
 

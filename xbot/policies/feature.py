@@ -410,8 +410,14 @@ class FeatureBandit(_Tuned):
         self,
         candidates: Sequence[Features] | Encoded,
         eligible: Sequence[int] | None = None,
+        exploit: Sequence[int] | None = None,
     ) -> Choice:
         """Pick one of ``candidates`` (restricted to the indices in ``eligible``).
+
+        ``exploit``, a subset of ``eligible``, narrows the Thompson draw only: the epsilon
+        branch stays uniform over every eligible candidate, so each keeps a probability of at
+        least ``epsilon / n`` (the support off-policy evaluation needs), and a candidate
+        outside ``exploit`` has exactly that (``link_policy=avoid``: :mod:`xbot.link_policy`).
 
         ``candidates`` are feature mappings or, cheaper, what :meth:`encode` made of them.
         Candidates with identical features always score the same, so the Monte Carlo ranks
@@ -428,7 +434,8 @@ class FeatureBandit(_Tuned):
         """
         encoded = self.encode(candidates)
         elig = self._eligible(eligible, encoded.size)
-        layout = self._layout(encoded, elig)
+        drawn = elig if exploit is None else self._exploit(exploit, elig, encoded.size)
+        layout = self._layout(encoded, drawn)
         eps = self.hyper.epsilon
         explore = bool(self._rng.random() < eps)
         n_groups = layout.n_groups
@@ -438,11 +445,18 @@ class FeatureBandit(_Tuned):
         decision = table[:, 0]
         tied = np.flatnonzero(decision == decision.max())
         winner = int(tied[self._rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
+        pos: int | None
         if explore:
-            pos = int(self._rng.integers(elig.size))
+            index = int(elig[self._rng.integers(elig.size)])
+            at = np.flatnonzero(drawn == index)  # where the draw has it, if it does
+            pos = int(at[0]) if at.size else None
         else:
             mine = np.flatnonzero(layout.group == winner)
             pos = int(mine[self._rng.integers(mine.size)]) if mine.size > 1 else int(mine[0])
+            index = int(drawn[pos])
+        if pos is None:  # outside ``exploit``: only the epsilon branch picks it
+            scores = layout.candidates @ sample[:, 0]
+            return Choice(index, float(eps / elig.size), scores.tolist(), explore)
         g = int(layout.group[pos])
         if n_groups == 1:
             win = 1.0
@@ -459,7 +473,7 @@ class FeatureBandit(_Tuned):
             win /= draws
         propensity = eps / elig.size + (1.0 - eps) * win / int(layout.copies[g])
         scores = layout.candidates @ sample[:, 0]  # every candidate, the decision's draw
-        return Choice(int(elig[pos]), float(propensity), scores.tolist(), explore)
+        return Choice(index, float(propensity), scores.tolist(), explore)
 
     def _parse_fast(self, candidates: Sequence[Any]) -> list[tuple[str, _Family]] | None:
         """Column-wise parse of well-formed candidates (dicts of non-empty str or list/tuple of
@@ -576,6 +590,13 @@ class FeatureBandit(_Tuned):
         out = np.log(np.maximum(ga, tiny))
         out -= np.log(np.maximum(gb, tiny))
         out -= centre[:, None]
+        return out
+
+    @classmethod
+    def _exploit(cls, exploit: Sequence[int], elig: np.ndarray, n: int) -> np.ndarray:
+        out = cls._eligible(exploit, n)
+        if not np.isin(out, elig).all():
+            raise ValidationError("exploit", list(exploit), "a non-empty subset of eligible")
         return out
 
     @staticmethod
