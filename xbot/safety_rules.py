@@ -351,9 +351,12 @@ _HARASSMENT = [
     r"his (?:house|address|home)|her (?:house|address|home)|their (?:house|address|home)|"
     r"your (?:house|address|home))\b",
 ]
-_SELF_HARM = [
-    r"(?<![0-9] )\bk+ ?y+ ?s+\b",
+#: kys and kms however spelled: never game talk, so no context excuses them.
+_KYS = [
+    r"(?<![0-9] )\bk+[ *]?y+[ *]?s+\b",
     r"(?<![0-9] )\bkms\b",
+]
+_SELF_HARM = [
     r"\bkil+ ?(?:your|ur|yor|yo|you|u|y|ya|thy)? ?(?:sel+f+|selves|slef|slf)\b",
     r"\b(?:drink|eat|chug|swallow|gargle|inject|snort|huff)(?: some| a cup of| the)? bleach\b",
     r"\b(?:neck|hang|rope|off|unalive|delete|shoot|stab|cut|end|kill|suicide|drown|burn|gas|"
@@ -364,7 +367,8 @@ _SELF_HARM = [
     r"(?:bridge|building|cliff|roof|balcony|skyscraper|tower)\b",
     r"\b(?:end|take) (?:your|ur) (?:own )?life\b",
     r"\b(?:go |just |pls |please |you should |u should )commit (?:suicide|sudoku|die)\b",
-    r"\b(?:go|just|pls|please) (?:die|hang|kill urself)\b",
+    r"\b(?:go|just|pls|please) (?:die|hang(?! (?:out|with|around|in|on|tight|up|loose|back))|"
+    r"kill urself)\b",
     r"\b(?:nobody|no one|noone) (?:would|will|is going to|gonna) miss (?:you|u)\b",
     r"\b(?:world|everyone) (?:would be|is|will be) better (?:off )?without (?:you|u)\b",
     r"\bunalive\b",
@@ -475,6 +479,7 @@ _SELLING = [
 
 _HARASSMENT_RE = [re.compile(p) for p in _HARASSMENT]
 _SELF_HARM_RE = [re.compile(p) for p in _SELF_HARM]
+_KYS_RE = [re.compile(p) for p in _KYS]
 _SCAM_RE = [re.compile(p) for p in _SCAM]
 _SELLING_RE = [re.compile(p) for p in _SELLING]
 
@@ -487,6 +492,15 @@ def _first(code: str, patterns: list[re.Pattern[str]], text: str) -> list[Reason
     return []
 
 
+def _first_not_play(code: str, patterns: Iterable[re.Pattern[str]], text: str) -> list[Reason]:
+    """Like :func:`_first`, but a match that :func:`_is_play` calls game talk does not count."""
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            if not _is_play(text, m.start(), m.end()):
+                return [(code, repr(m.group(0).strip()[:60]))]
+    return []
+
+
 @functools.cache
 def rule_words() -> frozenset[str]:
     """Every literal word the phrase rules spell out ("free", "bucks", "yourself", ...).
@@ -495,7 +509,22 @@ def rule_words() -> frozenset[str]:
     word written without spaces ("freevbucks", "iknowwhereyoulive") back into rule words.
     """
     words: set[str] = {"i", "u", "v"}
-    for pattern in (*_HARASSMENT, *_SELF_HARM, *_SCAM, *_SELLING, _THREAT_RE.pattern):
+    for pattern in (
+        *_HARASSMENT,
+        *_SELF_HARM,
+        *_KYS,
+        *_SCAM,
+        *_SELLING,
+        _THREAT_RE.pattern,
+        *_THREAT_IDIOMS,
+        *_SELF_HARM_SHAPES,
+        _WISH_RE.pattern,
+        _SHOULD_RE.pattern,
+        _ACT_RE.pattern,
+        _SPLIT_ACT_RE.pattern,
+        _WISH_ACTOR_RE.pattern,
+        _IMPERATIVE_RE.pattern,
+    ):
         plain = re.sub(r"\\[a-zA-Z]|\(\?[:!=<P][^)]*?\)?|\?P<\w+>", " ", pattern)
         words.update(w for w in re.findall(r"[a-z]+", plain) if len(w) > 1)
     return frozenset(words)
@@ -575,7 +604,8 @@ _CURSE_RE = re.compile(r"\b(?:die in a fire|drop dead|rot in hell|burn in hell)\
 def _curse_at_people(text: str) -> list[Reason]:
     """ "die in a fire, noob" is a death wish; "this patch should die in a fire" is not."""
     for m in _CURSE_RE.finditer(text):
-        if not set(text[: m.start()].split()[-5:]) & _not_people():
+        game_subject = set(text[: m.start()].split()[-5:]) & _not_people()
+        if not game_subject and not _is_play(text, m.start(), m.end()):
             return [("harassment", repr(m.group(0)))]
     return []
 
@@ -585,7 +615,8 @@ def _should_die_at_people(text: str) -> list[Reason]:
     this expansion needs to die" are not (a game thing among the four words before)."""
     for m in _DETERMINED_SHOULD_RE.finditer(text):
         before = set(text[: m.start()].split()[-4:])
-        if not ({m.group("noun"), m.group("noun2")} | before) & _not_people():
+        game_subject = ({m.group("noun"), m.group("noun2")} | before) & _not_people()
+        if not game_subject and not _is_play(text, m.start(), m.end()):
             return [("harassment", repr(m.group(0)[:60]))]
     return []
 
@@ -618,8 +649,454 @@ def _harm_act(text: str) -> list[Reason]:
             continue
         if m.group("verb") in _PLAY_VERBS and _GAME_CONTEXT.search(m.group("rest")):
             continue
+        if _is_play(text, m.start(), m.end("object")):
+            continue
         return [("harassment", repr(m.group(0)[:60].strip()))]
     return []
+
+
+# -- structural threat and self-harm rules ---------------------------------------------------------
+#
+# A threat is a shape, not a phrase: a wish or intent frame ("hope", "should", "deserves",
+# "I'll", "someone should"), a person as target ("you", "him", "your family", "that streamer"),
+# and a harm ("die", "get shot", "put down", "end", "hurt"). Self-harm is a directive ("go",
+# "just", "pls", "you should", "do us a favour and") with a self-harm act ("kill/hang/neck/
+# unalive yourself", "drink bleach", "jump off a bridge", "end it all"). Each part is a word
+# class, so a phrasing never seen before still matches when its parts are known; a game place or
+# thing next to the match (game_context.txt, not_people.txt) makes it play, a real-world word
+# (real_world.txt) makes it a threat again.
+
+
+@functools.cache
+def _game_words() -> frozenset[str]:
+    """Game places and things (game_context.txt plus not_people.txt, without "it"/"thing")."""
+    return frozenset(_data("game_context.txt")) | (_not_people() - {"it", "thing", "ai"})
+
+
+@functools.cache
+def _real_world() -> frozenset[str]:
+    """Words that make a threat real again however game-like the rest (real_world.txt)."""
+    return frozenset(_data("real_world.txt"))
+
+
+_LOCATIVE = frozenset(
+    {"in", "on", "at", "to", "with", "by", "during", "against", "vs", "versus", "inside", "from",
+     "into", "using", "off"}
+)  # fmt: skip
+#: Words after a harm that say it is about play: "you will die a lot", "hope you die less".
+_PLAY_MODIFIER_RE = re.compile(
+    r"^(?:a lot|alot|lots|so much|less|more|often|again|instantly|first try|every time|twice|"
+    r"a few times|a hundred times|\d+ times|in (?:one|two|three|\d+) (?:hits?|shots?|taps?)|"
+    r"if (?:you|u) (?:peek|push|miss|fail|go|stand|play|pick|dont|forget)|to respawn|to reset|"
+    r"to skip|to unstuck|to get (?:out|unstuck|back))\b"
+)
+
+
+def _is_play(text: str, start: int, end: int) -> bool:
+    """Whether the match ``text[start:end]`` is about a game: a game word is its subject (among
+    the four words before) or sits in a place/instrument phrase within the eight words after it,
+    or a play modifier follows it; and no real-world word is in the match or after it."""
+    inside = text[start:end].split()
+    after = text[end:].split()[:8]
+    if set(inside + after) & _real_world():
+        return False
+    games = _game_words() | {_MASK}  # an allowlisted name is a game, mode or character
+    named_subject = bool(inside) and inside[0] in _PRONOUNS  # "they should all die": no guess
+    if not named_subject and set(text[:start].split()[-4:]) & games:
+        return True
+    if _PLAY_MODIFIER_RE.match(" ".join(after)):
+        return True
+    for i, word in enumerate(after):
+        if word in _LOCATIVE and set(after[i + 1 : i + 4]) & games:
+            return True
+    return bool({"1v1", "ranked", "scrims", "scrim", "pvp"} & set(after))
+
+
+_TARGET = _alt(
+    "you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they", "ppl", "people",
+    "everyone", "everybody",
+    _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
+    + r"(?: whole| entire| little| stupid| fat| ugly| dumb)? [a-z]+",
+)  # fmt: skip
+#: What may happen to a target in a wish or a "should": dying or being hurt.
+_OUTCOME = _alt(
+    r"die(?:s|d)?", "dying", "be dead", "was dead", "were dead", "dead", "drop dead",
+    r"(?:get|gets|got|be|is|are|being) (?:\w+ )?"
+    + _alt("shot", "killed", "murdered", "stabbed", "hurt", "beaten", "beat up", "run over",
+           "hit by an? \\w+", "ran over", "hanged", "hung", "lynched", "executed", "put down",
+           "tortured", "raped", "burned", "burnt", "gassed", "strangled", "choked", "cancer",
+           "aids", "a tumou?r", "sick and die", "what (?:s|is) coming", "hospitalized",
+           "paralyzed", "crippled", "jumped", "bullet", "bullets"),
+    "cancer", "a bullet", "bullets", "death", "to suffer", r"suffer(?:s)?", r"rot(?:s)?",
+    r"burn(?:s)?", r"drown(?:s)?", r"choke(?:s)?(?: and die| to death)?", r"crash(?:es)?",
+    "break (?:your|ur|his|her|their) (?:neck|legs?|arms?|back|spine|skull)",
+    "have an accident", "never wake up", "stop breathing", "not wake up", "disappear forever",
+)  # fmt: skip
+_WISH_FRAME = _alt(
+    "hope", "hoping", "hopefully", "wish", "wishing", "pray", "praying", "may", "want", "wanna see",
+    "want to see", "would love to see", "id love to see", "cant wait to see", "cant wait for",
+    "cant wait till", "would be nice if", "deserve", "deserves", "deserved",
+)  # fmt: skip
+_MODAL = _alt(
+    "should", "shud", "shld", "should all", "shouldve", "need to", "needs to", "ought to",
+    "must", "has to", "have to", "gotta", "deserves? to", "deserve", "deserves", "will", "ll",
+    "is gonna", "are gonna", "is going to", "are going to", "gonna", "better", "can", "could",
+    "wont",
+)  # fmt: skip
+_ACTOR = _alt(
+    "i", "ill", "id", "im", "imma", "ima", "we", "were", "someone", "somebody", "anyone",
+    "any1", "some1", "lets", "let us", "gonna", "going to", "about to", "finna", "pls", "please",
+    "plz", "go", "will", "i will", "we will", "i would", "should", "gotta", "wanna", "want to",
+    "time to", "ready to", "cant wait to", "pay someone to", "pay somebody to",
+)  # fmt: skip
+_ACT = _alt(
+    "kill", "murder", "stab", "shoot", "hurt", "beat", "beat up", "strangle", "choke", "rape",
+    "end", "put down", "bury", "torture", "execute", "lynch", "hang", "drown", "slit", "gut",
+    "knock out", "run over", "burn", "torch", "poison", "punch", "slap", "kick", "smash",
+    "break", "bash", "cut", "shank", "jump", "merk", "off", "eliminate", "take out", "find",
+    "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "ruin",
+    "make", "wreck", "destroy", "dox", "doxx", "swat", "expose", "leak",
+)  # fmt: skip
+#: Acts that are also ordinary play; they need their target to be a person and no game context.
+_PLAY_ACTS = frozenset(
+    {"kill", "shoot", "beat", "end", "find", "hunt", "hunt down", "track down", "get", "ruin",
+     "make", "wreck", "destroy", "take out", "eliminate", "jump", "smash", "break", "burn",
+     "bash", "kick", "punch", "slap", "visit", "come for", "come after", "expose", "leak",
+     "off", "merk", "bury", "knock out"}
+)  # fmt: skip
+_OBJ = _alt(
+    "you", "u", "ya", "yall", "yu", "him", "her", "them", "every \\w+", "all (?:the |of the )?\\w+",
+    _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
+    + r"(?: whole| entire| little| stupid| fat| ugly| dumb)? [a-z]+",
+)  # fmt: skip
+#: Verbs whose object may be a body part or a home: "knock your teeth out", "burn his house".
+_BODY = frozenset(
+    {"face", "teeth", "head", "skull", "legs", "leg", "arms", "arm", "neck", "throat", "jaw",
+     "nose", "kneecaps", "spine", "back", "house", "home", "car", "family", "kids", "mom", "dad",
+     "wife", "dog", "cat", "children", "parents", "sister", "brother", "girlfriend", "bones"}
+)  # fmt: skip
+#: Nouns after "your/his/that" that name a person ("that streamer", "your kid").
+_PERSON_NOUNS = frozenset(
+    {"streamer", "streamers", "dev", "devs", "developer", "developers", "mod", "mods",
+     "moderator", "moderators", "admin", "admins", "ref", "refs", "referee", "caster",
+     "casters", "kid", "kids", "guy", "guys", "dude", "dudes", "girl", "girls", "woman",
+     "women", "man", "men", "boy", "boys", "person", "people", "player", "players", "teammate",
+     "teammates", "team mate", "support", "jungler", "healer", "tank", "coach", "owner", "ceo",
+     "family", "mom", "mum", "mother", "dad", "father", "sister", "brother", "wife", "husband",
+     "girlfriend", "boyfriend", "son", "daughter", "children", "parents", "friends", "fans",
+     "fanbase", "community", "youtuber", "journalist", "reviewer", "noob", "noobs", "loser",
+     "losers", "idiot", "idiots", "clown", "clowns", "bozo", "rat", "rats", "trash", "bitch",
+     "pos", "cheater", "cheaters", "camper", "campers", "troll", "trolls", "hater", "haters",
+     "gamer", "gamers", "nerd", "nerds", "creator", "host", "judge", "umpire", "commentator",
+     "lot", "bunch", "whole", "entire", "one", "ones", "self", "ass", "dog", "dogs", "cat", "cats", "pet", "pets", "baby", "grandma", "grandpa", "cousin",
+     "uncle", "aunt", "jews", "muslims", "christians", "blacks", "whites", "asians", "gays",
+     "immigrants", "mexicans", "trans", "fag", "fags", "crew", "chat"}
+)  # fmt: skip
+_PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they",
+                       "ppl", "people", "everyone", "everybody"})  # fmt: skip
+
+
+def _is_person(phrase: str) -> bool:
+    """A target phrase that names a person: a pronoun, or a determiner with a person noun
+    ("that streamer", "your whole family", "every streamer")."""
+    words = phrase.split()
+    if not words:
+        return False
+    if words[0] in _PRONOUNS:
+        return True
+    noun = words[-1]
+    if noun in _game_words() or noun in _OBJECT_NOT_PERSON:
+        return False
+    return noun in _PERSON_NOUNS or (noun.endswith("s") and noun[:-1] in _PERSON_NOUNS)
+
+
+#: In-game roles: "kill the healer first" is a tip, so with a play act they are not people.
+_ROLE_NOUNS = frozenset(
+    {"support", "supports", "jungler", "junglers", "healer", "healers", "tank", "player",
+     "players", "teammate", "teammates", "noob", "noobs", "camper", "campers", "cheater",
+     "cheaters", "carry", "adc", "mid", "top", "bot", "medic", "one", "ones", "lot", "bunch",
+     "whole", "entire", "self", "kid", "guy", "guys", "dude", "trash", "rat", "rats", "team",
+     "chat", "crew", "gamer", "gamers", "nerd", "nerds", "clown", "clowns", "bozo", "idiot",
+     "idiots", "loser", "losers", "troll", "trolls", "boys", "lobby"}
+)  # fmt: skip
+_WISH_RE = re.compile(
+    rf"\b{_WISH_FRAME}(?: that| for| if)? (?P<target>{_TARGET})(?: \w+){{0,3}}? "
+    rf"(?:would |will |to |gets? |get |could |just |finally |all |ll |d )?(?:\w+ )?"
+    rf"(?P<harm>{_OUTCOME})\b"
+)
+_SHOULD_RE = re.compile(
+    rf"\b(?P<target>{_TARGET})(?: \w+)?? (?:really |all |just |literally )?{_MODAL}"
+    rf"(?: all| just| literally| go| fucking| really| actually| be| get| gets| lined up and| taken "
+    rf"out and| dragged out and| publicly| slowly)* (?P<harm>{_OUTCOME}|(?:lined up|taken out|"
+    r"dragged out|rounded up|strung up) and (?:shot|killed|executed|hanged|hung|gassed|burned|"
+    r"stabbed|beaten))\b"
+)
+_ACT_RE = re.compile(rf"\b{_ACTOR}(?: \w+){{0,2}}? (?P<verb>{_ACT}) (?P<object>{_OBJ})\b")
+#: Phrasal acts with the target inside: "put you down", "beat him up", "take her out".
+_SPLIT_ACT_RE = re.compile(
+    rf"\b{_ACTOR}(?: \w+){{0,2}}? (?P<verb>put|beat|take|knock|rough|lay|gun|cut|shoot|mess|"
+    r"smoke|wipe|rub|snuff|stamp|string|lock|bottle|jump|light|fuck|shut|blow|lit) "
+    r"(?P<object>you|u|ya|yall|him|her|them) (?P<particle>down|up|out|off|6 feet under|six feet "
+    r"under|in the dirt|in the ground)\b"
+)
+#: A wish that someone else does the harm: "hope someone stabs you", "pray a bus hits him".
+_WISH_ACTOR_RE = re.compile(
+    rf"\b{_WISH_FRAME}(?: that)? (?:someone|somebody|some1|a \w+|the cops|the police|an? \w+ \w+) "
+    r"(?:\w+ )?(?:kills?|stabs?|shoots?|hurts?|murders?|beats?|runs? over|hits?|rapes?|swats?|"
+    r"doxx?e?s|chokes?|strangles?|jumps?|ends?|breaks?|finds?) (?:you|u|ya|yall|him|her|them|your|"
+    r"ur|his|their)\b"
+)
+#: An order to harm people with nobody named to do it: "hang the devs", "kill every streamer".
+_IMPERATIVE_RE = re.compile(
+    r"(?:^|\b(?:lets|let s|pls|please|just|go|someone|somebody|time to|we should|yall should|"
+    r"everyone|everybody|chat|boys) )"
+    r"(?P<verb>hang|lynch|execute|shoot|stab|kill|murder|behead|gas|burn|torch|nuke|bomb|beat|"
+    r"hurt|rape|strangle|choke|drown|dox|doxx|swat|jump) "
+    rf"(?P<object>{_OBJ})\b"
+)
+
+
+def _threat_shapes(text: str) -> list[Reason]:
+    """The structural threat rules (section comment above) on a folded text."""
+    for rule in (_WISH_RE, _SHOULD_RE):
+        for m in rule.finditer(text):
+            target = m.group("target")
+            if target.split()[-1] in {"game", "games"} or not _is_person(target):
+                continue
+            if _is_play(text, m.start(), m.end()):
+                continue
+            return [("harassment", repr(m.group(0)[:60]))]
+    for rule in (_WISH_ACTOR_RE, _SPLIT_ACT_RE):
+        for m in rule.finditer(text):
+            verb = m.groupdict().get("verb")
+            if verb in {
+                "take",
+                "shoot",
+                "jump",
+                "light",
+                "lit",
+                "wipe",
+                "smoke",
+                "blow",
+                "shut",
+                "lock",
+                "mess",
+            } and _is_play(text, m.start(), m.end()):
+                continue
+            if verb in {"shut", "mess", "lock", "light", "lit", "blow", "fuck", "rub"}:
+                continue  # "shut him up", "mess you up" (a game), "light him up": play and banter
+            if _is_play(text, m.start(), m.end()):
+                continue
+            return [("harassment", repr(m.group(0)[:60]))]
+    for m in _IMPERATIVE_RE.finditer(text):
+        obj, verb = m.group("object"), m.group("verb")
+        words = obj.split()
+        if words[0] in _PRONOUNS or not _is_person(obj) or words[-1] in _ROLE_NOUNS:
+            continue  # "kill him" / "kill the healer first" are calls in a match
+        if _is_play(text, m.start(), m.end()):
+            continue
+        return [("harassment", repr(m.group(0)[:60]))]
+    for m in _ACT_RE.finditer(text):
+        obj, verb = m.group("object"), m.group("verb")
+        words = obj.split()
+        body = len(words) >= 2 and words[-1] in _BODY
+        if not (_is_person(obj) or body):
+            continue
+        if verb in _PLAY_ACTS and not body and _is_play(text, m.start(), m.end()):
+            continue
+        if verb in _PLAY_ACTS and not body and words[-1] in _ROLE_NOUNS:
+            continue  # "we should kill their support first"
+        if verb in _PLAY_ACTS and m.end() == len(text) and verb in {"get", "make", "find"}:
+            # "i'll get you" / "find him": too vague alone
+            continue
+        if (
+            verb in {"get", "make", "visit", "find", "ruin", "wreck", "destroy", "expose", "leak"}
+            and not body
+            and not _TAIL_THREAT_RE.match(text[m.end() :])
+        ):
+            continue
+        if verb in _PLAY_ACTS and not body and m.group(0).split()[0] == "go":
+            continue  # "go kill him" is a play call
+        return [("harassment", repr(m.group(0)[:60]))]
+    return []
+
+
+#: After a vague act ("find you", "get him", "make you"): what makes it a threat.
+_TAIL_THREAT_RE = re.compile(
+    r"^ (?:irl|in real life|outside|at (?:your|ur|his|her|their) \w+|and (?:kill|hurt|end|"
+    r"stab|shoot|beat|make|break|ruin)|pay|suffer|regret|bleed|and your|where|when (?:you|u) "
+    r"(?:sleep|least)|soon|tonight|one day|eventually|(?:i|we) promise|wait)\b"
+)
+
+#: Threat idioms and doxxing/swatting shapes that need no act verb; each is vetted by _is_play.
+_THREAT_IDIOMS = [
+    r"\b(?:you|u|ya|youll|youre|ur|he|she|they|hell|shell|theyll) (?:\w+ )?(?:gonna |going to |will |ll |are gonna |is gonna )?"
+    r"regret (?:it|this|that|everything|the day|ever|being born)\b(?= .*\b(?:irl|when (?:i|we)|once (?:i|we)|"
+    r"if (?:i|we)|outside|find|see you|catch|door|house|home|address|promise|born))",
+    r"\bsee what happens (?:when|if|once) (?:i|we)\b",
+    r"\bsee what happens to (?:you|u|ya|him|her|them|your|ur)\b",
+    r"\b(?:watch|watching|mind) (?:your|ur|ya|yo|his|her) (?:\w+ )?back\b",
+    r"\bsleep with (?:one eye open|the lights on|a knife|your door locked)\b",
+    r"\b(?:count|counting) (?:your|ur|his|her) days\b",
+    r"\b(?:days|hours) are numbered\b",
+    r"\b(?:wont|will not|never|not) (?:live|make it|survive) (?:to see|through|past) "
+    r"(?:tomorrow|the (?:week|night|weekend|day)|next \w+|another day|your \w+)\b",
+    r"\b(?:you|u|ya|your family|ur family|your kids|ur kids|your mom|ur mom)(?: are| is|re)? next\b"
+    r"(?! (?:in|up|on|to|for|round|game|match|map|pick|turn|after|week|season|time|year))",
+    r"\b(?:coming|comin|come) for (?:you|u|ya|him|her|them|your|ur|his|their)\b",
+    r"\bwhat(?:s| s| is) coming (?:to|for) (?:you|u|ya|him|her|them)\b",
+    r"\bmake sure (?:you|u|ya|he|she|they|your \w+|ur \w+) (?:\w+ )?(?:suffer|suffers|pay|pays|"
+    r"regret|regrets|bleed|bleeds|die|dies|cry|cries|hurt|hurts|never)\b",
+    r"\bmake sure (?:you|u|he|she|they) (?:never|cant|wont|dont|can not|cannot) "
+    r"(?:walk|breathe|wake up|see|live|talk|stream|play|speak|use (?:your|his|her) \w+) again\b",
+    r"\bmake sure (?:you|u|he|she|they) (?:never|dont|wont) (?:wake up|see tomorrow|live)\b",
+    r"\bput (?:you|u|ya|him|her|them) (?:in|into|six feet) (?:the |a )?(?:hospital|ground|grave|"
+    r"coma|wheelchair|body bag|under|icu|morgue|casket|coffin)\b",
+    r"\bbreak (?:every|all the|all of the) (?:bone|bones)\b",
+    r"\bbones? in (?:your|ur|his|her|their) body\b",
+    r"\b(?:knock|kick|punch|smash|bash|cave|beat) (?:your|ur|his|her|their) (?:\w+ )?"
+    r"(?:teeth|lights|head|skull|face|brains|jaw) (?:out|in|off|to)\b",
+    r"\b(?:slit|cut|slash) (?:your|ur|his|her|their) (?:\w+ )?throats?\b",
+    r"\b(?:last thing|last mistake) (?:you|u|ya) (?:ever |will ever )?(?:do|make|say)\b",
+    r"\b(?:nobody|no one|noone) (?:would|will|is gonna|gonna) (?:care|notice|cry|mind) "
+    r"(?:if|when) (?:you|u|he|she|they) (?:got|get|were|was|are|is)? ?(?:shot|killed|died|die|dead|"
+    r"stabbed|murdered|run over|gone|hurt)\b",
+    r"\b(?:id|i would|i ll|ill|i will|i d|would) (?:pay|give) (?:someone|somebody|anyone|"
+    r"any1|money|good money|\$?\d+) (?:\w+ )?to (?:kill|hurt|beat|shoot|stab|end|jump|murder|"
+    r"break|find|dox|doxx|swat)\b",
+    r"\b(?:gets?|got|get) (?:you|u|ya|him|her|them) (?:killed|shot|stabbed|hurt|murdered|"
+    r"swatted|doxxed|doxed|jumped)\b",
+    r"\b(?:your|ur|his|her|their) (?:whole )?(?:family|kids|mom|mum|dad|wife|children|parents|"
+    r"sister|brother) (?:is|are|will be|gonna be) (?:next|dead|done|in danger|not safe)\b",
+    r"\b(?:your|ur|you|u) (?:re|are|r) (?:so |gonna be |going to be )?dead (?:when|once|if|the "
+    r"moment|as soon as) (?:i|we)\b",
+    # doxxing: knowing or hunting someone's whereabouts and personal details
+    r"\b(?:know|ik|kno|knw|found|find|found out|find out|got|have|figured out) (?:what|which) "
+    r"(?:school|college|uni|university|town|city|street|house|gym|office|job|hospital) "
+    r"(?:you|u|he|she|they|ur|your|his|her|their)\b",
+    r"\b(?:anyone|any1|who|somebody|someone|does anyone|anybody) (?:got|has|have|know|knows|"
+    r"find|found|get) (?:his|her|their|ur|your|this guys|that guys|the streamers|this streamers|"
+    r"that streamers|the devs|this dudes) (?:home |real |house |ip |irl |personal |full )?"
+    r"(?:address|addy|ip|location|number|phone|phone number|real name|school|workplace|info|"
+    r"socials|family|parents|dox)\b",
+    r"\b(?:trace|tracing|traced|tracking|track|pinging|ping|grab|grabbing|grabbed|pulling|pull|"
+    r"pulled|resolve|resolving|resolved|booting|boot|ddos|ddosing) (?:your|ur|his|her|their) "
+    r"(?:ip|location|address|router|internet|wifi)\b",
+    r"\b(?:ddos|ddosing|ddosed|boot|booting|booted) (?:you|u|him|her|them|this \w+|that \w+|the "
+    r"streamer)\b(?! (?:off|from) (?:the )?(?:server|lobby|game|match|party))",
+    r"\bpay (?:you|u|ya|him|her|them|your|ur|his|their) (?:\w+ )?(?:a visit|visits)\b",
+    r"\b(?:time to|gonna|lets|going to|we should|well|we will|ill|i will|imma|ima|about to) "
+    r"(?:go )?visit (?:you|u|him|her|them|his|her|their|your|ur)\b",
+    r"\b(?:your|ur|his|her|their) (?:home |real |house |ip |irl |full )?(?:address|addy|ip|"
+    r"location|phone number|real name|dox) (?:is|was|are|got|just got|has been|been) (?:all )?"
+    r"(?:over|out|leaked|public|posted|on|in|here|below|now|everywhere)\b",
+    r"\b(?:post|posting|drop|dropping|leak|leaking|share|sharing|spread|spreading|publish|"
+    r"find|finding|get|getting|dig up|digging up|expose|exposing)(?: out)? (?:his|her|their|"
+    r"your|ur|this guys|that guys|the streamers|this streamers)(?: \w+)? (?:home |real |house |"
+    r"ip |irl |personal |full |street )?(?:address|addy|ip|location|phone number|number|real name|"
+    r"family|info|face|school|workplace|dox|socials|identity|parents)\b",
+    r"\b(?:get|getting|got|have|has) (?:this \w+|that \w+|him|her|them|you|u|the streamer) "
+    r"(?:doxx?ed|swatted|raided irl)\b",
+    # swatting: sending armed police to someone's home on a false report
+    r"\b(?:call|calling|called|phone|report|send|sending|sent) (?:the )?(?:cops|police|feds|911|swat|"
+    r"swat team|fbi|law enforcement|5 0|popo) (?:on|to|after|at) (?:him|her|them|you|u|ya|this|that|"
+    r"the|his|her|their|your|ur)\b(?! (?:game|lobby|server|match))",
+    r"\b(?:fake|false|prank|bogus|hoax) (?:a )?(?:911|police|emergency|hostage|bomb|shooting|"
+    r"swat|cop) (?:call|calls|threat|report|tip)\b",
+    r"\b(?:say|said|tell them|tell the cops|claim|claiming|report) (?:that )?(?:he|she|they|"
+    r"you|u) (?:has|have|got|is holding|are holding) (?:hostages|a hostage|a bomb|bombs|a gun|"
+    r"guns)\b",
+]
+_THREAT_IDIOMS_RE = [re.compile(p) for p in _THREAT_IDIOMS]
+
+_SELF = r"(?:(?:your|ur|yor|yo|ya|you|u|thy|yuor|yur|urs|yours) ?(?:sel+f+e?|selv(?:e|es)|slef|slf|sefl|elf|sel)|youself|yoursef|yourse|ureself)"
+#: Acts done to oneself: "kill yourself", "neck urself", "unalive yourself".
+_SELF_ACT = _alt(
+    "kill", "kil", "kll", "kl", "k", "end", "off", "unalive", "delete", "hang", "neck", "rope",
+    "hurt", "cut", "shoot", "stab", "drown", "burn", "poison", "gas", "starve", "choke",
+    "strangle", "suffocate", "overdose", "od", "harm", "slit", "behead", "defenestrate",
+    "remove", "erase", "uninstall", "unlive", "murder", "electrocute", "hang up", "blow up",
+    "set fire to", "light", "immolate", "yeet", "throw", "bleach",
+)  # fmt: skip
+_DIRECTIVE = _alt(
+    "go", "just", "pls", "please", "plz", "pleas", "now", "you should", "u should", "ya should",
+    "you need to", "u need to", "you have to", "u have to", "you gotta", "u gotta", "why dont you",
+    "why dont u", "why not", "time to", "time for you to", "bout time you", "about time you",
+    "do it", "better", "you better", "u better", "someone tell him to", "tell him to",
+    "tell her to", "do (?:us|everyone|the world|me|all of us|humanity|society|the community|"
+    "the team|the game|the lobby|chat)(?: all| a| a big| a huge)* favou?r and(?: just| go)?",
+    "u deserve to", "you deserve to", "just go", "go and", "kindly", "maybe", "can you",
+    "could you", "you might as well", "might as well", "shut up and", "stfu and", "gtfo and",
+    "and", "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
+)  # fmt: skip
+_SELF_HARM_SHAPES = [
+    # any act + "yourself": the act list is the class, "yourself" the target
+    rf"\b{_SELF_ACT} (?:your |ur |ya |yo |the |a )?(?:\w+ )?{_SELF}\b",
+    rf"\b{_SELF_ACT} {_SELF}\b",
+    # swallow something that kills
+    r"\b(?:drink|drinking|chug|chugging|eat|eating|swallow|swallowing|gargle|down|sip|inhale|"
+    r"huff|snort|inject|shoot up|take|try|have)(?: \w+){0,4}? (?:bleach|antifreeze|anti freeze|"
+    r"drain cleaner|rat poison|cyanide|tide pods?|lighter fluid|gasoline|petrol|battery acid|"
+    r"arsenic|weed killer|drano|clorox|ammonia)\b",
+    # jump, step or lie where one dies
+    r"\b(?:jump|jumping|leap|dive|fall|step|walk|run|throw (?:yourself|urself|ur self)|"
+    r"hurl (?:yourself|urself)|yeet (?:yourself|urself)|do a flip|flip|backflip|swan dive|"
+    r"lie down|lay down|play)(?: \w+)? (?:off|from|in front of|into|under|onto|on|in) (?:of )?"
+    r"(?:a |the |ur |your |some |an |nearest |closest |tall |high |moving |busy )*"
+    r"(?:bridge|building|cliff|roof|rooftop|balcony|skyscraper|tower|window|train|trains|bus|truck|"
+    r"car|cars|traffic|highway|freeway|motorway|overpass|tracks|railway|train tracks|subway|"
+    r"metro|woodchipper|wood chipper|volcano|blender|ocean|river|lake)\b",
+    # "end it all", "end your life", "take your own life"
+    rf"\b{_DIRECTIVE} (?:\w+ )?(?:end it all|end it(?= (?:already|now|pls|please|loser|noob|bozo|"
+    r"kid|lol|lmao|for real|irl|tonight)\b|$)|end (?:your|ur) (?:own )?(?:life|existence|"
+    r"misery|suffering)|take (?:your|ur) (?:own )?life|stop breathing|stop existing|cease to exist|"
+    r"not exist|unalive|unlive|die|go die|drop dead|hang|rope|neck|overdose|od|kms|kys|commit|"
+    r"off (?:yourself|urself)|end yourself|disappear forever|leave this (?:earth|world|planet)|"
+    r"get hit by an? \w+|get run over|jump|slit \w+ wrists?|cut \w+ wrists?|swallow \w+ pills|"
+    r"take (?:all )?(?:your|ur|the|some) (?:\w+ )?pills)\b"
+    r"(?! (?:out|with|around|in there|on|at|tight|loose|up|them|off the|ledge|button|chat|the "
+    r"(?:boss|game|match|round|stream|fight|series|run)|now and|back|already (?:boss|dragon)))",
+    r"\b(?:end|ended|ending) it all\b",
+    r"\b(?:end|take) (?:your|ur) (?:own )?(?:life|existence)\b",
+    r"\b(?:take|swallow|pop|down|eat) (?:all |a bottle of |a handful of |the whole bottle of |"
+    r"every one of )(?:your |ur |the |those |these |my )?(?:\w+ )?pills\b",
+    r"\b(?:slit|cut|slash|open) (?:your|ur|ya|yo|both|ur own|your own) (?:\w+ )?wrists?\b",
+    r"\bcommit (?:suicide|sudoku|seppuku|toaster bath|neck rope|die|death|unalive|not alive|"
+    r"self (?:harm|delete)|alt f4 irl|kms|kys)\b",
+    r"\b(?:take|have) a (?:toaster|toaster oven) bath\b|\btoaster bath\b",
+    r"\b(?:go|just|pls|please|you should|u should|now) (?:kys|kms|an hero|rope|neck|die|unalive)\b",
+    r"^(?:(?:just|pls|please|plz|now|omg|bro|lol|so|then|ok|okay|pls just|just go) )?die already\b",
+    r"\b(?:you|u|ya|ur|noob|loser|bozo|kid|bro|idiot|clown|trash) (?:should |need to |gotta |just )?"
+    r"die already\b",
+    r"\b(?:you|u|ya|ur|youre|you are|ur) (?:would be |are |re |r |is )?(?:better off|better) "
+    r"(?:dead|gone|in a grave|six feet under|not existing|not alive|never born)\b",
+    r"\b(?:world|everyone|everybody|earth|society|the internet|the community|chat|we|gaming|"
+    r"this game|the game) (?:would be|will be|is|d be|would|will) (?:\w+ )?(?:better|happier|"
+    r"a better place)(?: \w+)? (?:off )?(?:without|if) (?:you|u|ya)\b(?: (?:were )?(?:dead|gone|"
+    r"died|werent born|never existed|never been born))?",
+    r"\b(?:nobody|no one|noone|not one person|no1) (?:would|will|is gonna|gonna|is going to|"
+    r"wants|cares|is) (?:miss|care|notice|cry|care about|remember) (?:you|u|ya|it)\b"
+    r"(?: (?:if|when) (?:you|u) (?:die|died|dies|were gone|are gone|disappear|disappeared|dead|"
+    r"kill|killed))?",
+    r"\b(?:no one|nobody|noone) (?:would|will) (?:care|notice|mind|cry) (?:if|when) (?:you|u|ya) "
+    r"(?:die|died|were gone|disappear|disappeared|were dead|killed|kill|ended|hanged|left for good)\b",
+    r"\bwhy (?:are|r) (?:you|u|ya) (?:still )?(?:alive|breathing|living|here|existing|"
+    r"even alive|allowed to live)\b",
+    r"\bwhy (?:dont|do not|wont|will not|cant|not|haven t|havent) (?:you|u|ya) (?:just )?(?:die|"
+    r"kill|end|off|hang|rope|neck|unalive|drink bleach|jump|kms|kys|stop breathing|stop existing|"
+    r"disappear|commit)\b",
+    r"\b(?:you|u|ya) (?:dont|do not|shouldnt|should not|dont even|do not even) deserve to "
+    r"(?:live|exist|be alive|breathe|be born|have been born)\b",
+    r"\b(?:you|u|ya) (?:should|need to|gotta|have to|must|ought to) (?:not exist|stop existing|"
+    r"stop breathing|never have been born|not be alive|cease to exist|disappear forever|go die)\b",
+    r"\b(?:stop|quit) (?:breathing|existing|living) (?:already|pls|please|lol|loser|noob|"
+    r"forever|permanently|for good)\b",
+    r"\b(?:do|doing) (?:everyone|us|the world|humanity|society|all of us|me|the planet|chat|"
+    r"the community)(?: all| a| a big| a huge)* favou?r and (?:\w+ )?(?:die|disappear|leave|stop|"
+    r"end|kill|off|unalive|hang|rope|neck|jump|drink|overdose|vanish|kys|kms|cease|go away forever|"
+    r"stop breathing|not wake up|get hit|walk into|swallow|take)\b",
+]
+_SELF_HARM_SHAPES_RE = [re.compile(p) for p in _SELF_HARM_SHAPES]
 
 
 def phrases(text: str) -> list[Reason]:
@@ -628,16 +1105,23 @@ def phrases(text: str) -> list[Reason]:
     A post that warns about a scam ("never trust sites offering free V-Bucks") is not one.
     """
     out = (
-        _first("harassment", _HARASSMENT_RE, text)
+        _first_not_play("harassment", _HARASSMENT_RE, text)
         or _should_die_at_people(text)
         or _curse_at_people(text)
         or _harm_act(text)
+        or _threat_shapes(text)
+        or _first_not_play("harassment", _THREAT_IDIOMS_RE, text)
     )
     if not out:
-        m = _THREAT_RE.search(text)
-        if m and not (m.group("verb") in _GAME_VERB and _GAME_CONTEXT.search(m.group("rest"))):
-            out = [("harassment", repr(m.group(0)[:60].strip()))]
-    out += _first("self_harm", _SELF_HARM_RE, text)
+        for m in _THREAT_RE.finditer(text):
+            if m.group("verb") in _GAME_VERB and _GAME_CONTEXT.search(m.group("rest")):
+                continue
+            if not _is_play(text, m.start(), m.start() + len(m.group(0)) - len(m.group("rest"))):
+                out = [("harassment", repr(m.group(0)[:60].strip()))]
+                break
+    out += _first("self_harm", _KYS_RE, text) or _first_not_play(
+        "self_harm", (*_SELF_HARM_RE, *_SELF_HARM_SHAPES_RE), text
+    )
     if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
     out += _first("selling", _SELLING_RE, text)

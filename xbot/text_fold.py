@@ -38,7 +38,12 @@ _EXTRA_CONFUSABLES = {
     "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "μ": "u", "ς": "s",
     "ы": "bi", "з": "3", "ч": "4", "п": "n", "г": "r", "л": "n", "д": "a", "я": "r", "ц": "u",
     "и": "u", "ш": "w", "щ": "w", "ь": "b", "ъ": "b", "λ": "a", "δ": "d", "σ": "o", "ø": "o",
-    "ł": "l", "đ": "d", "ß": "ss", "þ": "p", "æ": "ae", "œ": "oe",
+    "ł": "l", "đ": "d", "ß": "ss", "þ": "p", "æ": "ae", "œ": "oe", "¥": "y", "ʏ": "y",
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i",
+    "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s",
+    "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ᴢ": "z",
+    # regional indicator symbols ("🇰🇾🇸" is how some write k-y-s with flags' letters)
+    **{chr(0x1F1E6 + i): chr(ord("a") + i) + " " for i in range(26)},
 }  # fmt: skip
 #: Leetspeak: what a digit or symbol stands for inside a word.
 LEET = str.maketrans(
@@ -148,7 +153,12 @@ def fold(text: str) -> Folded:
     tokens = tuple(_join_letters([t for t in map(fold_token, raw) if t]))
     if not any(_HAS_LETTER_RE.search(t) and _L_DIGITS_RE.search(t) for t in raw):
         return Folded(tokens)
-    read_l = [fold_token(t.translate(LEET_L)) if _HAS_LETTER_RE.search(t) else t for t in raw]
+    read_l = [
+        fold_token(t.translate(LEET_L))
+        if _HAS_LETTER_RE.search(t) and not _NUMBER_WITH_UNIT_RE.fullmatch(t.lstrip("#@"))
+        else t
+        for t in raw
+    ]
     return Folded(tokens, tuple(_join_letters([t for t in map(fold_token, read_l) if t])))
 
 
