@@ -54,6 +54,13 @@ _API_KEY_RE = re.compile(
     r"[MN][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{25,}|"
     r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
 )
+#: A password or login written out: "password: Hunter2!", "my login is max_99 / Passw0rd!".
+_CREDENTIALS_RE = re.compile(
+    r"\b(?:password|passwort|passwd|pass ?word|pwd|pw|pass|login|log-in|creds|credentials|pin)"
+    r"(?:\s+(?:is|was|=|:)|\s*[:=])\s*['\"]?(?P<value>[^\s'\"]{3,})"
+    r"(?:\s*[/|:]\s*(?P<second>[^\s'\"]{4,}))?",
+    re.IGNORECASE,
+)
 _TOKEN_LIKE_RE = re.compile(r"(?<![\w/.#@\uff03-])[A-Za-z0-9_-]{32,}(?![\w/.-])")
 _WORDISH_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 #: yyyymmddhhmm[ss]: a match id or log stamp, not a card number that happens to pass Luhn.
@@ -125,6 +132,7 @@ SEVERITY: dict[str, Risk] = {
     "pii_phone": "high",
     "pii_card": "high",
     "credential_in_url": "high",
+    "credentials": "high",
     "api_key": "high",
     "empty": "medium",
     "too_long": "medium",
@@ -345,12 +353,25 @@ def _looks_like_words(token: str) -> bool:
     return bool(pieces) and len(token) / len(pieces) >= 4 and "".join(pieces) == token
 
 
+def _looks_secret(m: re.Match[str]) -> bool:
+    """The value after "password is" looks like one: mixed letters with digits or symbols
+    ("Passw0rd!2024"), or a "user / password" pair. "the password is in the quest log" is not."""
+    value, second = m.group("value"), m.group("second")
+    if second:
+        return True
+    has_letter = bool(re.search(r"[A-Za-z]", value))
+    has_other = bool(re.search(r"[\d\W_]", value.rstrip(".,;!?")))
+    return has_letter and has_other
+
+
 def _pii(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if _EMAIL_RE.search(text):
         out.append(("pii_email", "an e-mail address"))
     if _URL_CRED_RE.search(text):
         out.append(("credential_in_url", "a URL with user:password@"))
+    if any(_looks_secret(m) for m in _CREDENTIALS_RE.finditer(text)):
+        out.append(("credentials", "a password or login written out"))
     if _API_KEY_RE.search(text):
         out.append(("api_key", "a token shaped like an API key"))
     else:

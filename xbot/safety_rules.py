@@ -333,7 +333,9 @@ _HARASSMENT = [
     r"\b(?:spam|call|text|flood|leak|post|share|send)(?:ing)? (?:his|her|their|your|ur)"
     r"(?: [a-z]+)? (?:phone number|number|address|addy|email|socials|nudes|pics)\b",
     r"\b(?:i|we|ive|weve) (?:know|got|have|found|has) (?:your|ur|his|her|their) (?:home |real |ip )?"
-    r"(?:address|house|ip|location|school|workplace|real name|family|phone number|number)\b",
+    r"(?:address|house|ip|location|school|workplace|real name|family|phone number|number|license "
+    r"plate|licence plate|plate number|plates|car|schedule|routine|kids names|moms number|"
+    r"parents address|face|pics|photos|gym|work address)\b",
     r"\b(?:outside|at|near) (?:your|ur) (?:house|home|door|window|school)\b",
     r"\bdox+(?:ed|ing|ing him|es)?\b",
     r"\b(?:leak|leaked|leaking|post|posting|drop|dropping|share|sharing|find|get|expose|exposing|"
@@ -354,6 +356,7 @@ _HARASSMENT = [
 #: kys and kms however spelled: never game talk, so no context excuses them.
 _KYS = [
     r"(?<![0-9] )\bk+[ *]?y+[ *]?s+\b",
+    r"(?<![0-9] )\bk\*s\b",  # "k*s": the one word of that shape
     r"(?<![0-9] )\bkms\b",
 ]
 _SELF_HARM = [
@@ -403,7 +406,34 @@ _SCAM_VERB = _alt("free", "freee", "fre", "unlimited", "generator", "generate", 
 _ACCOUNT = _alt(
     "accounts?", "accs?", "alts?", "og account", "stacked account", "smurfs?", "smurf accounts?"
 )
+#: Game currencies by their slang names and compounds ("pokecoins", "primos", "stardust").
+_CURRENCY_ANY = (
+    r"(?:[a-z]*(?:coins|gems|bucks|bux|credits|crystals|jewels|orbs|shards|tokens|points)|"
+    r"primos|primogems|stardust|pokecoins|gold|platinum|plat|bells|vc|mt|uc|cp|vp|rp|fc points|"
+    r"robux|vbucks|v bucks|apex coins|riot points|crowns|genesis crystals|oneiric shards|"
+    r"blue essence|orange essence|simoleons|gil|mesos|kinah|isk|silver|diamonds|souls|"
+    r"atoms|cubits|stars|spins|rolls|pulls|wishes|tickets)"
+)
+#: Asking for a password or login: no real giveaway needs one.
+_CREDENTIAL_ASK = (
+    r"\b(?:dm|send|give|enter|type|share|tell|drop|message|pm|provide|input|put|log in with|"
+    r"login with|sign in with|verify with|need|needs|want|reply with|text)(?: me| us| them| in| it)?"
+    r"(?: with)? (?:your|ur|yo|the|a)(?: \w+){0,4} (?:password|passwords|passwd|pass|pw|pwd|"
+    r"login|logins|log in|credentials|2fa|2fa code|otp|auth code|verification code|security code|"
+    r"recovery code|backup codes?|seed phrase|recovery phrase|private key|sign in details|login "
+    r"details|account details|account info)\b"
+)
 _SCAM = [
+    _CREDENTIAL_ASK,
+    rf"\b(?:free|unlimited|infinite|generator|gen|hack|hacked|glitch|giving away|give away|"
+    rf"giveaway|claim)\b(?: [a-z0-9]+){{0,4}}? {_CURRENCY_ANY}\b"
+    r"(?! (?:in|on|at|with|for|from|during|by|after) (?:the )?(?:new|this|next|season|event|update|"
+    r"patch|battle pass|daily|weekly|login|quest|quests|missions?|challenges?|store|shop|game|"
+    r"playing|leveling|levelling|ranking|completing|logging))",
+    r"\b(?:modded|hacked|cracked|mod|hack|patched) (?:app|apk|apps|apks|client|version|ipa)\b"
+    r"(?=.*\b(?:dm|pm|link|download|free|unlimited|infinite|get|click|bio|telegram|discord)\b)",
+    r"\b(?:click|tap|open|visit|use) (?:my|the|this|our) link\b.{0,60}\b(?:enter|type|log ?in|"
+    r"login|sign ?in|verify|input|connect) (?:your|ur|with)\b",
     rf"\b{_SCAM_VERB}\b{_W}{{0,2}} {_STRONG_CURRENCY}\b",
     rf"\b{_STRONG_CURRENCY}\b{_W}{{0,3}} (?:for free|free|4 free|generator|gen|generate|giveaway|"
     rf"give away|hack|glitch|no survey|no verification|no human verification|unlimited|"
@@ -454,7 +484,35 @@ _CHEAT = _alt(
 _OFFER = _alt("download", "free trial", "trial", "undetected", "keys?", "lifetime",
               "subscriptions?", "sub", "private", "telegram", "discord server", "website", "order",
               "available", "working", "link in bio")  # fmt: skip
+#: Words that make a post an offer: a price, a way to pay, "DM me", delivery.
+_SALE_CUE = (
+    r"(?:for sale|selling|sell|wts|wtb|cheap|cheapest|price|prices|pricing|priced|quote|offers?|"
+    r"paypal|cashapp|cash app|venmo|crypto|btc|usdt|usd|eur|gbp|dollars|bucks|dm|dms|pm|hmu|"
+    r"instant|instantly|delivery|in stock|restocked|discount|available|order|orders|shop|store|"
+    r"telegram|whatsapp|link in bio|piloted|self play|guaranteed|legit|affordable)"
+)
+_RANKS = (
+    r"(?:iron|bronze|silver|gold|plat|platinum|diamond|emerald|master|masters|grandmaster|gm|"
+    r"champion|champ|predator|pred|radiant|immortal|ascendant|legend|legendary|mythic|global|"
+    r"global elite|elite|conqueror|ace|crown|top 500|t500|unreal|faceit|level \d+|lvl \d+|"
+    r"\d+k badge|\d+ bomb|badges?|rank \d+|\d+ rr|\d+ elo|\d+ mmr|\d+ sr|\d+ lp)"
+)
 _SELLING = [
+    rf"\b(?:accounts|accs|smurfs|alts|modded accounts?|stacked accounts?|og accounts?|rare "
+    rf"accounts?|cheap accounts?|(?:ar|level|lvl|rank|prestige) \d+ accounts?|accounts? with)\b"
+    rf"(?=.*\b{_SALE_CUE}\b)",
+    r"\bboost(?:ing|ed|er|ers|s)?\b(?=.*\b(?:dm|dms|pm|hmu|cheap|cheapest|price|prices|quote|"
+    r"offers?|paypal|cashapp|venmo|piloted|self play|service|services|orders?|guaranteed|legit|"
+    r"affordable|usd|eur|dollars|duo or piloted|for sale|selling)\b)",
+    rf"\bboost(?:ing|ed|s)? (?:\w+ ){{0,3}}(?:to|up to|into|from \w+ to) {_RANKS}\b",
+    rf"\b(?:\w+ )?boosting\b(?: \w+){{0,6}} {_RANKS}\b",
+    r"\b(?:carries|carry runs|carry service|raid carries|mythic carries|dungeon carries|power ?"
+    r"level(?:ing|ling)?|leveling service|levelling service|account leveling|placement matches "
+    r"done|wins for hire)\b(?=.*\b(?:pm|dm|dms|hmu|quote|cheap|price|prices|paypal|cashapp|for "
+    r"sale|selling|sell|offering|offer|discord|usd|eur|order)\b)",
+    r"\b(?:cheap|selling|sell|wts|buy cheap)\b(?: \S+){0,3} (?:gold|coins|currency|mesos|kinah|"
+    r"isk|plat|platinum|credits|runes|carries|items|gil)\b(?=.*\b(?:pm|dm|dms|hmu|quote|price|"
+    r"prices|paypal|cashapp|usd|eur|dollars|real money|irl money|discord|delivery|instant|order)\b)",
     rf"\b{_SELL}\b{_W}{{0,3}} (?:{_ACCOUNT}|{_CHEAT})\b",
     rf"\b(?:{_ACCOUNT}|{_CHEAT})\b{_W}{{0,3}} (?:{_SELL}|for sale)\b",
     rf"\b{_OFFER}\b{_W}{{0,2}} {_CHEAT}\b",
@@ -579,7 +637,36 @@ def phrase_texts(tokens: Sequence[str]) -> list[str]:
     texts = [" ".join(unmasked)]
     if split != unmasked:
         texts.append(" ".join(split))
+    plain = _plain_spelling(split)
+    if plain not in texts:
+        texts.append(plain)
     return texts
+
+
+@functools.cache
+def chat_spellings() -> dict[str, str]:
+    """Folded chat spelling -> folded plain form (xbot/data/safety/chat_spellings.txt)."""
+    out: dict[str, str] = {}
+    for line in _data("chat_spellings.txt"):
+        spelling, _, plain = line.partition("=")
+        key = " ".join(fold_phrase(spelling))
+        if key and plain.strip():
+            out[key] = " ".join(fold_phrase(plain))
+    return out
+
+
+def _plain_spelling(tokens: Sequence[str]) -> str:
+    """``tokens`` with chat spellings in their plain form, and a "2"/"4" standing between two
+    words read as "to"/"for" ("happened 2 ur sister")."""
+    table = chat_spellings()
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        between = 0 < i < len(tokens) - 1 and tokens[i - 1].isalpha() and tokens[i + 1].isalpha()
+        if between and tok in ("2", "4"):
+            out.append("to" if tok == "2" else "for")
+        else:
+            out.append(table.get(tok, tok))
+    return " ".join(out)
 
 
 _WARNING_RE = re.compile(
@@ -706,7 +793,7 @@ def _is_play(text: str, start: int, end: int) -> bool:
         return True
     if _PLAY_MODIFIER_RE.match(" ".join(after)):
         return True
-    for i, word in enumerate(after):
+    for i, word in enumerate(after[:2]):  # "die to the boss", "find you again in the lobby"
         if word in _LOCATIVE and set(after[i + 1 : i + 4]) & games:
             return True
     return bool({"1v1", "ranked", "scrims", "scrim", "pvp"} & set(after))
@@ -790,7 +877,9 @@ _PERSON_NOUNS = frozenset(
      "gamer", "gamers", "nerd", "nerds", "creator", "host", "judge", "umpire", "commentator",
      "lot", "bunch", "whole", "entire", "one", "ones", "self", "ass", "dog", "dogs", "cat", "cats", "pet", "pets", "baby", "grandma", "grandpa", "cousin",
      "uncle", "aunt", "jews", "muslims", "christians", "blacks", "whites", "asians", "gays",
-     "immigrants", "mexicans", "trans", "fag", "fags", "crew", "chat"}
+     "immigrants", "mexicans", "trans", "fag", "fags", "crew", "chat", "clan", "guild",
+     "followers", "viewers", "subs", "simps", "kin", "relatives", "grandparents", "neighbours",
+     "neighbors", "roommate", "bf", "gf", "twin", "babies", "nephew", "niece"}
 )  # fmt: skip
 _PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they",
                        "ppl", "people", "everyone", "everybody"})  # fmt: skip
@@ -825,7 +914,8 @@ _WISH_RE = re.compile(
     rf"(?P<harm>{_OUTCOME})\b"
 )
 _SHOULD_RE = re.compile(
-    rf"\b(?P<target>{_TARGET})(?: \w+)?? (?:really |all |just |literally )?{_MODAL}"
+    rf"\b(?P<target>{_TARGET}(?: and {_TARGET})?)(?: \w+)?? (?:really |all |just |literally )?"
+    rf"{_MODAL}"
     rf"(?: all| just| literally| go| fucking| really| actually| be| get| gets| lined up and| taken "
     rf"out and| dragged out and| publicly| slowly)* (?P<harm>{_OUTCOME}|(?:lined up|taken out|"
     r"dragged out|rounded up|strung up) and (?:shot|killed|executed|hanged|hung|gassed|burned|"
@@ -843,8 +933,9 @@ _SPLIT_ACT_RE = re.compile(
 _WISH_ACTOR_RE = re.compile(
     rf"\b{_WISH_FRAME}(?: that)? (?:someone|somebody|some1|a \w+|the cops|the police|an? \w+ \w+) "
     r"(?:\w+ )?(?:kills?|stabs?|shoots?|hurts?|murders?|beats?|runs? over|hits?|rapes?|swats?|"
-    r"doxx?e?s|chokes?|strangles?|jumps?|ends?|breaks?|finds?) (?:you|u|ya|yall|him|her|them|your|"
-    r"ur|his|their)\b"
+    r"doxx?e?s|chokes?|strangles?|jumps?|ends?|breaks?|finds?|burns?|torch(?:es)?|bombs?|"
+    r"blows? up|sets? fire to|poisons?|hunts? down|tracks? down|shanks?|robs?|kidnaps?) "
+    r"(?:you|u|ya|yall|him|her|them|your|ur|his|their)\b"
 )
 #: An order to harm people with nobody named to do it: "hang the devs", "kill every streamer".
 _IMPERATIVE_RE = re.compile(
@@ -950,7 +1041,8 @@ _THREAT_IDIOMS = [
     r"\bmake sure (?:you|u|he|she|they) (?:never|cant|wont|dont|can not|cannot) "
     r"(?:walk|breathe|wake up|see|live|talk|stream|play|speak|use (?:your|his|her) \w+) again\b",
     r"\bmake sure (?:you|u|he|she|they) (?:never|dont|wont) (?:wake up|see tomorrow|live)\b",
-    r"\bput (?:you|u|ya|him|her|them) (?:in|into|six feet) (?:the |a )?(?:hospital|ground|grave|"
+    r"\bput (?:you|u|ya|him|her|them|(?:that|this|the|your|ur|his|her|their) [a-z]+) "
+    r"(?:in|into|six feet) (?:the |a )?(?:hospital|ground|grave|"
     r"coma|wheelchair|body bag|under|icu|morgue|casket|coffin)\b",
     r"\bbreak (?:every|all the|all of the) (?:bone|bones)\b",
     r"\bbones? in (?:your|ur|his|her|their) body\b",
@@ -970,6 +1062,40 @@ _THREAT_IDIOMS = [
     r"sister|brother) (?:is|are|will be|gonna be) (?:next|dead|done|in danger|not safe)\b",
     r"\b(?:your|ur|you|u) (?:re|are|r) (?:so |gonna be |going to be )?dead (?:when|once|if|the "
     r"moment|as soon as) (?:i|we)\b",
+    # veiled threats: nothing said outright, the harm is implied
+    r"\b(?:shame|pity|sad|tragic|terrible|awful|unfortunate) if (?:something|anything|smth) "
+    r"(?:bad |terrible |unfortunate )?(?:were to |was to |is to |)?(?:happen|happened|happens) "
+    r"(?:to )?(?:you|u|ya|your|ur|his|her|their|him|them)\b",
+    r"\bwhat (?:happens|will happen|is gonna happen|happened) to (?:people|ppl|guys|girls|kids|"
+    r"players|streamers|snitches|rats) like (?:you|u|ya|him|her|them|that)\b",
+    r"\b(?:accidents|bad things|things) (?:happen|can happen|do happen) to (?:people|ppl|you|u|"
+    r"streamers|kids|snitches|guys) (?:like )?(?:you|u|who|that|like)\b",
+    r"\b(?:be careful|careful|watch out|stay safe|hope you get home safe) (?:\w+ )?"
+    r"(?:walking|driving|going|getting) (?:home|to school|to work|back)\b",
+    r"\b(?:i|we) (?:know|found|saw|see|got) (?:what|which) (?:car|school|house|gym|bus|train|"
+    r"street|town|door) (?:you|u|ya|he|she|they|your|ur|his|her) (?:\w+ )?(?:drive|drives|"
+    r"take|takes|live|lives|go|goes|use|uses|work|works|attend|attends|is|are)\b",
+    r"\b(?:stop|quit|leave|delete|log off|uninstall|apologi[sz]e|pay up|unban|unmute|give)\b"
+    r"(?: \w+){0,4} or else\b",
+    r"\bor else\b(?: (?:you|u|ya|ur|youll|your family|we|ill))? ?(?:\w+ )?(?:see|regret|find out|"
+    r"pay|get hurt|wont|will)?$",
+    r"\b(?:ill|i will|we will|well|im gonna|were gonna|gonna|imma|ima) (?:\w+ )?make (?:you|u|ya|"
+    r"him|her|them|your family|ur family) (?:pay|suffer|regret|bleed|beg|scream|disappear)\b",
+    r"\b(?:if|when|once|next time|the day|the moment|as soon as) (?:i|we) (?:ever )?(?:meet|see|"
+    r"catch|find|run into|spot|get) (?:you|u|ya|him|her|them)\b(?: \w+){0,3} "
+    r"(?:irl|outside|in person|in real life|on the street|at (?:school|work|the mall|lan|the lan))"
+    r"\b(?= .*\b(?:dead|die|kill|hurt|beat|smash|break|regret|end|finished|done|pay|bleed|"
+    r"hospital|sorry|fight|jump|stab|shoot|punch|fuck you up|mess you up))",
+    r"\b(?:you|u|ur|youre|you are|ya|he|she|hes|shes|theyre|they are) (?:so |gonna be |going to "
+    r"be |literally |actually )?(?:dead|finished|done for|a dead man|dead meat|dead weight irl)\b"
+    r"(?=.*\b(?:irl|in real life|outside|in person|when (?:i|we)|once (?:i|we)|if (?:i|we)|meet)\b)",
+    r"\b(?:irl|in real life|in person|outside)\b.{0,40}\b(?:ur|youre|you are|your|you|u) "
+    r"(?:so |gonna be |literally )?(?:dead|finished|done for|dead meat)\b",
+    rf"\b{_WISH_FRAME}(?: that)? (?:your|ur|his|her|their|you|u|ya)(?: \w+){{0,3}} "
+    r"(?:car|bus|plane|flight|house|home|train|boat|ship|taxi|uber|apartment|flat|family)\b"
+    r"(?: \w+)? (?:crashes|crash|burns|burn|burns down|explodes|explode|blows up|blow up|sinks|"
+    r"sink|catches fire|catch fire|collapses|collapse|gets hit|get hit|falls|goes down|burned|"
+    r"crashed)\b",
     # doxxing: knowing or hunting someone's whereabouts and personal details
     r"\b(?:know|ik|kno|knw|found|find|found out|find out|got|have|figured out) (?:what|which) "
     r"(?:school|college|uni|university|town|city|street|house|gym|office|job|hospital) "
@@ -1138,10 +1264,17 @@ _DOTS_RE = re.compile(r"\s*(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\s+dot\s+)\s*
 _BRANDS = ("steamcommunity", "steampowered", "steam", "discordapp", "discord", "epicgames",
            "fortnite", "roblox", "riotgames", "valorant", "leagueoflegends", "battlenet",
            "blizzard", "xbox", "playstation", "nintendo", "twitch", "ubisoft", "minecraft",
-           "paypal", "csgo", "counterstrike", "faceit")  # fmt: skip
+           "paypal", "csgo", "counterstrike", "faceit", "mojang", "activision", "callofduty",
+           "hoyoverse", "mihoyo", "genshin", "pokemon", "niantic", "rockstargames",
+           "socialclub", "bethesda", "microsoft", "instagram", "tiktok", "youtube", "tarkov",
+           "warframe", "wargaming", "battlestate", "supercell", "clashofclans", "brawlstars",
+           "speedrun", "itchio", "humblebundle", "gogcom", "origin", "eaplay")  # fmt: skip
 _BAIT_WORDS = ("gift", "nitro", "free", "giveaway", "claim", "reward", "promo", "redeem",
                "generator", "vbucks", "vbux", "robux", "drop", "bonus", "airdrop", "prize",
-               "winner", "skins", "trade-offer", "tradeoffer", "verify", "login", "auth", "points", "coins", "gems")  # fmt: skip
+               "winner", "skins", "trade-offer", "tradeoffer", "verify", "login", "auth", "points", "coins", "gems",
+               "migrate", "migration", "signin", "sign-in", "unban", "appeal", "recover",
+               "recovery", "suspend", "2fa", "password", "wallet-connect", "walletconnect",
+               "account-secure", "secure-account", "account-verify", "free-", "-free")  # fmt: skip
 
 
 @functools.cache

@@ -16,7 +16,8 @@ The pipeline, in order (each step defeats one family of evasions):
    units ("10k") and product codes ("ps5") stay as written (dates, scores, patch numbers).
    ``*`` and an inner ``#`` stay as a wildcard mark, resolved against the term lists later.
 7. Runs of three or more of one character are cut to two ("fuuuuck" -> "fuuck",
-   "asssss" -> "ass"); matchers also compare fully squeezed forms for stretched tokens.
+   "asssss" -> "ass"); matchers also compare fully squeezed forms for stretched tokens. A run
+   of ``*`` keeps its length, since each star hides one letter ("motherf***er", "n***a").
 8. Three or more single-character tokens in a row are joined ("k y s", "f.u.c.k").
 
 :func:`fold` returns the token sequence; matchers work on ``" ".join(tokens)``.
@@ -55,7 +56,7 @@ LEET = str.maketrans(
 LEET_L = str.maketrans({"1": "l", "|": "l", "!": "l"})
 _TOKEN_RE = re.compile(r"[a-z0-9*#@$|!+€£¢]+")
 _APOSTROPHES_RE = re.compile(r"(?<=[a-z0-9])['’‘`´](?=[a-z])")
-_RUN3_RE = re.compile(r"(.)\1{2,}")
+_RUN3_RE = re.compile(r"([^*])\1{2,}")  # a run of mask stars keeps its length: one per letter
 _RUN2_RE = re.compile(r"(.)\1+")
 _HAS_LETTER_RE = re.compile(r"[a-z]")
 _L_DIGITS_RE = re.compile(r"[1|!]")
