@@ -280,7 +280,8 @@ _I_WILL = _alt("i ?ll", "i will", "im gonna", "im going to", "i am going to", "i
                "im coming to", "i want to", "i wanna")  # fmt: skip
 _THREAT_RE = re.compile(
     rf"\b{_I_WILL} (?:fucking |literally |actually |come and |come |find you and )?"
-    rf"(?P<verb>{_THREAT_VERB}) (?:you|u|ya|your|ur|him|her|them|his|their|yall)\b(?P<rest>.*)"
+    rf"(?P<verb>{_THREAT_VERB}) (?P<object>you|u|ya|your|ur|him|her|them|his|their|yall)\b"
+    r"(?P<rest>.*)"
 )
 
 _WISH = _alt("die", "dies", "died", "dead", "were dead", "was dead", "get cancer", "gets cancer",
@@ -330,8 +331,9 @@ _HARASSMENT = [
     r"\b(?:better hope|pray|hope) (?:i|we) (?:never |dont |don t )?(?:find|catch|see|meet) "
     r"(?:you|u|ya)\b",
     r"\b(?:if|when|once|till|until) (?:i|we) (?:ever )?(?:find|catch) (?:you|u|ya)\b",
-    r"\b(?:spam|call|text|flood|leak|post|share|send)(?:ing)? (?:his|her|their|your|ur)"
-    r"(?: [a-z]+)? (?:phone number|number|address|addy|email|socials|nudes|pics)\b",
+    r"\b(?:(?:spam|call|text|flood|leak)(?:ing)? (?:his|her|their|your|ur)|(?:post|share|send)"
+    r"(?:ing)? (?:his|her|their))(?: [a-z]+)? (?:phone number|number|address|addy|email|socials|"
+    r"nudes|pics)\b",
     r"\b(?:i|we|ive|weve) (?:know|got|have|found|has) (?:your|ur|his|her|their) (?:home |real |ip )?"
     r"(?:address|house|ip|location|school|workplace|real name|family|phone number|number|license "
     r"plate|licence plate|plate number|plates|car|schedule|routine|kids names|moms number|"
@@ -423,23 +425,33 @@ _CREDENTIAL_ASK = (
     r"recovery code|backup codes?|seed phrase|recovery phrase|private key|sign in details|login "
     r"details|account details|account info)\b"
 )
+#: Currency the game itself hands out: "500 free gems by logging in daily", "a free gold skin
+#: for completing the event" (unless the same text asks for a survey, a DM, a login...).
+_EARNED = (
+    r"(?!(?=.*\b(?:by|for|from|when|through|after|just for|if you) (?:\w+ ){0,2}(?:logging|log in|"
+    r"completing|playing|reaching|finishing|watching|linking|leveling|levelling|ranking|the event|"
+    r"event|season|battle pass|daily|weekly|quests?|missions?|challenges?|drops|prime|"
+    r"achievements?|login rewards?)\b)(?!.*\b(?:survey|generator|human verification|dm|dms|link|"
+    r"bio|password|login with|click|telegram|whatsapp)\b))"
+)
 _SCAM = [
     _CREDENTIAL_ASK,
     rf"\b(?:free|unlimited|infinite|generator|gen|hack|hacked|glitch|giving away|give away|"
     rf"giveaway|claim)\b(?: [a-z0-9]+){{0,4}}? {_CURRENCY_ANY}\b"
     r"(?! (?:in|on|at|with|for|from|during|by|after) (?:the )?(?:new|this|next|season|event|update|"
     r"patch|battle pass|daily|weekly|login|quest|quests|missions?|challenges?|store|shop|game|"
-    r"playing|leveling|levelling|ranking|completing|logging))",
+    r"playing|leveling|levelling|ranking|completing|logging))"
+    rf"{_EARNED}",
     r"\b(?:modded|hacked|cracked|mod|hack|patched) (?:app|apk|apps|apks|client|version|ipa)\b"
     r"(?=.*\b(?:dm|pm|link|download|free|unlimited|infinite|get|click|bio|telegram|discord)\b)",
     r"\b(?:click|tap|open|visit|use) (?:my|the|this|our) link\b.{0,60}\b(?:enter|type|log ?in|"
     r"login|sign ?in|verify|input|connect) (?:your|ur|with)\b",
-    rf"\b{_SCAM_VERB}\b{_W}{{0,2}} {_STRONG_CURRENCY}\b",
+    rf"\b{_SCAM_VERB}\b{_W}{{0,2}} {_STRONG_CURRENCY}\b{_EARNED}",
     rf"\b{_STRONG_CURRENCY}\b{_W}{{0,3}} (?:for free|free|4 free|generator|gen|generate|giveaway|"
     rf"give away|hack|glitch|no survey|no verification|no human verification|unlimited|"
     rf"method|exploit|claim)\b",
     rf"\b(?:free|unlimited|generator|hack|glitch)\b{_W}{{0,1}} {_WEAK_CURRENCY}\b(?! (?:in|on|at|"
-    r"with|for) (?:the )?(?:new|this|next|season|event|update|patch))",
+    r"with|for) (?:the )?(?:new|this|next|season|event|update|patch)){_EARNED}",
     rf"\b{_WEAK_CURRENCY} (?:generator|gen|hack|glitch|for free|4 free|no survey)\b",
     r"\b(?:claim|redeem|collect) (?:your|ur)? ?(?:free )?(?:gift|reward|prize|skin|"
     r"code|nitro|voucher|bonus|giveaway|airdrop|winnings)s?\b",
@@ -508,8 +520,8 @@ _SELLING = [
     rf"\b(?:\w+ )?boosting\b(?: \w+){{0,6}} {_RANKS}\b",
     r"\b(?:carries|carry runs|carry service|raid carries|mythic carries|dungeon carries|power ?"
     r"level(?:ing|ling)?|leveling service|levelling service|account leveling|placement matches "
-    r"done|wins for hire)\b(?=.*\b(?:pm|dm|dms|hmu|quote|cheap|price|prices|paypal|cashapp|for "
-    r"sale|selling|sell|offering|offer|discord|usd|eur|order)\b)",
+    r"done|wins for hire)\b(?=.*\b(?:quote|cheap|price|prices|paypal|cashapp|for sale|selling|sell|"
+    r"offering|usd|eur|orders?|slots|spots open|service|services|pm me for|dm me for|dm for|pm for)\b)",
     r"\b(?:cheap|selling|sell|wts|buy cheap)\b(?: \S+){0,3} (?:gold|coins|currency|mesos|kinah|"
     r"isk|plat|platinum|credits|runes|carries|items|gil)\b(?=.*\b(?:pm|dm|dms|hmu|quote|price|"
     r"prices|paypal|cashapp|usd|eur|dollars|real money|irl money|discord|delivery|instant|order)\b)",
@@ -550,10 +562,15 @@ def _first(code: str, patterns: list[re.Pattern[str]], text: str) -> list[Reason
     return []
 
 
-def _first_not_play(code: str, patterns: Iterable[re.Pattern[str]], text: str) -> list[Reason]:
-    """Like :func:`_first`, but a match that :func:`_is_play` calls game talk does not count."""
+def _first_not_play(
+    code: str, patterns: Iterable[re.Pattern[str]], text: str, *, game_inside: bool = False
+) -> list[Reason]:
+    """Like :func:`_first`, but a match that :func:`_is_play` calls game talk does not count;
+    with ``game_inside``, neither does one naming a game thing ("where the merchant lives")."""
     for pattern in patterns:
         for m in pattern.finditer(text):
+            if game_inside and set(m.group(0).split()[1:]) & (_game_words() - _LOCATIVE):
+                continue
             if not _is_play(text, m.start(), m.end()):
                 return [(code, repr(m.group(0).strip()[:60]))]
     return []
@@ -672,7 +689,8 @@ def _plain_spelling(tokens: Sequence[str]) -> str:
 _WARNING_RE = re.compile(
     r"\b(?:never trust|dont trust|do not trust|beware|dont fall for|do not fall for|is a scam|"
     r"are scams|are a scam|its a scam|scam alert|psa|warning|never click|dont click|report|"
-    r"never from|only (?:through|from|via|in) (?:the )?(?:official|in game|store)|never share|"
+    r"never from|only (?:on |at |through |from |via |in |into )?(?:the |our )?(?:official|in game|store)|"
+    r"into the official|never share|"
     r"dont share|do not share|never give)\b"
 )
 
@@ -768,15 +786,27 @@ def _real_world() -> frozenset[str]:
 
 _LOCATIVE = frozenset(
     {"in", "on", "at", "to", "with", "by", "during", "against", "vs", "versus", "inside", "from",
-     "into", "using", "off"}
+     "into", "using", "off", "without", "before"}
 )  # fmt: skip
 #: Words after a harm that say it is about play: "you will die a lot", "hope you die less".
 _PLAY_MODIFIER_RE = re.compile(
     r"^(?:a lot|alot|lots|so much|less|more|often|again|instantly|first try|every time|twice|"
     r"a few times|a hundred times|\d+ times|in (?:one|two|three|\d+) (?:hits?|shots?|taps?)|"
     r"if (?:you|u) (?:peek|push|miss|fail|go|stand|play|pick|dont|forget)|to respawn|to reset|"
-    r"to skip|to unstuck|to get (?:out|unstuck|back))\b"
+    r"to skip|to unstuck|to get (?:out|unstuck|back)|to (?:get|reach|find|grab|unlock|land|collect|"
+    r"activate|trigger|access|open|enter|glide|escape|dodge|avoid|loot|farm|save time)|for (?:the|a) "
+    r"(?:secret|collectible|chest|shortcut|achievement|trophy|skip|glitch))\b"
 )
+
+
+_KIN_BODY_IRL = frozenset(
+    {"irl", "reality", "family", "mom", "mum", "mother", "dad", "father", "kids", "children",
+     "sister", "brother", "wife", "husband", "girlfriend", "boyfriend", "parents", "dog", "cat",
+     "face", "teeth", "throat", "neck", "skull", "bones", "body", "legs", "cancer", "hospital",
+     "school"}
+)  # fmt: skip
+#: Verbs that also mean "win against": with "at/in X" after their object they name a contest.
+_DEFEAT_VERBS = frozenset({"beat", "beating", "destroy", "crush", "smoke", "outplay", "wreck"})
 
 
 def _is_play(text: str, start: int, end: int) -> bool:
@@ -785,7 +815,9 @@ def _is_play(text: str, start: int, end: int) -> bool:
     or a play modifier follows it; and no real-world word is in the match or after it."""
     inside = text[start:end].split()
     after = text[end:].split()[:8]
-    if set(inside + after) & _real_world():
+    # A place or vehicle in the match may be in a game ("jump off the roof to get the
+    # collectible", "his address in the game's lore"); kin, body and "irl" never are.
+    if set(after) & _real_world() or set(inside) & _KIN_BODY_IRL:
         return False
     games = _game_words() | {_MASK}  # an allowlisted name is a game, mode or character
     named_subject = bool(inside) and inside[0] in _PRONOUNS  # "they should all die": no guess
@@ -793,6 +825,8 @@ def _is_play(text: str, start: int, end: int) -> bool:
         return True
     if _PLAY_MODIFIER_RE.match(" ".join(after)):
         return True
+    if set(inside) & _DEFEAT_VERBS and after and after[0] in {"at", "in", "on"}:
+        return True  # "I'm going to beat you at Street Fighter": a contest
     for i, word in enumerate(after[:2]):  # "die to the boss", "find you again in the lobby"
         if word in _LOCATIVE and set(after[i + 1 : i + 4]) & games:
             return True
@@ -822,7 +856,9 @@ _OUTCOME = _alt(
 _WISH_FRAME = _alt(
     "hope", "hoping", "hopefully", "wish", "wishing", "pray", "praying", "may", "want", "wanna see",
     "want to see", "would love to see", "id love to see", "cant wait to see", "cant wait for",
-    "cant wait till", "would be nice if", "deserve", "deserves", "deserved",
+    "cant wait till", "would be nice if", "deserve", "deserves", "deserved", "love to watch",
+    "like to watch", "wanna watch", "want to watch", "enjoy watching", "cant wait to watch",
+    "id love to watch", "would love to watch",
 )  # fmt: skip
 _MODAL = _alt(
     "should", "shud", "shld", "should all", "shouldve", "need to", "needs to", "ought to",
@@ -841,8 +877,8 @@ _ACT = _alt(
     "end", "put down", "bury", "torture", "execute", "lynch", "hang", "drown", "slit", "gut",
     "knock out", "run over", "burn", "torch", "poison", "punch", "slap", "kick", "smash",
     "break", "bash", "cut", "shank", "jump", "merk", "off", "eliminate", "take out", "find",
-    "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "ruin",
-    "make", "wreck", "destroy", "dox", "doxx", "swat", "expose", "leak",
+    "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "make", "dox",
+    "doxx", "swat", "expose", "leak",
 )  # fmt: skip
 #: Acts that are also ordinary play; they need their target to be a person and no game context.
 _PLAY_ACTS = frozenset(
@@ -924,9 +960,10 @@ _SHOULD_RE = re.compile(
 _ACT_RE = re.compile(rf"\b{_ACTOR}(?: \w+){{0,2}}? (?P<verb>{_ACT}) (?P<object>{_OBJ})\b")
 #: Phrasal acts with the target inside: "put you down", "beat him up", "take her out".
 _SPLIT_ACT_RE = re.compile(
-    rf"\b{_ACTOR}(?: \w+){{0,2}}? (?P<verb>put|beat|take|knock|rough|lay|gun|cut|shoot|mess|"
+    rf"\b{_ACTOR}(?: \w+){{0,2}}? (?P<verb>put|beat|take|knock|rough|lay|gun|cut|shoot|mess|run|"
     r"smoke|wipe|rub|snuff|stamp|string|lock|bottle|jump|light|fuck|shut|blow|lit) "
-    r"(?P<object>you|u|ya|yall|him|her|them) (?P<particle>down|up|out|off|6 feet under|six feet "
+    r"(?P<object>you|u|ya|yall|him|her|them|(?:this|that|the|your|ur|his|her|their) [a-z]+) "
+    r"(?P<particle>down|up|out|off|over|6 feet under|six feet "
     r"under|in the dirt|in the ground)\b"
 )
 #: A wish that someone else does the harm: "hope someone stabs you", "pray a bus hits him".
@@ -960,6 +997,9 @@ def _threat_shapes(text: str) -> list[Reason]:
     for rule in (_WISH_ACTOR_RE, _SPLIT_ACT_RE):
         for m in rule.finditer(text):
             verb = m.groupdict().get("verb")
+            obj = m.groupdict().get("object") or "you"
+            if not _is_person(obj) or (verb in {"take", "run"} and obj.split()[-1] in _ROLE_NOUNS):
+                continue  # "take the tower out", "run the healer over" (a kart game)
             if verb in {
                 "take",
                 "shoot",
@@ -1030,8 +1070,15 @@ _THREAT_IDIOMS = [
     r"\bsleep with (?:one eye open|the lights on|a knife|your door locked)\b",
     r"\b(?:count|counting) (?:your|ur|his|her) days\b",
     r"\b(?:days|hours) are numbered\b",
-    r"\b(?:wont|will not|never|not) (?:live|make it|survive) (?:to see|through|past) "
-    r"(?:tomorrow|the (?:week|night|weekend|day)|next \w+|another day|your \w+)\b",
+    r"\b(?:wont|will not|never|not|aint) (?:live|make it|survive|last) (?:to see|to|through|past|"
+    r"till|until) (?:tomorrow|the (?:week|night|weekend|day|morning)|next (?:week|month|year|"
+    r"weekend|day|friday|monday|tuesday|wednesday|thursday|saturday|sunday)|another day|your "
+    r"(?:birthday|next birthday|graduation|wedding)|christmas|the end of the (?:week|month|day))\b",
+    r"\b(?:shame|pity) if (?:your|ur|you|u|his|her|their)(?: \w+){0,3} (?:caught fire|catches fire|"
+    r"burned|burnt|burns|got hurt|gets hurt|broke|exploded|blew up|got leaked|leaked|disappeared|"
+    r"went missing|had an accident|has an accident|got hit|gets hit|fell|died|dies)\b",
+    r"\bshoot(?:s|ing)? up (?:your|ur|his|her|their|the|a|that|this) (?:\w+ )?(?:school|house|"
+    r"home|office|work|workplace|mosque|church|synagogue|mall|event|convention|stream|lan|party)\b",
     r"\b(?:you|u|ya|your family|ur family|your kids|ur kids|your mom|ur mom)(?: are| is|re)? next\b"
     r"(?! (?:in|up|on|to|for|round|game|match|map|pick|turn|after|week|season|time|year))",
     r"\b(?:coming|comin|come) for (?:you|u|ya|him|her|them|your|ur|his|their)\b",
@@ -1060,12 +1107,15 @@ _THREAT_IDIOMS = [
     r"swatted|doxxed|doxed|jumped)\b",
     r"\b(?:your|ur|his|her|their) (?:whole )?(?:family|kids|mom|mum|dad|wife|children|parents|"
     r"sister|brother) (?:is|are|will be|gonna be) (?:next|dead|done|in danger|not safe)\b",
-    r"\b(?:your|ur|you|u) (?:re|are|r) (?:so |gonna be |going to be )?dead (?:when|once|if|the "
+    r"\b(?:your|ur|you|u|youre) (?:re |are |r )?(?:so |gonna be |going to be )?dead (?:next time|"
+    r"when|once|if|the "
     r"moment|as soon as) (?:i|we)\b",
     # veiled threats: nothing said outright, the harm is implied
     r"\b(?:shame|pity|sad|tragic|terrible|awful|unfortunate) if (?:something|anything|smth) "
     r"(?:bad |terrible |unfortunate )?(?:were to |was to |is to |)?(?:happen|happened|happens) "
-    r"(?:to )?(?:you|u|ya|your|ur|his|her|their|him|them)\b",
+    r"(?:to )?(?:you|u|ya|your|ur|his|her|their|him|them)\b(?! (?:win|streak|rank|ranking|"
+    r"account|stats|kd|elo|mmr|base|team|save|saves|progress|loadout|character|build|run|score|"
+    r"record|game|games|channel|setup|pc|controller|console|collection|inventory|skin|skins))",
     r"\bwhat (?:happens|will happen|is gonna happen|happened) to (?:people|ppl|guys|girls|kids|"
     r"players|streamers|snitches|rats) like (?:you|u|ya|him|her|them|that)\b",
     r"\b(?:accidents|bad things|things) (?:happen|can happen|do happen) to (?:people|ppl|you|u|"
@@ -1077,8 +1127,6 @@ _THREAT_IDIOMS = [
     r"take|takes|live|lives|go|goes|use|uses|work|works|attend|attends|is|are)\b",
     r"\b(?:stop|quit|leave|delete|log off|uninstall|apologi[sz]e|pay up|unban|unmute|give)\b"
     r"(?: \w+){0,4} or else\b",
-    r"\bor else\b(?: (?:you|u|ya|ur|youll|your family|we|ill))? ?(?:\w+ )?(?:see|regret|find out|"
-    r"pay|get hurt|wont|will)?$",
     r"\b(?:ill|i will|we will|well|im gonna|were gonna|gonna|imma|ima) (?:\w+ )?make (?:you|u|ya|"
     r"him|her|them|your family|ur family) (?:pay|suffer|regret|bleed|beg|scream|disappear)\b",
     r"\b(?:if|when|once|next time|the day|the moment|as soon as) (?:i|we) (?:ever )?(?:meet|see|"
@@ -1190,7 +1238,8 @@ _SELF_HARM_SHAPES = [
     r"\bcommit (?:suicide|sudoku|seppuku|toaster bath|neck rope|die|death|unalive|not alive|"
     r"self (?:harm|delete)|alt f4 irl|kms|kys)\b",
     r"\b(?:take|have) a (?:toaster|toaster oven) bath\b|\btoaster bath\b",
-    r"\b(?:go|just|pls|please|you should|u should|now) (?:kys|kms|an hero|rope|neck|die|unalive)\b",
+    r"\b(?:go|just|pls|please|you should|u should|now) (?:kys|kms|an hero|rope|neck|die|unalive|"
+    r"overdose|od)\b",
     r"^(?:(?:just|pls|please|plz|now|omg|bro|lol|so|then|ok|okay|pls just|just go) )?die already\b",
     r"\b(?:you|u|ya|ur|noob|loser|bozo|kid|bro|idiot|clown|trash) (?:should |need to |gotta |just )?"
     r"die already\b",
@@ -1225,32 +1274,78 @@ _SELF_HARM_SHAPES = [
 _SELF_HARM_SHAPES_RE = [re.compile(p) for p in _SELF_HARM_SHAPES]
 
 
+#: A post about selling, doxxing or swatting rather than doing it: news, a PSA, a complaint
+#: ("boosting services get accounts banned", "swatting is a crime"). "no bans" is a seller's
+#: promise, so a negated ban word does not count.
+_TOPIC_RE = re.compile(
+    r"(?<!\bno )(?<!\bnever )(?<!\bzero )(?<!\bnot )(?<!\b0 )(?<!\bwithout )\b(?:banned|bannable|"
+    r"ban wave|banwave|reported|reporting|report it|report them|illegal|crime|crimes|criminal|"
+    r"against the (?:rules|tos)|tos violation|crackdown|lawsuit|sued|arrested|charged|sentenced|"
+    r"jailed|prison|victims?|incidents?|not a joke|never okay|never ok|is dangerous|scam|scams|scammers|scammed|beware|psa|dont buy|never buy|investigat\w*|"
+    r"condemn\w*|lawmakers|police say|court)\b"
+)
+_DOX_SWAT_WORD_RE = re.compile(r"'(?:dox+(?:ed|ing|es)?|swat(?:ted|ting|ter|ters))'")
+_DOX_SWAT_ORDER_RE = re.compile(
+    r"\b(?:dox+|swat)\w* (?:him|her|them|you|u|ya|this|that|the|his|their|every|all)\b"
+)
+#: Words that negate a self-harm act right before it: "please don't kys over a game".
+_NEGATORS = frozenset({"dont", "never", "not", "doesnt", "didnt", "wont", "shouldnt", "cant",
+                       "nobody", "noone"})  # fmt: skip
+
+
+def _not_negated(reasons: list[Reason], text: str) -> list[Reason]:
+    """Drop a self-harm reason whose match follows "don't"/"never" ("don't kill yourself over a
+    ranked loss" is care, not a directive)."""
+    out = []
+    for code, detail in reasons:
+        found = text.find(detail.strip("'\""))
+        before = text[:found].split()[-2:] if found >= 0 else []
+        if before and (before[-1] in _NEGATORS or before == ["do", "not"]):
+            continue
+        out.append((code, detail))
+    return out
+
+
 def phrases(text: str) -> list[Reason]:
     """Harassment, self-harm, scam and selling rules on a folded, allowlist-masked text.
 
     A post that warns about a scam ("never trust sites offering free V-Bucks") is not one.
     """
     out = (
-        _first_not_play("harassment", _HARASSMENT_RE, text)
+        _first_not_play("harassment", _HARASSMENT_RE, text, game_inside=True)
         or _should_die_at_people(text)
         or _curse_at_people(text)
         or _harm_act(text)
         or _threat_shapes(text)
         or _first_not_play("harassment", _THREAT_IDIOMS_RE, text)
     )
+    if (
+        out
+        and _DOX_SWAT_WORD_RE.fullmatch(out[0][1])
+        and _TOPIC_RE.search(text)
+        and not _DOX_SWAT_ORDER_RE.search(text)
+    ):
+        out = []  # "swatting is a crime": about it, not doing it
     if not out:
         for m in _THREAT_RE.finditer(text):
             if m.group("verb") in _GAME_VERB and _GAME_CONTEXT.search(m.group("rest")):
                 continue
+            noun = (m.group("rest").split() or [""])[0]
+            possessive = m.group("object") in {"your", "ur", "his", "their"}
+            if possessive and not (_is_person(f"your {noun}") or noun in _BODY):
+                continue  # "end your win streak", "break his combo"
             if not _is_play(text, m.start(), m.start() + len(m.group(0)) - len(m.group("rest"))):
                 out = [("harassment", repr(m.group(0)[:60].strip()))]
                 break
-    out += _first("self_harm", _KYS_RE, text) or _first_not_play(
-        "self_harm", (*_SELF_HARM_RE, *_SELF_HARM_SHAPES_RE), text
+    out += _not_negated(
+        _first("self_harm", _KYS_RE, text)
+        or _first_not_play("self_harm", (*_SELF_HARM_RE, *_SELF_HARM_SHAPES_RE), text),
+        text,
     )
     if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
-    out += _first("selling", _SELLING_RE, text)
+    if not _TOPIC_RE.search(text):
+        out += _first("selling", _SELLING_RE, text)
     return out
 
 
