@@ -24,7 +24,16 @@ CATEGORY_CODES: dict[str, frozenset[str]] = {
     "selling": frozenset({"selling"}),
     "phishing": frozenset({"phishing"}),
     "pii": frozenset(
-        {"pii_email", "pii_phone", "pii_card", "credential_in_url", "credentials", "api_key"}
+        {
+            "pii_email",
+            "pii_phone",
+            "pii_card",
+            "pii_id",
+            "pii_address",
+            "credential_in_url",
+            "credentials",
+            "api_key",
+        }
     ),
     "empty_control": frozenset({"empty", "control_characters"}),
 }

@@ -86,11 +86,21 @@ def _confusables() -> dict[int, str]:
     return table
 
 
+#: Letters and marks that draw nothing: Hangul fillers, the Braille blank, the combining
+#: grapheme joiner, Khmer inherent vowels. People post them as "empty" text or to split words.
+BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\u180e")
+
+
 def visible(text: str) -> str:
-    """NFKC text without format characters and variation selectors (what a reader can see)."""
+    """NFKC text without format characters, variation selectors and blank look-alikes (what a
+    reader can see)."""
     text = unicodedata.normalize("NFKC", text)
     return "".join(
-        c for c in text if unicodedata.category(c) != "Cf" and not ("\ufe00" <= c <= "\ufe0f")
+        c
+        for c in text
+        if unicodedata.category(c) != "Cf"
+        and not ("\ufe00" <= c <= "\ufe0f")
+        and c not in BLANK_LOOKALIKES
     )
 
 
