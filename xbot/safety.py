@@ -42,11 +42,14 @@ MAX_ALT_TEXT_CHARS = 1000
 # -- PII and spam shapes --------------------------------------------------------------------------
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_AT = r"\s*(?:\[at\]|\(at\)|\{at\}|<at>|\s+at\s+)\s*"
 _DOT = r"\s*(?:\[\.\]|\(\.\)|\[dot\]|\(dot\)|\{dot\}|\s+dot\s+|\.)\s*"
 #: "jake at gmail dot com", "jake[at]gmail[.]com": an address written to dodge filters.
 _EMAIL_SPELLED_RE = re.compile(
-    rf"(?<![\w.+-])[\w.+-]{{2,}}{_AT}[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}"
+    r"(?<![\w.+-])[\w.+-]{2,}"
+    r"(?:\s*(?:\[at\]|\(at\)|\{at\}|<at>)\s*[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"  # jake[at]gmail.com
+    rf"|\s+at\s+(?:gmail|googlemail|yahoo|outlook|hotmail|live|msn|icloud|aol|proton|protonmail|gmx|"
+    rf"yandex|mail|web|zoho)|\s+at\s+[A-Za-z0-9-]+(?=\s*(?:\[\.\]|\(\.\)|\[dot\]|\(dot\)|\s+dot\s+)))"
+    rf"(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}"
     r"(?:com|net|org|io|me|gg|de|co|uk|fr|nl|es|it|ru|pl|se|ca|au|us|edu|info)\b",
     re.IGNORECASE,
 )

@@ -178,6 +178,60 @@ _TITLES = frozenset(
 )
 
 
+#: Short words that are just words when they follow a single letter ("s it", "a ss" are not masks).
+_COMMON_SHORT = frozenset(
+    [
+        "it",
+        "in",
+        "on",
+        "at",
+        "is",
+        "as",
+        "an",
+        "to",
+        "up",
+        "us",
+        "or",
+        "of",
+        "off",
+        "out",
+        "me",
+        "my",
+        "no",
+        "so",
+        "go",
+        "do",
+        "he",
+        "we",
+        "be",
+        "by",
+        "am",
+        "all",
+        "and",
+        "the",
+        "for",
+        "you",
+        "are",
+        "was",
+        "its",
+        "his",
+        "her",
+    ]
+)
+
+
+def _gap_masked(window: Sequence[str]) -> bool:
+    """Two tokens that may be one word with a letter dropped at a hyphen or space ("f-ck",
+    "sh-t", "c nt"): one is a single letter, the other two to four letters and not a word."""
+    a, b = window
+    return (
+        a.isalpha()
+        and b.isalpha()
+        and ((len(a) == 1 and 2 <= len(b) <= 4) or (len(b) == 1 and 2 <= len(a) <= 4))
+        and not ({a, b} & _COMMON_SHORT)
+    )
+
+
 def profanity(tokens: Sequence[str]) -> list[Reason]:
     """Profanity and slurs however spelled; engagement-bait phrases (``spam_phrase``).
 
@@ -219,6 +273,10 @@ def profanity(tokens: Sequence[str]) -> list[Reason]:
             split_word = size == 2 and min(map(len, window)) <= 2 and len(joined) > 3
             if split_word and joined in t.profanity:
                 hit(t.profanity[joined])
+            elif size == 2 and _gap_masked(window):
+                key = _masked_match(window[0] + "*" + window[1], t)
+                if key:
+                    hit(t.profanity[key])  # "f-ck", "sh t": a letter left out where they split
             for key in (spaced, joined, joined.translate(LEET)):  # "f0ll0w 4 f0ll0w"
                 if key in t.spam:
                     found.setdefault(("spam_phrase", f"engagement bait {t.spam[key]!r}"))
@@ -428,7 +486,8 @@ _CREDENTIAL_ASK = (
 #: Currency the game itself hands out: "500 free gems by logging in daily", "a free gold skin
 #: for completing the event" (unless the same text asks for a survey, a DM, a login...).
 _EARNED = (
-    r"(?!(?=.*\b(?:by|for|from|when|through|after|just for|if you) (?:\w+ ){0,2}(?:logging|log in|"
+    r"(?!(?=.*\b(?:by|for|from|when|through|after|just for|if you|in|with|via|during) "
+    r"(?:\w+ ){0,3}(?:logging|log in|"
     r"completing|playing|reaching|finishing|watching|linking|leveling|levelling|ranking|the event|"
     r"event|season|battle pass|daily|weekly|quests?|missions?|challenges?|drops|prime|"
     r"achievements?|login rewards?)\b)(?!.*\b(?:survey|generator|human verification|dm|dms|link|"
@@ -436,6 +495,20 @@ _EARNED = (
 )
 _SCAM = [
     _CREDENTIAL_ASK,
+    # a generator of anything paid ("free apex packs generator"); map and seed generators are tools
+    r"\b(?:free|unlimited|infinite)\b(?: \w+){0,3}? (?!(?:seed|map|world|name|random|terrain|dungeon|"
+    r"level|procedural|character|build|loadout|team|idea|maze|city|planet|music|art|image|password) )"
+    r"\w+ (?:generator|gen|glitch|exploit)\b",
+    r"\b\w+ (?:generator|gen)\b (?:working|no survey|no verification|no human|\d{4}|legit|online "
+    r"free|100)\b",
+    # doubling and "send it and I'll send back" trades
+    r"\bdouble (?:your|ur|ya) (?:\w+ )?(?:skins?|knives|knife|items?|robux|vbucks|v bucks|coins|gems|"
+    r"money|crypto|btc|eth|inventory|limiteds?|cash)\b",
+    r"\bsend (?:me |us )?(?:your|ur) (?:\w+ )?(?:knife|knives|skins?|items?|inventory|account|robux|"
+    r"limiteds?|pets?|gems|coins)\b(?: \w+){0,3} (?:and|then|&) (?:ill|i ll|i will|well|we will|"
+    r"we ll|get|you get|youll get|receive)\b",
+    r"\bdeposit (?:your )?(?:skins?|items?|knives|robux|coins)\b(?: \w+){0,3} (?:get|receive|win) "
+    r"(?:double|triple|2x|3x|back double|\d+x)\b",
     rf"\b(?:free|unlimited|infinite|generator|gen|hack|hacked|glitch|giving away|give away|"
     rf"giveaway|claim)\b(?: [a-z0-9]+){{0,4}}? {_CURRENCY_ANY}\b"
     r"(?! (?:in|on|at|with|for|from|during|by|after) (?:the )?(?:new|this|next|season|event|update|"
@@ -501,7 +574,8 @@ _SALE_CUE = (
     r"(?:for sale|selling|sell|wts|wtb|cheap|cheapest|price|prices|pricing|priced|quote|offers?|"
     r"paypal|cashapp|cash app|venmo|crypto|btc|usdt|usd|eur|gbp|dollars|bucks|dm|dms|pm|hmu|"
     r"instant|instantly|delivery|in stock|restocked|discount|available|order|orders|shop|store|"
-    r"telegram|whatsapp|link in bio|piloted|self play|guaranteed|legit|affordable)"
+    r"telegram|whatsapp|link in bio|piloted|self play|guaranteed|legit|affordable|per (?:game|win|"
+    r"match|division|rank|tier|level|week|month|day|hour|account|key))"
 )
 _RANKS = (
     r"(?:iron|bronze|silver|gold|plat|platinum|diamond|emerald|master|masters|grandmaster|gm|"
@@ -510,6 +584,12 @@ _RANKS = (
     r"\d+k badge|\d+ bomb|badges?|rank \d+|\d+ rr|\d+ elo|\d+ mmr|\d+ sr|\d+ lp)"
 )
 _SELLING = [
+    # a paid grind done for you: camo unlocks, bot lobbies, badges, placements
+    r"\b(?:unlock|unlocks|unlocking|camo|camos|bot lobb(?:y|ies)|lobbies|leveling|levelling|rank|"
+    r"ranked|badge|badges|achievement|achievements|trophy|trophies|completion|farming|grinding|"
+    r"placement|placements|coaching|recovery|unban|modding|mod|modded|carry|carries)\b(?: \w+){0,2} "
+    rf"(?:service|services)\b(?=.*\b{_SALE_CUE}\b)",
+    rf"\bbot lobb(?:y|ies)\b(?=.*\b{_SALE_CUE}\b)",
     rf"\b(?:accounts|accs|smurfs|alts|modded accounts?|stacked accounts?|og accounts?|rare "
     rf"accounts?|cheap accounts?|(?:ar|level|lvl|rank|prestige) \d+ accounts?|accounts? with)\b"
     rf"(?=.*\b{_SALE_CUE}\b)",
