@@ -1424,8 +1424,9 @@ def phrases(text: str) -> list[Reason]:
     )
     if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
-    if not _TOPIC_RE.search(text):
-        out += _first("selling", _SELLING_RE, text)
+    selling = _first("selling", _SELLING_RE, text)
+    if selling and not _TOPIC_RE.search(text):
+        out += selling
     return out
 
 
