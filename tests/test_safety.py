@@ -365,6 +365,14 @@ THREATS = [
     "fake a 911 call to his house",
     "I'll kill you in your sleep",
     "dox him. full name, school, parents, everything",
+    "hope a truck flattens you",
+    "you'd look better in a coffin",
+    "i will end your bloodline",
+    "ur family won't be safe",
+    "you need to be taken out back and shot",
+    "i wanna see you bleed",
+    "watch what happens to you next week",
+    "that streamer needs a bullet in the head",
 ]
 SELF_HARM = [
     "k y s",
@@ -395,6 +403,10 @@ SELF_HARM = [
     "end yourself, nobody wants you in this lobby",
     "you don't deserve to live",
     "stop breathing already loser",
+    "end it. nobody cares",
+    "go take a long walk off a short pier",
+    "eat a bullet",
+    "just stop living",
 ]
 GAME_TALK = [
     "hang in there, patch is coming",
@@ -437,6 +449,9 @@ GAME_TALK = [
     "Post your setup pics below",
     "Latest patch notes at playvalorant.com/news",
     "Meet at 5 Main Street for the LAN",
+    "Neck and neck in the final round",
+    "Stay inside the circle or the storm will kill you",
+    "The streamer got swatted last year, police say",
 ]
 
 

@@ -932,6 +932,8 @@ _OUTCOME = _alt(
     r"burn(?:s)?", r"drown(?:s)?", r"choke(?:s)?(?: and die| to death)?", r"crash(?:es)?",
     "break (?:your|ur|his|her|their) (?:neck|legs?|arms?|back|spine|skull)",
     "have an accident", "never wake up", "stop breathing", "not wake up", "disappear forever",
+    r"bleed(?:s)?(?: out)?", "in pain", "in agony", "scream", "a bullet in (?:the|his|her|your) head",
+    r"(?:be |get )(?:\w+ ){1,3}and (?:shot|killed|hanged|executed|stabbed|beaten|gassed|burned)",
 )  # fmt: skip
 _WISH_FRAME = _alt(
     "hope", "hoping", "hopefully", "wish", "wishing", "pray", "praying", "may", "want", "wanna see",
@@ -943,6 +945,7 @@ _WISH_FRAME = _alt(
 _MODAL = _alt(
     "should", "shud", "shld", "should all", "shouldve", "need to", "needs to", "ought to",
     "must", "has to", "have to", "gotta", "deserves? to", "deserve", "deserves", "will", "ll",
+    "needs", "need",
     "is gonna", "are gonna", "is going to", "are going to", "gonna", "better", "can", "could",
     "wont",
 )  # fmt: skip
@@ -958,6 +961,7 @@ _ACT = _alt(
     "knock out", "run over", "burn", "torch", "poison", "punch", "slap", "kick", "smash",
     "break", "bash", "cut", "shank", "jump", "merk", "off", "eliminate", "take out", "find",
     "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "make", "dox",
+    "rearrange", "cave in", "bust", "crack", "split", "snap", "gouge",
     "doxx", "swat", "expose", "leak",
 )  # fmt: skip
 #: Acts that are also ordinary play; they need their target to be a person and no game context.
@@ -976,7 +980,8 @@ _OBJ = _alt(
 _BODY = frozenset(
     {"face", "teeth", "head", "skull", "legs", "leg", "arms", "arm", "neck", "throat", "jaw",
      "nose", "kneecaps", "spine", "back", "house", "home", "car", "family", "kids", "mom", "dad",
-     "wife", "dog", "cat", "children", "parents", "sister", "brother", "girlfriend", "bones"}
+     "wife", "dog", "cat", "children", "parents", "sister", "brother", "girlfriend", "bones",
+     "life", "existence", "bloodline", "lineage", "ribs", "eyes", "fingers", "hands"}
 )  # fmt: skip
 #: Nouns after "your/his/that" that name a person ("that streamer", "your kid").
 _PERSON_NOUNS = frozenset(
@@ -1144,7 +1149,21 @@ _THREAT_IDIOMS = [
     r"\b(?:you|u|ya|youll|youre|ur|he|she|they|hell|shell|theyll) (?:\w+ )?(?:gonna |going to |will |ll |are gonna |is gonna )?"
     r"regret (?:it|this|that|everything|the day|ever|being born)\b(?= .*\b(?:irl|when (?:i|we)|once (?:i|we)|"
     r"if (?:i|we)|outside|find|see you|catch|door|house|home|address|promise|born))",
-    r"\bsee what happens (?:when|if|once) (?:i|we)\b",
+    r"\b(?:see|watch|wait and see|wait till you see|youll see) what (?:happens|will happen|is gonna "
+    r"happen|i do|we do) (?:when (?:i|we)|if (?:i|we)|once (?:i|we)|to (?:you|u|ya|him|her|them|"
+    r"your|ur|his|their)|next)\b",
+    # a person in a coffin, a body bag, six feet under
+    r"\b(?:you|u|ya|youd|ud|youll|he|she|they|him|her|them|hed|shed)(?: \w+){0,3} "
+    r"(?:in|into|inside|under) (?:a |the |an |your |his |her )?(?:coffin|casket|grave|body bag|"
+    r"bodybag|morgue|urn|ground|dirt|six feet|6 feet)\b",
+    r"\b(?:you|u|ya|your|ur|his|her|their) (?:\w+ ){0,2}(?:wont|will not|arent|are not|isnt|is not|"
+    r"aint|not gonna|never) be safe\b",
+    r"\bmake (?:your|ur|his|her|their) (?:\w+ )?life (?:a )?(?:living )?(?:hell|miserable|a nightmare)\b",
+    # someone else's hand in a wish: "hope a truck flattens you"
+    r"\b(?:hope|hoping|wish|pray|praying|may) (?:that )?(?:a|an|the|some) (?:\w+ )?(?:truck|car|bus|"
+    r"train|plane|bullet|meteor|bomb|shark|bear|dog|tornado|lightning|piano|brick|drunk driver|"
+    r"semi|tank|missile|nuke|virus|disease|cancer|stroke|heart attack) (?:\w+ )?\w+s "
+    r"(?:you|u|ya|him|her|them|your|ur|his|their)\b",
     r"\bsee what happens to (?:you|u|ya|him|her|them|your|ur)\b",
     r"\b(?:watch|watching|mind) (?:your|ur|ya|yo|his|her) (?:\w+ )?back\b",
     r"\bsleep with (?:one eye open|the lights on|a knife|your door locked)\b",
@@ -1281,7 +1300,7 @@ _DIRECTIVE = _alt(
     "the team|the game|the lobby|chat)(?: all| a| a big| a huge)* favou?r and(?: just| go)?",
     "u deserve to", "you deserve to", "just go", "go and", "kindly", "maybe", "can you",
     "could you", "you might as well", "might as well", "shut up and", "stfu and", "gtfo and",
-    "and", "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
+    "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
 )  # fmt: skip
 _SELF_HARM_SHAPES = [
     # any act + "yourself": the act list is the class, "yourself" the target
@@ -1315,6 +1334,18 @@ _SELF_HARM_SHAPES = [
     r"\b(?:take|swallow|pop|down|eat) (?:all |a bottle of |a handful of |the whole bottle of |"
     r"every one of )(?:your |ur |the |those |these |my )?(?:\w+ )?pills\b",
     r"\b(?:slit|cut|slash|open) (?:your|ur|ya|yo|both|ur own|your own) (?:\w+ )?wrists?\b",
+    r"(?:^|\b(?:just|go|pls|please|now|so|then|lol) )end it(?: all)?\b(?= (?:already|now|pls|please|"
+    r"loser|noob|bozo|kid|lol|lmao|nobody|no one|noone|for real|irl|tonight)\b|$)",
+    r"\b(?:take|go for) a (?:long )?walk off a (?:short )?(?:pier|cliff|bridge|roof|plank)\b",
+    r"\b(?:eat|swallow|suck on|suck) (?:a |the |some )?(?:bullet|shotgun|gun|barrel|lead|glock)\b",
+    r"\bput (?:a |the |your |ur )?(?:gun|pistol|barrel|shotgun|glock|knife) (?:in|to|against|"
+    r"into) (?:your|ur) (?:own )?(?:mouth|head|temple|throat|wrist|heart)\b",
+    r"\b(?:go |just |pls |please )?(?:overdose|od) (?:already|now|pls|please|loser|noob|lol|lmao|"
+    r"bozo|kid|tonight)\b",
+    r"\b(?:just|go|pls|please|now|you should|u should) (?:stop living|stop existing|stop breathing|"
+    r"quit living|quit life|cease existing)\b",
+    r"\b(?:jump|leap|dive|fall|throw yourself|throw urself) off (?:something|anything|smth) "
+    r"(?:tall|high|really tall|really high)\b",
     r"\bcommit (?:suicide|sudoku|seppuku|toaster bath|neck rope|die|death|unalive|not alive|"
     r"self (?:harm|delete)|alt f4 irl|kms|kys)\b",
     r"\b(?:take|have) a (?:toaster|toaster oven) bath\b|\btoaster bath\b",
