@@ -373,6 +373,11 @@ THREATS = [
     "i wanna see you bleed",
     "watch what happens to you next week",
     "that streamer needs a bullet in the head",
+    "hope you trip down the stairs and break your neck",
+    "you better pray we never meet",
+    "someone hit that caster with a car pls",
+    "people like you should be hunted",
+    "i'll drag you out of your house",
 ]
 SELF_HARM = [
     "k y s",
@@ -407,6 +412,8 @@ SELF_HARM = [
     "go take a long walk off a short pier",
     "eat a bullet",
     "just stop living",
+    "swallow some pills and sleep forever",
+    "the world doesn't need you, end it",
 ]
 GAME_TALK = [
     "hang in there, patch is coming",
@@ -452,6 +459,10 @@ GAME_TALK = [
     "Neck and neck in the final round",
     "Stay inside the circle or the storm will kill you",
     "The streamer got swatted last year, police say",
+    "hope you like the update, the devs are dead set on it",
+    "I hope you enjoy the game even if you suffer a bit in the first hours",
+    "hope you have fun tonight, the new map will burn your eyes with its colours",
+    "I hope you all enjoy the stream and don't die to the first boss",
 ]
 
 

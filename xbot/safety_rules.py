@@ -388,6 +388,13 @@ _HARASSMENT = [
     r"youre dead meat|see you irl|meet me irl|catch you outside|catch u outside)\b",
     r"\b(?:better hope|pray|hope) (?:i|we) (?:never |dont |don t )?(?:find|catch|see|meet) "
     r"(?:you|u|ya)\b",
+    r"\b(?:better hope|better pray|pray|hope|pray that|hope that) (?:i|we) (?:never|dont|don t) "
+    r"(?:meet|cross paths|run into each other|meet irl|meet in person)\b",
+    r"\bruin (?:your|ur|his|her|their) (?:\w+ )?(?:life|lives|family|whole life)\b",
+    r"\b(?:hit|smack|whack|ram|bash|beat) (?:you|u|him|her|them|that \w+|this \w+|the \w+|your "
+    r"\w+) (?:with|using) (?:a|an|my|the|his|their|our) (?:car|truck|bus|bat|baseball bat|brick|"
+    r"hammer|crowbar|chair|pipe|rock|van|golf club|shovel)\b",
+    r"\bdrag (?:you|u|him|her|them) (?:out|outside|by (?:your|his|her|their) hair|into the street)\b",
     r"\b(?:if|when|once|till|until) (?:i|we) (?:ever )?(?:find|catch) (?:you|u|ya)\b",
     r"\b(?:(?:spam|call|text|flood|leak)(?:ing)? (?:his|her|their|your|ur)|(?:post|share|send)"
     r"(?:ing)? (?:his|her|their))(?: [a-z]+)? (?:phone number|number|address|addy|email|socials|"
@@ -866,7 +873,7 @@ def _real_world() -> frozenset[str]:
 
 _LOCATIVE = frozenset(
     {"in", "on", "at", "to", "with", "by", "during", "against", "vs", "versus", "inside", "from",
-     "into", "using", "off", "without", "before"}
+     "into", "using", "off", "without", "before", "through", "thru"}
 )  # fmt: skip
 #: Words after a harm that say it is about play: "you will die a lot", "hope you die less".
 _PLAY_MODIFIER_RE = re.compile(
@@ -926,6 +933,8 @@ _OUTCOME = _alt(
     + _alt("shot", "killed", "murdered", "stabbed", "hurt", "beaten", "beat up", "run over",
            "hit by an? \\w+", "ran over", "hanged", "hung", "lynched", "executed", "put down",
            "tortured", "raped", "burned", "burnt", "gassed", "strangled", "choked", "cancer",
+           "hunted(?: down)?", "exterminated", "mutilated", "skinned", "set on fire", "drowned",
+           "dragged", "kidnapped", "thrown off a \\w+",
            "aids", "a tumou?r", "sick and die", "what (?:s|is) coming", "hospitalized",
            "paralyzed", "crippled", "jumped", "bullet", "bullets"),
     "cancer", "a bullet", "bullets", "death", "to suffer", r"suffer(?:s)?", r"rot(?:s)?",
@@ -1030,12 +1039,15 @@ _ROLE_NOUNS = frozenset(
      "idiots", "loser", "losers", "troll", "trolls", "boys", "lobby"}
 )  # fmt: skip
 _WISH_RE = re.compile(
-    rf"\b{_WISH_FRAME}(?: that| for| if)? (?P<target>{_TARGET})(?: \w+){{0,3}}? "
+    rf"\b{_WISH_FRAME}(?: that| for| if)? (?P<target>{_TARGET})(?:(?: \w+){{0,3}}?|"
+    # a longer wish joins its harm with "and": "hope you trip down the stairs and break your neck"
+    rf"(?: \w+){{1,5}}? and(?: then)?) "
     rf"(?:would |will |to |gets? |get |could |just |finally |all |ll |d )?(?:\w+ )?"
     rf"(?P<harm>{_OUTCOME})\b"
 )
 _SHOULD_RE = re.compile(
-    rf"\b(?P<target>{_TARGET}(?: and {_TARGET})?)(?: \w+)?? (?:really |all |just |literally )?"
+    rf"\b(?P<target>{_TARGET}(?: and {_TARGET})?)(?: like (?:you|u|ya|him|her|them|that|this))?"
+    rf"(?: \w+)?? (?:really |all |just |literally )?"
     rf"{_MODAL}"
     rf"(?: all| just| literally| go| fucking| really| actually| be| get| gets| lined up and| taken "
     rf"out and| dragged out and| publicly| slowly)* (?P<harm>{_OUTCOME}|(?:lined up|taken out|"
@@ -1076,6 +1088,8 @@ def _threat_shapes(text: str) -> list[Reason]:
             target = m.group("target")
             if target.split()[-1] in {"game", "games"} or not _is_person(target):
                 continue
+            if set(text[m.start() : m.start("harm")].split()[-2:]) & _NEGATORS:
+                continue  # "hope you enjoy it and don't die", "hope you never get hurt"
             if _is_play(text, m.start(), m.end()):
                 continue
             return [("harassment", repr(m.group(0)[:60]))]
@@ -1120,6 +1134,8 @@ def _threat_shapes(text: str) -> list[Reason]:
             continue
         if verb in _PLAY_ACTS and not body and _is_play(text, m.start(), m.end()):
             continue
+        if body and set(text[: m.start()].split()[-4:]) & _game_words():
+            continue  # "the new map will burn your eyes": a game thing does it
         if verb in _PLAY_ACTS and not body and words[-1] in _ROLE_NOUNS:
             continue  # "we should kill their support first"
         if verb in _PLAY_ACTS and m.end() == len(text) and verb in {"get", "make", "find"}:
@@ -1173,7 +1189,8 @@ _THREAT_IDIOMS = [
     r"till|until) (?:tomorrow|the (?:week|night|weekend|day|morning)|next (?:week|month|year|"
     r"weekend|day|friday|monday|tuesday|wednesday|thursday|saturday|sunday)|another day|your "
     r"(?:birthday|next birthday|graduation|wedding)|christmas|the end of the (?:week|month|day))\b",
-    r"\b(?:shame|pity) if (?:your|ur|you|u|his|her|their)(?: \w+){0,3} (?:caught fire|catches fire|"
+    r"\b(?:shame|pity) if (?:your|ur|you|u|his|her|their|he|she|they)(?: \w+){0,3} (?:caught fire|"
+    r"catches fire|"
     r"burned|burnt|burns|got hurt|gets hurt|broke|exploded|blew up|got leaked|leaked|disappeared|"
     r"went missing|had an accident|has an accident|got hit|gets hit|fell|died|dies)\b",
     r"\bshoot(?:s|ing)? up (?:your|ur|his|her|their|the|a|that|this) (?:\w+ )?(?:school|house|"
@@ -1334,7 +1351,8 @@ _SELF_HARM_SHAPES = [
     r"\b(?:take|swallow|pop|down|eat) (?:all |a bottle of |a handful of |the whole bottle of |"
     r"every one of )(?:your |ur |the |those |these |my )?(?:\w+ )?pills\b",
     r"\b(?:slit|cut|slash|open) (?:your|ur|ya|yo|both|ur own|your own) (?:\w+ )?wrists?\b",
-    r"(?:^|\b(?:just|go|pls|please|now|so|then|lol) )end it(?: all)?\b(?= (?:already|now|pls|please|"
+    r"(?:^|\b(?:just|go|pls|please|now|so|then|lol|you|u) )end it(?: all)?\b(?= (?:already|now|pls|"
+    r"please|"
     r"loser|noob|bozo|kid|lol|lmao|nobody|no one|noone|for real|irl|tonight)\b|$)",
     r"\b(?:take|go for) a (?:long )?walk off a (?:short )?(?:pier|cliff|bridge|roof|plank)\b",
     r"\b(?:eat|swallow|suck on|suck) (?:a |the |some )?(?:bullet|shotgun|gun|barrel|lead|glock)\b",
@@ -1349,6 +1367,12 @@ _SELF_HARM_SHAPES = [
     r"\bcommit (?:suicide|sudoku|seppuku|toaster bath|neck rope|die|death|unalive|not alive|"
     r"self (?:harm|delete)|alt f4 irl|kms|kys)\b",
     r"\b(?:take|have) a (?:toaster|toaster oven) bath\b|\btoaster bath\b",
+    r"\b(?:swallow|take|pop|down|eat) (?:some|all|a bunch of|a handful of|a few|a lot of|too many|"
+    r"enough) (?:\w+ )?pills\b(?= .*\b(?:sleep forever|never wake up|dont wake up|die|end it|"
+    r"goodnight forever|and done)\b)",
+    r"\b(?:the world|society|humanity|earth|the planet|everyone|nobody|no one) (?:doesnt|does not|"
+    r"dont|do not|wont|will not|would not|wouldnt) (?:need|want|miss) (?:you|u|ya)\b(?= .*\b(?:end "
+    r"it|die|kys|kill|rope|hang|disappear|leave|gone))",
     r"\b(?:go|just|pls|please|you should|u should|now) (?:kys|kms|an hero|rope|neck|die|unalive|"
     r"overdose|od)\b",
     r"^(?:(?:just|pls|please|plz|now|omg|bro|lol|so|then|ok|okay|pls just|just go) )?die already\b",
