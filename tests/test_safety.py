@@ -378,6 +378,14 @@ THREATS = [
     "someone hit that caster with a car pls",
     "people like you should be hunted",
     "i'll drag you out of your house",
+    "I hope you get in a car accident",
+    "you're going to get hurt if you keep streaming",
+    "keep it up and you'll end up in a ditch",
+    "i'll knife you irl",
+    "give it a week and i'll know your address",
+    "your sister's school is on your insta, cute",
+    "someone should teach that dev a lesson with a bat",
+    "i'd pay to see you get beaten",
 ]
 SELF_HARM = [
     "k y s",
@@ -463,6 +471,9 @@ GAME_TALK = [
     "I hope you enjoy the game even if you suffer a bit in the first hours",
     "hope you have fun tonight, the new map will burn your eyes with its colours",
     "I hope you all enjoy the stream and don't die to the first boss",
+    "Jump off the building and use your parachute",
+    "you're going to get killed if you peek mid",
+    "he's going to get hurt in the story",
 ]
 
 

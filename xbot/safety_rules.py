@@ -395,11 +395,19 @@ _HARASSMENT = [
     r"\w+) (?:with|using) (?:a|an|my|the|his|their|our) (?:car|truck|bus|bat|baseball bat|brick|"
     r"hammer|crowbar|chair|pipe|rock|van|golf club|shovel)\b",
     r"\bdrag (?:you|u|him|her|them) (?:out|outside|by (?:your|his|her|their) hair|into the street)\b",
+    r"\b(?:you|u|ya|youll|youre|he|she|they|hell|shell)(?: \w+){0,3} end up (?:dead|in (?:a|the) "
+    r"(?:ditch|hospital|coffin|body bag|morgue|grave|wheelchair|river|icu)|six feet under)\b",
+    r"\bteach (?:you|u|him|her|them|(?:that|this|the) \w+) a (?:\w+ )?lesson\b(?= .*\b(?:with a|bat|"
+    r"knife|gun|irl|outside|house|home|fists|hospital|physically|in person|wont forget)\b)",
+    r"\b(?:your|ur|his|her|their) (?:\w+s )?(?:school|house|home|workplace|job|address|street|gym) "
+    r"(?:is|was|are) (?:on|in|all over) (?:your|ur|his|her|their) (?:insta|instagram|stream|streams|"
+    r"vod|vods|twitter|tiktok|snap|snapchat|socials|profile|bio|videos?|pics?|photos?|background)\b",
     r"\b(?:if|when|once|till|until) (?:i|we) (?:ever )?(?:find|catch) (?:you|u|ya)\b",
     r"\b(?:(?:spam|call|text|flood|leak)(?:ing)? (?:his|her|their|your|ur)|(?:post|share|send)"
     r"(?:ing)? (?:his|her|their))(?: [a-z]+)? (?:phone number|number|address|addy|email|socials|"
     r"nudes|pics)\b",
-    r"\b(?:i|we|ive|weve) (?:know|got|have|found|has) (?:your|ur|his|her|their) (?:home |real |ip )?"
+    r"\b(?:i|we|ive|weve|ill|i will|well|we will|im gonna|were gonna|gonna) (?:soon )?(?:know|got|"
+    r"have|found|has|find|get|find out|figure out) (?:your|ur|his|her|their) (?:home |real |ip )?"
     r"(?:address|house|ip|location|school|workplace|real name|family|phone number|number|license "
     r"plate|licence plate|plate number|plates|car|schedule|routine|kids names|moms number|"
     r"parents address|face|pics|photos|gym|work address)\b",
@@ -892,6 +900,11 @@ _KIN_BODY_IRL = frozenset(
      "face", "teeth", "throat", "neck", "skull", "bones", "body", "legs", "cancer", "hospital",
      "school"}
 )  # fmt: skip
+#: Things only a game has: "jump off the building and use your parachute".
+_MECHANICS = frozenset(
+    {"parachute", "glider", "wingsuit", "paraglider", "jetpack", "grapple", "respawn",
+     "respawns", "checkpoint", "hitbox", "cooldown", "hp", "xp", "npc", "npcs", "cutscene"}
+)  # fmt: skip
 #: Verbs that also mean "win against": with "at/in X" after their object they name a contest.
 _DEFEAT_VERBS = frozenset({"beat", "beating", "destroy", "crush", "smoke", "outplay", "wreck"})
 
@@ -910,7 +923,7 @@ def _is_play(text: str, start: int, end: int) -> bool:
     named_subject = bool(inside) and inside[0] in _PRONOUNS  # "they should all die": no guess
     if not named_subject and set(text[:start].split()[-4:]) & games:
         return True
-    if _PLAY_MODIFIER_RE.match(" ".join(after)):
+    if _PLAY_MODIFIER_RE.match(" ".join(after)) or set(after) & _MECHANICS:
         return True
     if set(inside) & _DEFEAT_VERBS and after and after[0] in {"at", "in", "on"}:
         return True  # "I'm going to beat you at Street Fighter": a contest
@@ -922,7 +935,7 @@ def _is_play(text: str, start: int, end: int) -> bool:
 
 _TARGET = _alt(
     "you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they", "ppl", "people",
-    "everyone", "everybody",
+    "everyone", "everybody", "youre", "youll", "hes", "shes", "theyre",
     _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
     + r"(?: whole| entire| little| stupid| fat| ugly| dumb)? [a-z]+",
 )  # fmt: skip
@@ -941,6 +954,8 @@ _OUTCOME = _alt(
     r"burn(?:s)?", r"drown(?:s)?", r"choke(?:s)?(?: and die| to death)?", r"crash(?:es)?",
     "break (?:your|ur|his|her|their) (?:neck|legs?|arms?|back|spine|skull)",
     "have an accident", "never wake up", "stop breathing", "not wake up", "disappear forever",
+    "(?:get|be|are|is) in (?:a|an) (?:\\w+ )?(?:accident|crash|wreck|coma)", "get into an accident",
+    "end up (?:dead|in (?:a|the) (?:ditch|hospital|coffin|body bag|morgue|grave|wheelchair|river))",
     r"bleed(?:s)?(?: out)?", "in pain", "in agony", "scream", "a bullet in (?:the|his|her|your) head",
     r"(?:be |get )(?:\w+ ){1,3}and (?:shot|killed|hanged|executed|stabbed|beaten|gassed|burned)",
 )  # fmt: skip
@@ -948,6 +963,7 @@ _WISH_FRAME = _alt(
     "hope", "hoping", "hopefully", "wish", "wishing", "pray", "praying", "may", "want", "wanna see",
     "want to see", "would love to see", "id love to see", "cant wait to see", "cant wait for",
     "cant wait till", "would be nice if", "deserve", "deserves", "deserved", "love to watch",
+    "pay to see", "pay to watch", "pay money to see", "love to see",
     "like to watch", "wanna watch", "want to watch", "enjoy watching", "cant wait to watch",
     "id love to watch", "would love to watch",
 )  # fmt: skip
@@ -955,7 +971,7 @@ _MODAL = _alt(
     "should", "shud", "shld", "should all", "shouldve", "need to", "needs to", "ought to",
     "must", "has to", "have to", "gotta", "deserves? to", "deserve", "deserves", "will", "ll",
     "needs", "need",
-    "is gonna", "are gonna", "is going to", "are going to", "gonna", "better", "can", "could",
+    "is gonna", "are gonna", "is going to", "are going to", "gonna", "going to", "better", "can", "could",
     "wont",
 )  # fmt: skip
 _ACTOR = _alt(
@@ -970,7 +986,7 @@ _ACT = _alt(
     "knock out", "run over", "burn", "torch", "poison", "punch", "slap", "kick", "smash",
     "break", "bash", "cut", "shank", "jump", "merk", "off", "eliminate", "take out", "find",
     "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "make", "dox",
-    "rearrange", "cave in", "bust", "crack", "split", "snap", "gouge",
+    "rearrange", "cave in", "bust", "crack", "split", "snap", "gouge", "knife", "cap", "pistol whip",
     "doxx", "swat", "expose", "leak",
 )  # fmt: skip
 #: Acts that are also ordinary play; they need their target to be a person and no game context.
@@ -1012,7 +1028,8 @@ _PERSON_NOUNS = frozenset(
      "neighbors", "roommate", "bf", "gf", "twin", "babies", "nephew", "niece"}
 )  # fmt: skip
 _PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they",
-                       "ppl", "people", "everyone", "everybody"})  # fmt: skip
+                       "ppl", "people", "everyone", "everybody", "youre", "youll", "hes", "shes",
+                       "theyre"})  # fmt: skip
 
 
 def _is_person(phrase: str) -> bool:
