@@ -386,6 +386,15 @@ THREATS = [
     "your sister's school is on your insta, cute",
     "someone should teach that dev a lesson with a bat",
     "i'd pay to see you get beaten",
+    "hope your channel dies and you with it",
+    "may god strike you down",
+    "ur gonna be in a wheelchair when im done with u",
+    "you'd better hide",
+    "we're waiting for you outside the venue",
+    "you're not safe anywhere",
+    "one more word and you're dead",
+    "you'll pay for this, trust me",
+    "I'm going to murder everyone at the tournament",
 ]
 SELF_HARM = [
     "k y s",
@@ -422,6 +431,7 @@ SELF_HARM = [
     "just stop living",
     "swallow some pills and sleep forever",
     "the world doesn't need you, end it",
+    "no one will cry at your funeral, so just do it",
 ]
 GAME_TALK = [
     "hang in there, patch is coming",
@@ -474,6 +484,10 @@ GAME_TALK = [
     "Jump off the building and use your parachute",
     "you're going to get killed if you peek mid",
     "he's going to get hurt in the story",
+    "The storm will kill you if you stay outside the circle",
+    "You're not safe anywhere on this map, snipers everywhere",
+    "Wait outside the boss room for your team",
+    "I know your schedule is busy, so here's a quick tip",
 ]
 
 

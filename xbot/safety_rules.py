@@ -409,7 +409,7 @@ _HARASSMENT = [
     r"\b(?:i|we|ive|weve|ill|i will|well|we will|im gonna|were gonna|gonna) (?:soon )?(?:know|got|"
     r"have|found|has|find|get|find out|figure out) (?:your|ur|his|her|their) (?:home |real |ip )?"
     r"(?:address|house|ip|location|school|workplace|real name|family|phone number|number|license "
-    r"plate|licence plate|plate number|plates|car|schedule|routine|kids names|moms number|"
+    r"plate|licence plate|plate number|plates|car|kids names|moms number|"
     r"parents address|face|pics|photos|gym|work address)\b",
     r"\b(?:outside|at|near) (?:your|ur) (?:house|home|door|window|school)\b",
     r"\bdox+(?:ed|ing|ing him|es)?\b",
@@ -870,7 +870,8 @@ def _harm_act(text: str) -> list[Reason]:
 @functools.cache
 def _game_words() -> frozenset[str]:
     """Game places and things (game_context.txt plus not_people.txt, without "it"/"thing")."""
-    return frozenset(_data("game_context.txt")) | (_not_people() - {"it", "thing", "ai"})
+    people_too = {"it", "thing", "ai", "god", "gods", "king", "queen"}  # "may god strike you"
+    return frozenset(_data("game_context.txt")) | (_not_people() - people_too)
 
 
 @functools.cache
@@ -881,7 +882,7 @@ def _real_world() -> frozenset[str]:
 
 _LOCATIVE = frozenset(
     {"in", "on", "at", "to", "with", "by", "during", "against", "vs", "versus", "inside", "from",
-     "into", "using", "off", "without", "before", "through", "thru"}
+     "into", "using", "off", "without", "before", "through", "thru", "outside"}
 )  # fmt: skip
 #: Words after a harm that say it is about play: "you will die a lot", "hope you die less".
 _PLAY_MODIFIER_RE = re.compile(
@@ -927,7 +928,9 @@ def _is_play(text: str, start: int, end: int) -> bool:
         return True
     if set(inside) & _DEFEAT_VERBS and after and after[0] in {"at", "in", "on"}:
         return True  # "I'm going to beat you at Street Fighter": a contest
-    for i, word in enumerate(after[:2]):  # "die to the boss", "find you again in the lobby"
+    if inside and inside[-1] in _LOCATIVE and set(after[:3]) & games:
+        return True  # "wait outside the boss room"
+    for i, word in enumerate(after[:3]):  # "die to the boss", "find you again in the lobby"
         if word in _LOCATIVE and set(after[i + 1 : i + 4]) & games:
             return True
     return bool({"1v1", "ranked", "scrims", "scrim", "pvp"} & set(after))
@@ -997,7 +1000,7 @@ _PLAY_ACTS = frozenset(
      "off", "merk", "bury", "knock out"}
 )  # fmt: skip
 _OBJ = _alt(
-    "you", "u", "ya", "yall", "yu", "him", "her", "them", "every \\w+", "all (?:the |of the )?\\w+",
+    "you", "u", "ya", "yall", "yu", "him", "her", "them", "everyone", "everybody", "all of you", "every \\w+", "all (?:the |of the )?\\w+",
     _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
     + r"(?: whole| entire| little| stupid| fat| ugly| dumb)? [a-z]+",
 )  # fmt: skip
@@ -1186,9 +1189,28 @@ _THREAT_IDIOMS = [
     r"happen|i do|we do) (?:when (?:i|we)|if (?:i|we)|once (?:i|we)|to (?:you|u|ya|him|her|them|"
     r"your|ur|his|their)|next)\b",
     # a person in a coffin, a body bag, six feet under
-    r"\b(?:you|u|ya|youd|ud|youll|he|she|they|him|her|them|hed|shed)(?: \w+){0,3} "
+    r"\b(?:you|u|ya|youd|ud|youll|youre|ur|he|she|they|him|her|them|hed|shed)(?: \w+){0,3} "
     r"(?:in|into|inside|under) (?:a |the |an |your |his |her )?(?:coffin|casket|grave|body bag|"
-    r"bodybag|morgue|urn|ground|dirt|six feet|6 feet)\b",
+    r"bodybag|morgue|urn|ground|dirt|six feet|6 feet|wheelchair|hospital bed|icu|cast|neck brace)\b",
+    r"\bwhen (?:i|we|im|were|i m|we re) (?:m |am |are |re )?(?:done|finished|through) with (?:you|u|ya|"
+    r"him|her|them)\b",
+    r"\b(?:dies|burns|burns down|crashes|goes down|explodes|blows up)\b(?: \w+){0,2} and (?:you|u|him|"
+    r"her|them) (?:with it|too|along with it|next)\b",
+    r"\bstrike (?:you|u|ya|him|her|them) (?:down|dead)\b",
+    r"\b(?:you|u|ya|youd|ud|you d)(?: d)? better (?:hide|lock your doors|pray|run while you can|"
+    r"start running|not show your face|stay home|stay inside)\b",
+    r"\b(?:run|hide) while (?:you|u) (?:still )?can\b",
+    r"\b(?:waiting|wait|be waiting|waitin|well be|ill be) (?:for (?:you|u|ya|him|her|them) )?"
+    r"(?:outside|by the exit|at the exit|in the parking lot|at your|at the door|by your|at his|"
+    r"at her)\b",
+    r"\b(?:youre|you are|ur|u r|you|u|your family is|your kids are|ur family is) (?:not|never) safe\b",
+    r"\bmake an example (?:out )?of (?:you|u|ya|him|her|them)\b",
+    r"\bone more (?:word|move|time|comment|tweet|post|peep|clip|stream)(?: \w+){0,3} and (?:you|u|ur|"
+    r"youre|you are|your \w+)(?: \w+){0,2} (?:dead|done|finished|gone|next|regret it)\b",
+    r"\b(?:youll|you will|u will|ull|you ll) be sorry\b(?= .*\b(?:when|once|if) (?:i|we)\b)",
+    r"\b(?:youll|you will|u will|ull|you ll|hell|shell|theyll|he will|she will) pay for (?:this|"
+    r"that|it|what you did|what you said|your words)\b",
+    r"\bknow (?:your|ur|his|her|their) (?:daily )?(?:schedule|routine)\b(?! (?:is|looks|seems))",
     r"\b(?:you|u|ya|your|ur|his|her|their) (?:\w+ ){0,2}(?:wont|will not|arent|are not|isnt|is not|"
     r"aint|not gonna|never) be safe\b",
     r"\bmake (?:your|ur|his|her|their) (?:\w+ )?life (?:a )?(?:living )?(?:hell|miserable|a nightmare)\b",
@@ -1384,6 +1406,8 @@ _SELF_HARM_SHAPES = [
     r"\bcommit (?:suicide|sudoku|seppuku|toaster bath|neck rope|die|death|unalive|not alive|"
     r"self (?:harm|delete)|alt f4 irl|kms|kys)\b",
     r"\b(?:take|have) a (?:toaster|toaster oven) bath\b|\btoaster bath\b",
+    r"\b(?:no one|nobody|noone|not one person) (?:will|would|is gonna|gonna|is going to) (?:cry|come|"
+    r"show up|go|care|attend|be sad)(?: \w+){0,2} (?:at|to|about) (?:your|ur) funeral\b",
     r"\b(?:swallow|take|pop|down|eat) (?:some|all|a bunch of|a handful of|a few|a lot of|too many|"
     r"enough) (?:\w+ )?pills\b(?= .*\b(?:sleep forever|never wake up|dont wake up|die|end it|"
     r"goodnight forever|and done)\b)",
