@@ -488,6 +488,10 @@ GAME_TALK = [
     "You're not safe anywhere on this map, snipers everywhere",
     "Wait outside the boss room for your team",
     "I know your schedule is busy, so here's a quick tip",
+    "Steam's new policy bans games that sell accounts",
+    "Roblox cracks down on scam games that promise free Robux",
+    "Report: boosting rings in Valorant banned by Riot",
+    "Streamer swatted during live broadcast, police investigating",
 ]
 
 

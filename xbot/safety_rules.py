@@ -785,7 +785,8 @@ _WARNING_RE = re.compile(
     r"\b(?:never trust|dont trust|do not trust|beware|dont fall for|do not fall for|is a scam|"
     r"are scams|are a scam|its a scam|scam alert|psa|warning|never click|dont click|report|"
     r"never from|only (?:on |at |through |from |via |in |into )?(?:the |our )?(?:official|in game|store)|"
-    r"into the official|never share|"
+    r"into the official|cracks? down|crackdown|lawsuit|sues|sued|(?<!\bnot a )(?<!\bno )scams?|"
+    r"scammers|never share|"
     r"dont share|do not share|never give)\b"
 )
 
@@ -1455,7 +1456,7 @@ _SELF_HARM_SHAPES_RE = [re.compile(p) for p in _SELF_HARM_SHAPES]
 #: promise, so a negated ban word does not count.
 _TOPIC_RE = re.compile(
     r"(?<!\bno )(?<!\bnever )(?<!\bzero )(?<!\bnot )(?<!\b0 )(?<!\bwithout )\b(?:banned|bannable|"
-    r"ban wave|banwave|reported|reporting|report it|report them|illegal|crime|crimes|criminal|"
+    r"ban wave|banwave|bans (?:\w+ )?(?:games|accounts|players|cheaters|boosters|sellers|users|streamers|\d+)|reported|reporting|report it|report them|illegal|crime|crimes|criminal|"
     r"against the (?:rules|tos)|tos violation|crackdown|lawsuit|sued|arrested|charged|sentenced|"
     r"jailed|prison|victims?|incidents?|not a joke|never okay|never ok|is dangerous|scam|scams|scammers|scammed|beware|psa|dont buy|never buy|investigat\w*|"
     r"condemn\w*|lawmakers|police say|court)\b"
