@@ -6,14 +6,20 @@ allowlisted phrases taken out first. Categories and codes:
 
 ``harassment``  threats and wishes of harm against people, "I know where you live", doxxing and
                 swatting incitement. "should die" counts when its subject is a person ("you",
-                "that streamer", "people"), not a boss or a character.
-``self_harm``   directives to hurt oneself: kys in any spelling, "kill yourself", "drink bleach".
+                "that streamer", "people"), not a boss or a character. Found by shape (a wish or
+                intent frame, a person, a harm; see "structural threat and self-harm rules").
+``self_harm``   directives to hurt oneself: kys in any spelling, "kill yourself", "drink bleach";
+                any self-harm act on "yourself", or a directive with a self-harm act.
 ``profanity``   slurs and profanity (better-profanity's list minus ordinary gaming words, plus
                 ours), whole words, inside compounds ("fuckfuckfuck"), masked ("f*ck", "sh#t").
 ``scam``        free in-game currency or skins, generators, gift/redeem bait, giveaway bait.
 ``selling``     accounts, cheats and boosting offered for sale.
 ``phishing``    look-alike brand domains, gift/free-nitro style domains, shorteners if blocked.
 ``spam_phrase`` engagement bait (follow4follow, link in bio).
+
+A threat-shaped sentence about a game is play: game_context.txt / not_people.txt words as its
+subject or in a place/instrument phrase right after it ("I'll find you in the lobby", "the final
+boss will end you"), unless real_world.txt words bring it back ("... then at your house").
 
 Why rules and not a model: every verdict can be explained by the rule that fired, an operator
 can fix a false positive with a line in a text file, and nothing is downloaded at run time.
