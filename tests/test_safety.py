@@ -395,6 +395,16 @@ THREATS = [
     "one more word and you're dead",
     "you'll pay for this, trust me",
     "I'm going to murder everyone at the tournament",
+    "your family will pay for what you said",
+    "you'll never see it coming",
+    "hope you get what's coming, a car to the face",
+    "the next time you stream will be your last",
+    "someone needs to end this guy for real",
+    "if you show up to the lan you won't leave",
+    "hope your dad beats you again",
+    "you're a dead man",
+    "hope you catch a stray bullet",
+    "gonna smack you so hard your ancestors feel it",
 ]
 SELF_HARM = [
     "k y s",
@@ -432,6 +442,8 @@ SELF_HARM = [
     "swallow some pills and sleep forever",
     "the world doesn't need you, end it",
     "no one will cry at your funeral, so just do it",
+    "rope is cheap, use it",
+    "just end your miserable life",
 ]
 GAME_TALK = [
     "hang in there, patch is coming",
@@ -492,6 +504,11 @@ GAME_TALK = [
     "Roblox cracks down on scam games that promise free Robux",
     "Report: boosting rings in Valorant banned by Riot",
     "Streamer swatted during live broadcast, police investigating",
+    "The next stream will be your last chance to get the skin",
+    "You'll never see the twist coming in this game",
+    "He's a dead man walking in the story mission",
+    "Smack the piñata in Mario Party for coins",
+    "I'll kill you in the next round, real talk",
 ]
 
 

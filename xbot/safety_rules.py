@@ -902,6 +902,8 @@ _PLAY_MODIFIER_RE = re.compile(
 )
 
 
+#: "for real" / "in real life" within the five words after a match (used with ``.match(text, end)``).
+_FOR_REAL_RE = re.compile(r"(?: \w+){0,5}? (?:for real|in real life|real life)\b")
 _KIN_BODY_IRL = frozenset(
     {"irl", "reality", "family", "mom", "mum", "mother", "dad", "father", "kids", "children",
      "sister", "brother", "wife", "husband", "girlfriend", "boyfriend", "parents", "dog", "cat",
@@ -925,7 +927,7 @@ def _is_play(text: str, start: int, end: int) -> bool:
     after = text[end:].split()[:8]
     # A place or vehicle in the match may be in a game ("jump off the roof to get the
     # collectible", "his address in the game's lore"); kin, body and "irl" never are.
-    if set(after) & _real_world() or set(inside) & _KIN_BODY_IRL:
+    if set(after) & _real_world() or set(inside) & _KIN_BODY_IRL or _FOR_REAL_RE.match(text, end):
         return False
     games = _game_words() | {_MASK}  # an allowlisted name is a game, mode or character
     named_subject = bool(inside) and inside[0] in _PRONOUNS  # "they should all die": no guess
@@ -958,13 +960,14 @@ _OUTCOME = _alt(
            "tortured", "raped", "burned", "burnt", "gassed", "strangled", "choked", "cancer",
            "hunted(?: down)?", "exterminated", "mutilated", "skinned", "set on fire", "drowned",
            "dragged", "kidnapped", "thrown off a \\w+",
-           "aids", "a tumou?r", "sick and die", "what (?:s|is) coming", "hospitalized",
+           "aids", "a tumou?r", "sick and die", "what(?:s| s| is) coming", "hospitalized",
            "paralyzed", "crippled", "jumped", "bullet", "bullets"),
     "cancer", "a bullet", "bullets", "death", "to suffer", r"suffer(?:s)?", r"rot(?:s)?",
     r"burn(?:s)?", r"drown(?:s)?", r"choke(?:s)?(?: and die| to death)?", r"crash(?:es)?",
     "break (?:your|ur|his|her|their) (?:neck|legs?|arms?|back|spine|skull)",
     "have an accident", "never wake up", "stop breathing", "not wake up", "disappear forever",
     "(?:get|be|are|is) in (?:a|an) (?:\\w+ )?(?:accident|crash|wreck|coma)", "get into an accident",
+    "catch (?:a |some )?(?:stray )?(?:bullets?|hands|a stray|the hands|one to the head)",
     "end up (?:dead|in (?:a|the) (?:ditch|hospital|coffin|body bag|morgue|grave|wheelchair|river))",
     r"bleed(?:s)?(?: out)?", "in pain", "in agony", "scream", "a bullet in (?:the|his|her|your) head",
     r"(?:be |get )(?:\w+ ){1,3}and (?:shot|killed|hanged|executed|stabbed|beaten|gassed|burned)",
@@ -997,6 +1000,7 @@ _ACT = _alt(
     "break", "bash", "cut", "shank", "jump", "merk", "off", "eliminate", "take out", "find",
     "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "make", "dox",
     "rearrange", "cave in", "bust", "crack", "split", "snap", "gouge", "knife", "cap", "pistol whip",
+    "smack", "whoop", "clobber", "pummel", "stomp",
     "doxx", "swat", "expose", "leak",
 )  # fmt: skip
 #: Acts that are also ordinary play; they need their target to be a person and no game context.
@@ -1004,7 +1008,7 @@ _PLAY_ACTS = frozenset(
     {"kill", "shoot", "beat", "end", "find", "hunt", "hunt down", "track down", "get", "ruin",
      "make", "wreck", "destroy", "take out", "eliminate", "jump", "smash", "break", "burn",
      "bash", "kick", "punch", "slap", "visit", "come for", "come after", "expose", "leak",
-     "off", "merk", "bury", "knock out"}
+     "off", "merk", "bury", "knock out", "smack", "whoop", "clobber", "pummel", "stomp"}
 )  # fmt: skip
 _OBJ = _alt(
     "you", "u", "ya", "yall", "yu", "him", "her", "them", "everyone", "everybody", "all of you", "every \\w+", "all (?:the |of the )?\\w+",
@@ -1092,7 +1096,8 @@ _SPLIT_ACT_RE = re.compile(
 )
 #: A wish that someone else does the harm: "hope someone stabs you", "pray a bus hits him".
 _WISH_ACTOR_RE = re.compile(
-    rf"\b{_WISH_FRAME}(?: that)? (?:someone|somebody|some1|a \w+|the cops|the police|an? \w+ \w+) "
+    rf"\b{_WISH_FRAME}(?: that)? (?:someone|somebody|some1|a \w+|the cops|the police|an? \w+ \w+|"
+    r"(?:your|ur|his|her|their) (?:\w+ )?\w+) "
     r"(?:\w+ )?(?:kills?|stabs?|shoots?|hurts?|murders?|beats?|runs? over|hits?|rapes?|swats?|"
     r"doxx?e?s|chokes?|strangles?|jumps?|ends?|breaks?|finds?|burns?|torch(?:es)?|bombs?|"
     r"blows? up|sets? fire to|poisons?|hunts? down|tracks? down|shanks?|robs?|kidnaps?) "
@@ -1163,7 +1168,8 @@ def _threat_shapes(text: str) -> list[Reason]:
             continue
         if body and set(text[: m.start()].split()[-4:]) & _game_words():
             continue  # "the new map will burn your eyes": a game thing does it
-        if verb in _PLAY_ACTS and not body and words[-1] in _ROLE_NOUNS:
+        real = set(text[m.end() :].split()[:8]) & _real_world() or _FOR_REAL_RE.match(text, m.end())
+        if verb in _PLAY_ACTS and not body and words[-1] in _ROLE_NOUNS and not real:
             continue  # "we should kill their support first"
         if verb in _PLAY_ACTS and m.end() == len(text) and verb in {"get", "make", "find"}:
             # "i'll get you" / "find him": too vague alone
@@ -1212,10 +1218,21 @@ _THREAT_IDIOMS = [
     r"at her)\b",
     r"\b(?:youre|you are|ur|u r|you|u|your family is|your kids are|ur family is) (?:not|never) safe\b",
     r"\bmake an example (?:out )?of (?:you|u|ya|him|her|them)\b",
+    r"\b(?:youll|you will|u will|ull|you ll|hell|shell|theyll|you|u) never see (?:it|me|us|this) "
+    r"coming\b",
+    r"\b(?:next time|the day|the moment) (?:you|u|he|she|they) \w+(?: \w+){0,2} (?:will be|is|is gonna "
+    r"be|s gonna be|ll be|gonna be) (?:your|ur|his|her|their) last\b(?! \w)",
+    r"\b(?:if|when|once) (?:you|u|he|she|they) (?:ever )?(?:show up|come|show (?:your|his|her) face)"
+    r"(?: \w+){0,4} (?:you|u|he|she|they) (?:wont|will not|are not|arent|aint|isnt) (?:leave|leaving|"
+    r"walk out|make it out|go home|going home|be leaving)\b",
+    r"\b(?:youre|you are|ur|u r|hes|he is|shes|she is) (?:a )?(?:dead (?:man|woman|kid|boy|girl)|"
+    r"walking corpse)\b",
     r"\bone more (?:word|move|time|comment|tweet|post|peep|clip|stream)(?: \w+){0,3} and (?:you|u|ur|"
     r"youre|you are|your \w+)(?: \w+){0,2} (?:dead|done|finished|gone|next|regret it)\b",
     r"\b(?:youll|you will|u will|ull|you ll) be sorry\b(?= .*\b(?:when|once|if) (?:i|we)\b)",
-    r"\b(?:youll|you will|u will|ull|you ll|hell|shell|theyll|he will|she will) pay for (?:this|"
+    r"\b(?:youll|you will|u will|ull|you ll|hell|shell|theyll|he will|she will|(?:your|ur|his|her) "
+    r"(?:whole )?(?:family|kids|mom|mum|dad|parents|wife|sister|brother) (?:will|ll|is gonna|are "
+    r"gonna)) pay for (?:this|"
     r"that|it|what you did|what you said|your words)\b",
     r"\bknow (?:your|ur|his|her|their) (?:daily )?(?:schedule|routine)\b(?! (?:is|looks|seems))",
     r"\b(?:you|u|ya|your|ur|his|her|their) (?:\w+ ){0,2}(?:wont|will not|arent|are not|isnt|is not|"
@@ -1393,7 +1410,8 @@ _SELF_HARM_SHAPES = [
     r"(?! (?:out|with|around|in there|on|at|tight|loose|up|them|off the|ledge|button|chat|the "
     r"(?:boss|game|match|round|stream|fight|series|run)|now and|back|already (?:boss|dragon)))",
     r"\b(?:end|ended|ending) it all\b",
-    r"\b(?:end|take) (?:your|ur) (?:own )?(?:life|existence)\b",
+    r"\b(?:end|take) (?:your|ur) (?:own )?(?:\w+ )?(?:life|existence)\b",
+    r"\bropes? (?:is|are|r) (?:cheap|free|\d+|on sale|right there)\b",
     r"\b(?:take|swallow|pop|down|eat) (?:all |a bottle of |a handful of |the whole bottle of |"
     r"every one of )(?:your |ur |the |those |these |my )?(?:\w+ )?pills\b",
     r"\b(?:slit|cut|slash|open) (?:your|ur|ya|yo|both|ur own|your own) (?:\w+ )?wrists?\b",
