@@ -1,13 +1,17 @@
 """The safety guard on the labelled corpus, next to better-profanity alone (same run, same texts).
 
-Prints, for the development corpus (``tests/data/safety_corpus.jsonl``, the one the rules were
-tuned on) and the held-out corpus (``tests/data/safety_corpus_holdout.jsonl``, the last round of
-texts written after the guard was built; its first-run numbers are in benchmarks/README.md,
-since then it guards against regressions): recall per harmful category, the false-positive rate
-on benign gaming posts, and throughput in texts per second. Targets: recall >= 0.97 in every
-harmful category, false positives <= 1%.
+Prints, for each corpus: the development corpus (``tests/data/safety_corpus.jsonl``, the one
+the rules were tuned on), the held-out corpus (``tests/data/safety_corpus_holdout.jsonl``, texts
+written after the guard was built) and blind set A (``tests/data/safety_corpus_blind_a.jsonl``,
+written by someone who never saw the rules); the first-run numbers of the last two are in
+benchmarks/README.md, since then they guard against regressions. Per corpus: recall per harmful
+category, the false-positive rate on benign gaming posts; then throughput in texts per second.
+Targets: recall >= 0.97 in every harmful category, false positives <= 1%.
 
-    python benchmarks/bench_safety.py [--repeat 5] [--show-misses]
+    python benchmarks/bench_safety.py [--repeat 5] [--show-misses] [--corpus PATH ...]
+
+``--corpus PATH`` scores a further corpus file (same JSONL format) next to the shipped ones, e.g.
+a blind set nobody tuned on; ``--only`` scores just the ``--corpus`` files.
 
 better-profanity is the baseline because it is what the guard used before (and what a quick
 "profanity filter" gives you): ``profanity.contains_profanity(text)`` with its default list.
@@ -35,6 +39,7 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 CORPORA = {
     "development": DATA / "safety_corpus.jsonl",
     "held-out": DATA / "safety_corpus_holdout.jsonl",
+    "blind-a": DATA / "safety_corpus_blind_a.jsonl",
 }
 
 
@@ -99,11 +104,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="passes over the texts for texts/s")
     parser.add_argument("--show-misses", action="store_true", help="print missed and FP texts")
+    parser.add_argument(
+        "--corpus",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="a further corpus file to score (repeatable)",
+    )
+    parser.add_argument("--only", action="store_true", help="score only the --corpus files")
     args = parser.parse_args()
+    if args.only and not args.corpus:
+        parser.error("--only needs at least one --corpus PATH")
+    corpora = {} if args.only else dict(CORPORA)
+    for path in args.corpus:
+        if not path.is_file():
+            parser.error(f"--corpus {path}: no such file (a JSONL corpus file is required)")
+        corpora[str(path)] = path
 
     checkers = {"xbot guard": guard_checker(), "better-profanity": profanity_checker()}
     all_texts: list[tuple[str, list[str]]] = []
-    for name, path in CORPORA.items():
+    for name, path in corpora.items():
         if not path.exists():
             print(f"\n## {name} corpus: {path.name} missing")
             continue

@@ -323,6 +323,259 @@ def test_gaming_context_passes(guard: SafetyGuard, text: str) -> None:
     assert guard.validate(text).ok, guard.validate(text).reasons
 
 
+# Phrasings written to test the structural rules (a frame, a person as target, a harm; a directive
+# and a self-harm act) on wordings no rule spells out, next to gaming talk that shares their words.
+THREATS = [
+    "I hope you die",
+    "hope u die slow",
+    "u deserve cancer",
+    "hope you get run over",
+    "someone should put you down",
+    "someone needs to end that streamer",
+    "i'm going to end you",
+    "i'll find you irl",
+    "i want him dead",
+    "they should all be shot",
+    "the mods should be lined up and shot",
+    "you and your whole clan should be lined up and shot",
+    "hang the devs",
+    "kill every streamer",
+    "I'll knock your teeth out",
+    "gonna smash your face in",
+    "I'll slit your throat",
+    "you'll get what's coming to you",
+    "I will personally make sure you suffer",
+    "hope someone stabs you",
+    "I hope someone burns your house down with you inside it",
+    "i hope someone shoots up your school",
+    "someone please run this streamer over",
+    "I'd love to watch you suffer",
+    "you won't make it to next week",
+    "ur dead next time i see u",
+    "i swear if i ever meet u irl ur dead",
+    "hope ur whole team's bus crashes on the way to the finals",
+    "somebody needs to put that caster in the hospital fr",
+    "wud be a shame if sumthing happened 2 ur little sister ;)",
+    "hope your family finds out what happens to people like u",
+    "we have your license plate. stop streaming or else.",
+    "tracing your ip rn",
+    "i know what school you go to",
+    "who has the streamer's real address",
+    "call the police on him and say there is a bomb",
+    "fake a 911 call to his house",
+    "I'll kill you in your sleep",
+    "dox him. full name, school, parents, everything",
+    "hope a truck flattens you",
+    "you'd look better in a coffin",
+    "i will end your bloodline",
+    "ur family won't be safe",
+    "you need to be taken out back and shot",
+    "i wanna see you bleed",
+    "watch what happens to you next week",
+    "that streamer needs a bullet in the head",
+    "hope you trip down the stairs and break your neck",
+    "you better pray we never meet",
+    "someone hit that caster with a car pls",
+    "people like you should be hunted",
+    "i'll drag you out of your house",
+    "I hope you get in a car accident",
+    "you're going to get hurt if you keep streaming",
+    "keep it up and you'll end up in a ditch",
+    "i'll knife you irl",
+    "give it a week and i'll know your address",
+    "your sister's school is on your insta, cute",
+    "someone should teach that dev a lesson with a bat",
+    "i'd pay to see you get beaten",
+    "hope your channel dies and you with it",
+    "may god strike you down",
+    "ur gonna be in a wheelchair when im done with u",
+    "you'd better hide",
+    "we're waiting for you outside the venue",
+    "you're not safe anywhere",
+    "one more word and you're dead",
+    "you'll pay for this, trust me",
+    "I'm going to murder everyone at the tournament",
+    "your family will pay for what you said",
+    "you'll never see it coming",
+    "hope you get what's coming, a car to the face",
+    "the next time you stream will be your last",
+    "someone needs to end this guy for real",
+    "if you show up to the lan you won't leave",
+    "hope your dad beats you again",
+    "you're a dead man",
+    "hope you catch a stray bullet",
+    "gonna smack you so hard your ancestors feel it",
+]
+SELF_HARM = [
+    "k y s",
+    "k.y.s.",
+    "k/y/s",
+    "k*y*s",
+    "k*s you absolute bot",
+    "k¥s",
+    "ᴋʏꜱ",
+    "\U0001f1f0\U0001f1fe\U0001f1f8",  # regional indicator letters
+    "kys!!!",
+    "kll yourself",
+    "kill yourslef",
+    "do us all a favour and kill yourself",
+    "do everyone a favour and end it all",
+    "just end it all",
+    "go rope",
+    "drink a gallon of bleach",
+    "jump in front of a train",
+    "go play in traffic",
+    "go overdose",
+    "take all your pills",
+    "no one would care if you died",
+    "commit toaster bath",
+    "why are you still alive",
+    "just die already",
+    "ur better off dead",
+    "end yourself, nobody wants you in this lobby",
+    "you don't deserve to live",
+    "stop breathing already loser",
+    "end it. nobody cares",
+    "go take a long walk off a short pier",
+    "eat a bullet",
+    "just stop living",
+    "swallow some pills and sleep forever",
+    "the world doesn't need you, end it",
+    "no one will cry at your funeral, so just do it",
+    "rope is cheap, use it",
+    "just end your miserable life",
+]
+GAME_TALK = [
+    "hang in there, patch is coming",
+    "jump off the ledge for the secret area",
+    "drink the potion before the boss",
+    "this boss should die already",
+    "die and retry, that's the loop",
+    "Dying Light 2 parkour still rules",
+    "Kill la Kill IF is a fun fighter",
+    "Suicide Squad: Kill the Justice League got delisted",
+    "Dead by Daylight new chapter is great",
+    "Hitman 3 has the best sandbox levels",
+    "warning: nobody gives free V-Bucks",
+    "You will die a lot in Sekiro, that's the point",
+    "watch your back in the dark zone",
+    "find out where the merchant lives in Skyrim",
+    "the final boss will end you in two hits",
+    "this game will kill you a hundred times",
+    "I'll end you in the 1v1 tonight",
+    "jump off the bridge to skip the cutscene",
+    "Don't kill yourself with your own rockets",
+    "Please don't kys over a video game, it's not worth it",
+    "hope you die less with this build guide",
+    "Go hang out with the squad tonight",
+    "just end it, forfeit at 15",
+    "I'll find you in the lobby",
+    "You should die to the boss once to see the second phase",
+    "I want him dead in the story, he is the worst villain",
+    "Go die in the lava to respawn at the checkpoint",
+    "I'm going to beat you at Street Fighter this weekend",
+    "Tip: kill the healer first in every teamfight",
+    "Let's take them out before the circle closes",
+    "I hope your team wins the finals",
+    "It would be a shame if something happened to your win streak",
+    "Get 500 free gems by logging in daily this week",
+    "Free gold skin for completing the event challenges",
+    "Swatting is not a joke, streamers have been hurt",
+    "The devs said boosting services will get accounts banned",
+    "Enter your password only on the official Riot login page",
+    "Post your setup pics below",
+    "Latest patch notes at playvalorant.com/news",
+    "Meet at 5 Main Street for the LAN",
+    "Neck and neck in the final round",
+    "Stay inside the circle or the storm will kill you",
+    "The streamer got swatted last year, police say",
+    "hope you like the update, the devs are dead set on it",
+    "I hope you enjoy the game even if you suffer a bit in the first hours",
+    "hope you have fun tonight, the new map will burn your eyes with its colours",
+    "I hope you all enjoy the stream and don't die to the first boss",
+    "Jump off the building and use your parachute",
+    "you're going to get killed if you peek mid",
+    "he's going to get hurt in the story",
+    "The storm will kill you if you stay outside the circle",
+    "You're not safe anywhere on this map, snipers everywhere",
+    "Wait outside the boss room for your team",
+    "I know your schedule is busy, so here's a quick tip",
+    "Steam's new policy bans games that sell accounts",
+    "Roblox cracks down on scam games that promise free Robux",
+    "Report: boosting rings in Valorant banned by Riot",
+    "Streamer swatted during live broadcast, police investigating",
+    "The next stream will be your last chance to get the skin",
+    "You'll never see the twist coming in this game",
+    "He's a dead man walking in the story mission",
+    "Smack the piñata in Mario Party for coins",
+    "I'll kill you in the next round, real talk",
+]
+
+
+@pytest.mark.parametrize("text", THREATS)
+def test_threats_are_found_by_their_shape(guard: SafetyGuard, text: str) -> None:
+    assert "harassment" in guard.validate(text).codes
+
+
+@pytest.mark.parametrize("text", SELF_HARM)
+def test_self_harm_directives_are_found_by_their_shape(guard: SafetyGuard, text: str) -> None:
+    assert "self_harm" in guard.validate(text).codes
+
+
+@pytest.mark.parametrize("text", GAME_TALK)
+def test_game_talk_with_the_same_words_passes(guard: SafetyGuard, text: str) -> None:
+    assert guard.validate(text).ok, guard.validate(text).reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("my discord login is speedrunner_max / Passw0rd!2024", "credentials"),
+        ("Terminal password: Hunter2!", "credentials"),
+        ("reach me at mike at gmail dot com", "pii_email"),
+        ("jake[at]gmail[.]com for scrims", "pii_email"),
+        ("my ssn is 123-45-6789", "pii_id"),
+        ("IBAN DE89 3704 0044 0532 0130 00 for the prize money", "pii_id"),
+        ("she lives at 12 Oak Road", "pii_address"),
+        ("twitch oauth:abcd1234efgh5678ijkl9012mnop34 for the bot", "api_key"),
+        ("-----BEGIN RSA PRIVATE KEY----- MIIEowIBAAKCAQEA", "api_key"),
+        ("motherf***er camped the whole round", "profanity"),
+        ("f-ck off", "profanity"),
+        ("giving away 1M FC 25 coins, DM me your EA email and password", "scam"),
+        ("free apex packs generator working 2026", "scam"),
+        ("Double your skins! send me your knife and I'll send two back", "scam"),
+        ("Overwatch 2 boosting to Grandmaster, duo or piloted, fast", "selling"),
+        ("Cheap WoW gold and mythic+ carries, pm me for a quote", "selling"),
+        ("CoD camo unlock service, all weapons, DM", "selling"),
+        ("migrate at mojang-account-migrate.net", "phishing"),
+        ("\u3164", "empty"),  # Hangul filler
+        ("\u2800\u2800", "empty"),  # Braille blank
+    ],
+)
+def test_further_members_of_each_class(guard: SafetyGuard, text: str, code: str) -> None:
+    assert code in guard.validate(text).codes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The password for the terminal is on the desk next to it",
+        "221B Baker Street is iconic",
+        "the Fallout terminal password is on the desk.",
+    ],
+)
+def test_pii_shapes_need_the_real_thing(guard: SafetyGuard, text: str) -> None:
+    assert guard.validate(text).ok, guard.validate(text).reasons
+
+
+def test_game_context_words_are_data(tmp_path: Path) -> None:
+    from xbot.safety_rules import _game_words, _real_world, chat_spellings
+
+    assert {"lobby", "boss", "respawn"} <= _game_words()
+    assert {"irl", "house", "school"} <= _real_world()
+    assert chat_spellings()["wud"] == "would"
+
+
 def test_each_category_has_its_own_reason_code(guard: SafetyGuard) -> None:
     codes = {guard.validate(t).codes[0] for t, _ in ISSUE_REFUSED}
     assert codes >= {
@@ -415,6 +668,8 @@ def test_shipped_allowlist_is_data() -> None:
         ("2025 06 01", ("2025", "06", "01")),  # digits alone stay digits
         ("10k ps5 1v1", ("10k", "ps5", "1v1")),  # numbers with units, product codes
         ("fuuuuuck", ("fuuck",)),
+        ("motherf***er", ("motherf***er",)),  # a star run keeps its length
+        ("I'll end you in the 1v1", ("ill", "end", "you", "in", "the", "1v1")),
     ],
 )
 def test_fold(text: str, tokens: tuple[str, ...]) -> None:
@@ -439,7 +694,9 @@ def test_corpus_is_big_balanced_and_uses_real_candidates() -> None:
     assert formats >= {"news", "hot_take", "question", "tip"}
 
 
-@pytest.mark.parametrize("name", ["safety_corpus.jsonl", "safety_corpus_holdout.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["safety_corpus.jsonl", "safety_corpus_holdout.jsonl", "safety_corpus_blind_a.jsonl"]
+)
 def test_guard_meets_its_targets_on_the_corpus(guard: SafetyGuard, name: str) -> None:
     def check(text: str, tags: object) -> tuple[bool, tuple[str, ...]]:
         verdict = guard.validate(text, list(tags))  # type: ignore[call-overload]

@@ -42,6 +42,28 @@ MAX_ALT_TEXT_CHARS = 1000
 # -- PII and spam shapes --------------------------------------------------------------------------
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_DOT = r"\s*(?:\[\.\]|\(\.\)|\[dot\]|\(dot\)|\{dot\}|\s+dot\s+|\.)\s*"
+#: "jake at gmail dot com", "jake[at]gmail[.]com": an address written to dodge filters.
+_EMAIL_SPELLED_RE = re.compile(
+    r"(?<![\w.+-])[\w.+-]{2,}"
+    r"(?:\s*(?:\[at\]|\(at\)|\{at\}|<at>)\s*[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"  # jake[at]gmail.com
+    rf"|\s+at\s+(?:gmail|googlemail|yahoo|outlook|hotmail|live|msn|icloud|aol|proton|protonmail|gmx|"
+    rf"yandex|mail|web|zoho)|\s+at\s+[A-Za-z0-9-]+(?=\s*(?:\[\.\]|\(\.\)|\[dot\]|\(dot\)|\s+dot\s+)))"
+    rf"(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}"
+    r"(?:com|net|org|io|me|gg|de|co|uk|fr|nl|es|it|ru|pl|se|ca|au|us|edu|info)\b",
+    re.IGNORECASE,
+)
+#: A US social security number (3-2-4 digits with dashes) and an IBAN (checked by mod 97).
+_SSN_RE = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
+_IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+#: Someone's street address: "my address is 42 Elm Street", "he lives at 9 Oak Rd". A venue
+#: in an event post ("the LAN is at 500 Main Street") is public, so a home word must lead in.
+_STREET_RE = re.compile(
+    r"(?i:\b(?:address|addy)(?: is|:| =)|\blives? (?:at|on)|\bliving at|\bstay(?:s|ing)? at|"
+    r"\b(?:home|house|apartment|flat) is (?:at|on))\s+\d{1,5}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|"
+    r"Boulevard|Blvd|Court|Ct|Way|Place|Pl|Terrace|Close|Crescent|Parkway|Pkwy|Highway|Hwy)\b\.?"
+    r"(?=[\s,.]|$)"
+)
 _PHONE_RE = re.compile(r"(?<![\w+])\+?\(?\d[\d ()./-]{7,18}\d(?!\w)")
 _CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _URL_CRED_RE = re.compile(
@@ -52,7 +74,17 @@ _API_KEY_RE = re.compile(
     r"xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20}|"
     # Discord bot/user tokens (id.timestamp.hmac) and JWTs
     r"[MN][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{25,}|"
-    r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
+    r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}|"
+    # Twitch chat tokens, SendGrid keys, Stripe keys, PEM private keys
+    r"oauth:[a-z0-9]{30}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,})"
+    r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY"
+)
+#: A password or login written out: "password: Hunter2!", "my login is max_99 / Passw0rd!".
+_CREDENTIALS_RE = re.compile(
+    r"\b(?:password|passwort|passwd|pass ?word|pwd|pw|pass|login|log-in|creds|credentials|pin)"
+    r"(?:\s+(?:is|was|=|:)|\s*[:=])\s*['\"]?(?P<value>[^\s'\"]{3,})"
+    r"(?:\s*[/|:]\s*(?P<second>[^\s'\"]{4,}))?",
+    re.IGNORECASE,
 )
 _TOKEN_LIKE_RE = re.compile(r"(?<![\w/.#@\uff03-])[A-Za-z0-9_-]{32,}(?![\w/.-])")
 _WORDISH_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
@@ -72,6 +104,15 @@ _REPEAT_RE = re.compile(r"([^\W\d_])\1{4,}")
 _PUNCT_RUN_RE = re.compile(r"[!?.,*~]{4,}")
 _HASHTAG_RE = re.compile(r"(?<![\w&])[#\uff03]([^\W\d_][\w]*|\d+[^\W\d_][\w]*)")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _iban_ok(candidate: str) -> bool:
+    """ISO 13616: move the first four characters to the end, letters to numbers, mod 97 is 1."""
+    iban = candidate.replace(" ", "")
+    if not 15 <= len(iban) <= 34:
+        return False
+    number = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    return int(number) % 97 == 1
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -124,7 +165,10 @@ SEVERITY: dict[str, Risk] = {
     "pii_email": "high",
     "pii_phone": "high",
     "pii_card": "high",
+    "pii_id": "high",
+    "pii_address": "high",
     "credential_in_url": "high",
+    "credentials": "high",
     "api_key": "high",
     "empty": "medium",
     "too_long": "medium",
@@ -345,12 +389,31 @@ def _looks_like_words(token: str) -> bool:
     return bool(pieces) and len(token) / len(pieces) >= 4 and "".join(pieces) == token
 
 
+def _looks_secret(m: re.Match[str]) -> bool:
+    """The value after "password is" looks like one: mixed letters with digits or symbols
+    ("Passw0rd!2024"), or a "user / password" pair. "the password is in the quest log" is not."""
+    value, second = m.group("value"), m.group("second")
+    if second:
+        return True
+    has_letter = bool(re.search(r"[A-Za-z]", value))
+    has_other = bool(re.search(r"[\d\W_]", value.rstrip(".,;!?")))
+    return has_letter and has_other
+
+
 def _pii(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    if _EMAIL_RE.search(text):
+    if _EMAIL_RE.search(text) or _EMAIL_SPELLED_RE.search(text):
         out.append(("pii_email", "an e-mail address"))
+    if _SSN_RE.search(_DATE_RE.sub(" ", text)):
+        out.append(("pii_id", "a social security number"))
+    elif any(_iban_ok(m.group(0)) for m in _IBAN_RE.finditer(text)):
+        out.append(("pii_id", "an IBAN"))
+    if _STREET_RE.search(text):
+        out.append(("pii_address", "a street address"))
     if _URL_CRED_RE.search(text):
         out.append(("credential_in_url", "a URL with user:password@"))
+    if any(_looks_secret(m) for m in _CREDENTIALS_RE.finditer(text)):
+        out.append(("credentials", "a password or login written out"))
     if _API_KEY_RE.search(text):
         out.append(("api_key", "a token shaped like an API key"))
     else:

@@ -23,7 +23,18 @@ CATEGORY_CODES: dict[str, frozenset[str]] = {
     "scam": frozenset({"scam"}),
     "selling": frozenset({"selling"}),
     "phishing": frozenset({"phishing"}),
-    "pii": frozenset({"pii_email", "pii_phone", "pii_card", "credential_in_url", "api_key"}),
+    "pii": frozenset(
+        {
+            "pii_email",
+            "pii_phone",
+            "pii_card",
+            "pii_id",
+            "pii_address",
+            "credential_in_url",
+            "credentials",
+            "api_key",
+        }
+    ),
     "empty_control": frozenset({"empty", "control_characters"}),
 }
 RECALL_TARGET = 0.97

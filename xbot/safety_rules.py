@@ -6,14 +6,20 @@ allowlisted phrases taken out first. Categories and codes:
 
 ``harassment``  threats and wishes of harm against people, "I know where you live", doxxing and
                 swatting incitement. "should die" counts when its subject is a person ("you",
-                "that streamer", "people"), not a boss or a character.
-``self_harm``   directives to hurt oneself: kys in any spelling, "kill yourself", "drink bleach".
+                "that streamer", "people"), not a boss or a character. Found by shape (a wish or
+                intent frame, a person, a harm; see "structural threat and self-harm rules").
+``self_harm``   directives to hurt oneself: kys in any spelling, "kill yourself", "drink bleach";
+                any self-harm act on "yourself", or a directive with a self-harm act.
 ``profanity``   slurs and profanity (better-profanity's list minus ordinary gaming words, plus
                 ours), whole words, inside compounds ("fuckfuckfuck"), masked ("f*ck", "sh#t").
 ``scam``        free in-game currency or skins, generators, gift/redeem bait, giveaway bait.
 ``selling``     accounts, cheats and boosting offered for sale.
 ``phishing``    look-alike brand domains, gift/free-nitro style domains, shorteners if blocked.
 ``spam_phrase`` engagement bait (follow4follow, link in bio).
+
+A threat-shaped sentence about a game is play: game_context.txt / not_people.txt words as its
+subject or in a place/instrument phrase right after it ("I'll find you in the lobby", "the final
+boss will end you"), unless real_world.txt words bring it back ("... then at your house").
 
 Why rules and not a model: every verdict can be explained by the rule that fired, an operator
 can fix a false positive with a line in a text file, and nothing is downloaded at run time.
@@ -178,6 +184,60 @@ _TITLES = frozenset(
 )
 
 
+#: Short words that are just words when they follow a single letter ("s it", "a ss" are not masks).
+_COMMON_SHORT = frozenset(
+    [
+        "it",
+        "in",
+        "on",
+        "at",
+        "is",
+        "as",
+        "an",
+        "to",
+        "up",
+        "us",
+        "or",
+        "of",
+        "off",
+        "out",
+        "me",
+        "my",
+        "no",
+        "so",
+        "go",
+        "do",
+        "he",
+        "we",
+        "be",
+        "by",
+        "am",
+        "all",
+        "and",
+        "the",
+        "for",
+        "you",
+        "are",
+        "was",
+        "its",
+        "his",
+        "her",
+    ]
+)
+
+
+def _gap_masked(window: Sequence[str]) -> bool:
+    """Two tokens that may be one word with a letter dropped at a hyphen or space ("f-ck",
+    "sh-t", "c nt"): one is a single letter, the other two to four letters and not a word."""
+    a, b = window
+    return (
+        a.isalpha()
+        and b.isalpha()
+        and ((len(a) == 1 and 2 <= len(b) <= 4) or (len(b) == 1 and 2 <= len(a) <= 4))
+        and not ({a, b} & _COMMON_SHORT)
+    )
+
+
 def profanity(tokens: Sequence[str]) -> list[Reason]:
     """Profanity and slurs however spelled; engagement-bait phrases (``spam_phrase``).
 
@@ -219,6 +279,10 @@ def profanity(tokens: Sequence[str]) -> list[Reason]:
             split_word = size == 2 and min(map(len, window)) <= 2 and len(joined) > 3
             if split_word and joined in t.profanity:
                 hit(t.profanity[joined])
+            elif size == 2 and _gap_masked(window):
+                key = _masked_match(window[0] + "*" + window[1], t)
+                if key:
+                    hit(t.profanity[key])  # "f-ck", "sh t": a letter left out where they split
             for key in (spaced, joined, joined.translate(LEET)):  # "f0ll0w 4 f0ll0w"
                 if key in t.spam:
                     found.setdefault(("spam_phrase", f"engagement bait {t.spam[key]!r}"))
@@ -280,7 +344,8 @@ _I_WILL = _alt("i ?ll", "i will", "im gonna", "im going to", "i am going to", "i
                "im coming to", "i want to", "i wanna")  # fmt: skip
 _THREAT_RE = re.compile(
     rf"\b{_I_WILL} (?:fucking |literally |actually |come and |come |find you and )?"
-    rf"(?P<verb>{_THREAT_VERB}) (?:you|u|ya|your|ur|him|her|them|his|their|yall)\b(?P<rest>.*)"
+    rf"(?P<verb>{_THREAT_VERB}) (?P<object>you|u|ya|your|ur|him|her|them|his|their|yall)\b"
+    r"(?P<rest>.*)"
 )
 
 _WISH = _alt("die", "dies", "died", "dead", "were dead", "was dead", "get cancer", "gets cancer",
@@ -329,11 +394,29 @@ _HARASSMENT = [
     r"youre dead meat|see you irl|meet me irl|catch you outside|catch u outside)\b",
     r"\b(?:better hope|pray|hope) (?:i|we) (?:never |dont |don t )?(?:find|catch|see|meet) "
     r"(?:you|u|ya)\b",
+    r"\b(?:better hope|better pray|pray|hope|pray that|hope that) (?:i|we) (?:never|dont|don t) "
+    r"(?:meet|cross paths|run into each other|meet irl|meet in person)\b",
+    r"\bruin (?:your|ur|his|her|their) (?:\w+ )?(?:life|lives|family|whole life)\b",
+    r"\b(?:hit|smack|whack|ram|bash|beat) (?:you|u|him|her|them|that \w+|this \w+|the \w+|your "
+    r"\w+) (?:with|using) (?:a|an|my|the|his|their|our) (?:car|truck|bus|bat|baseball bat|brick|"
+    r"hammer|crowbar|chair|pipe|rock|van|golf club|shovel)\b",
+    r"\bdrag (?:you|u|him|her|them) (?:out|outside|by (?:your|his|her|their) hair|into the street)\b",
+    r"\b(?:you|u|ya|youll|youre|he|she|they|hell|shell)(?: \w+){0,3} end up (?:dead|in (?:a|the) "
+    r"(?:ditch|hospital|coffin|body bag|morgue|grave|wheelchair|river|icu)|six feet under)\b",
+    r"\bteach (?:you|u|him|her|them|(?:that|this|the) \w+) a (?:\w+ )?lesson\b(?= .*\b(?:with a|bat|"
+    r"knife|gun|irl|outside|house|home|fists|hospital|physically|in person|wont forget)\b)",
+    r"\b(?:your|ur|his|her|their) (?:\w+s )?(?:school|house|home|workplace|job|address|street|gym) "
+    r"(?:is|was|are) (?:on|in|all over) (?:your|ur|his|her|their) (?:insta|instagram|stream|streams|"
+    r"vod|vods|twitter|tiktok|snap|snapchat|socials|profile|bio|videos?|pics?|photos?|background)\b",
     r"\b(?:if|when|once|till|until) (?:i|we) (?:ever )?(?:find|catch) (?:you|u|ya)\b",
-    r"\b(?:spam|call|text|flood|leak|post|share|send)(?:ing)? (?:his|her|their|your|ur)"
-    r"(?: [a-z]+)? (?:phone number|number|address|addy|email|socials|nudes|pics)\b",
-    r"\b(?:i|we|ive|weve) (?:know|got|have|found|has) (?:your|ur|his|her|their) (?:home |real |ip )?"
-    r"(?:address|house|ip|location|school|workplace|real name|family|phone number|number)\b",
+    r"\b(?:(?:spam|call|text|flood|leak)(?:ing)? (?:his|her|their|your|ur)|(?:post|share|send)"
+    r"(?:ing)? (?:his|her|their))(?: [a-z]+)? (?:phone number|number|address|addy|email|socials|"
+    r"nudes|pics)\b",
+    r"\b(?:i|we|ive|weve|ill|i will|well|we will|im gonna|were gonna|gonna) (?:soon )?(?:know|got|"
+    r"have|found|has|find|get|find out|figure out) (?:your|ur|his|her|their) (?:home |real |ip )?"
+    r"(?:address|house|ip|location|school|workplace|real name|family|phone number|number|license "
+    r"plate|licence plate|plate number|plates|car|kids names|moms number|"
+    r"parents address|face|pics|photos|gym|work address)\b",
     r"\b(?:outside|at|near) (?:your|ur) (?:house|home|door|window|school)\b",
     r"\bdox+(?:ed|ing|ing him|es)?\b",
     r"\b(?:leak|leaked|leaking|post|posting|drop|dropping|share|sharing|find|get|expose|exposing|"
@@ -351,9 +434,13 @@ _HARASSMENT = [
     r"his (?:house|address|home)|her (?:house|address|home)|their (?:house|address|home)|"
     r"your (?:house|address|home))\b",
 ]
-_SELF_HARM = [
-    r"(?<![0-9] )\bk+ ?y+ ?s+\b",
+#: kys and kms however spelled: never game talk, so no context excuses them.
+_KYS = [
+    r"(?<![0-9] )\bk+[ *]?y+[ *]?s+\b",
+    r"(?<![0-9] )\bk\*s\b",  # "k*s": the one word of that shape
     r"(?<![0-9] )\bkms\b",
+]
+_SELF_HARM = [
     r"\bkil+ ?(?:your|ur|yor|yo|you|u|y|ya|thy)? ?(?:sel+f+|selves|slef|slf)\b",
     r"\b(?:drink|eat|chug|swallow|gargle|inject|snort|huff)(?: some| a cup of| the)? bleach\b",
     r"\b(?:neck|hang|rope|off|unalive|delete|shoot|stab|cut|end|kill|suicide|drown|burn|gas|"
@@ -364,7 +451,8 @@ _SELF_HARM = [
     r"(?:bridge|building|cliff|roof|balcony|skyscraper|tower)\b",
     r"\b(?:end|take) (?:your|ur) (?:own )?life\b",
     r"\b(?:go |just |pls |please |you should |u should )commit (?:suicide|sudoku|die)\b",
-    r"\b(?:go|just|pls|please) (?:die|hang|kill urself)\b",
+    r"\b(?:go|just|pls|please) (?:die|hang(?! (?:out|with|around|in|on|tight|up|loose|back))|"
+    r"kill urself)\b",
     r"\b(?:nobody|no one|noone) (?:would|will|is going to|gonna) miss (?:you|u)\b",
     r"\b(?:world|everyone) (?:would be|is|will be) better (?:off )?without (?:you|u)\b",
     r"\bunalive\b",
@@ -399,13 +487,65 @@ _SCAM_VERB = _alt("free", "freee", "fre", "unlimited", "generator", "generate", 
 _ACCOUNT = _alt(
     "accounts?", "accs?", "alts?", "og account", "stacked account", "smurfs?", "smurf accounts?"
 )
+#: Game currencies by their slang names and compounds ("pokecoins", "primos", "stardust").
+_CURRENCY_ANY = (
+    r"(?:[a-z]*(?:coins|gems|bucks|bux|credits|crystals|jewels|orbs|shards|tokens|points)|"
+    r"primos|primogems|stardust|pokecoins|gold|platinum|plat|bells|vc|mt|uc|cp|vp|rp|fc points|"
+    r"robux|vbucks|v bucks|apex coins|riot points|crowns|genesis crystals|oneiric shards|"
+    r"blue essence|orange essence|simoleons|gil|mesos|kinah|isk|silver|diamonds|souls|"
+    r"atoms|cubits|stars|spins|rolls|pulls|wishes|tickets)"
+)
+#: Asking for a password or login: no real giveaway needs one.
+_CREDENTIAL_ASK = (
+    r"\b(?:dm|send|give|enter|type|share|tell|drop|message|pm|provide|input|put|log in with|"
+    r"login with|sign in with|verify with|need|needs|want|reply with|text)(?: me| us| them| in| it)?"
+    r"(?: with)? (?:your|ur|yo|the|a)(?: \w+){0,4} (?:password|passwords|passwd|pass|pw|pwd|"
+    r"login|logins|log in|credentials|2fa|2fa code|otp|auth code|verification code|security code|"
+    r"recovery code|backup codes?|seed phrase|recovery phrase|private key|sign in details|login "
+    r"details|account details|account info)\b"
+)
+#: Currency the game itself hands out: "500 free gems by logging in daily", "a free gold skin
+#: for completing the event" (unless the same text asks for a survey, a DM, a login...).
+_EARNED = (
+    r"(?!(?=.*\b(?:by|for|from|when|through|after|just for|if you|in|with|via|during) "
+    r"(?:\w+ ){0,3}(?:logging|log in|"
+    r"completing|playing|reaching|finishing|watching|linking|leveling|levelling|ranking|the event|"
+    r"event|season|battle pass|daily|weekly|quests?|missions?|challenges?|drops|prime|"
+    r"achievements?|login rewards?)\b)(?!.*\b(?:survey|generator|human verification|dm|dms|link|"
+    r"bio|password|login with|click|telegram|whatsapp)\b))"
+)
 _SCAM = [
-    rf"\b{_SCAM_VERB}\b{_W}{{0,2}} {_STRONG_CURRENCY}\b",
+    _CREDENTIAL_ASK,
+    # a generator of anything paid ("free apex packs generator"); map and seed generators are tools
+    r"\b(?:free|unlimited|infinite)\b(?: \w+){0,3}? (?!(?:seed|map|world|name|random|terrain|dungeon|"
+    r"level|procedural|character|build|loadout|team|idea|maze|city|planet|music|art|image|password) )"
+    r"\w+ (?:generator|gen|glitch|exploit)\b",
+    r"\b\w+ (?:generator|gen)\b (?:working|no survey|no verification|no human|\d{4}|legit|online "
+    r"free|100)\b",
+    # doubling and "send it and I'll send back" trades
+    r"\bdouble (?:your|ur|ya) (?:\w+ )?(?:skins?|knives|knife|items?|robux|vbucks|v bucks|coins|gems|"
+    r"money|crypto|btc|eth|inventory|limiteds?|cash)\b",
+    r"\bsend (?:me |us )?(?:your|ur) (?:\w+ )?(?:knife|knives|skins?|items?|inventory|account|robux|"
+    r"limiteds?|pets?|gems|coins)\b(?: \w+){0,3} (?:and|then|&) (?:ill|i ll|i will|well|we will|"
+    r"we ll|get|you get|youll get|receive)\b",
+    r"\bdeposit (?:your )?(?:skins?|items?|knives|robux|coins)\b(?: \w+){0,3} (?:get|receive|win) "
+    r"(?:double|triple|2x|3x|back double|\d+x)\b",
+    rf"\b(?:free|unlimited|infinite|generator|gen|hack|hacked|glitch|giving away|give away|"
+    rf"giveaway|claim)\b(?: [a-z0-9]+){{0,4}}? {_CURRENCY_ANY}\b"
+    r"(?! (?:in|on|at|with|for|from|during|by|after) (?:the )?(?:new|this|next|season|event|update|"
+    r"patch|battle pass|daily|weekly|login|quest|quests|missions?|challenges?|store|shop|game|"
+    r"playing|leveling|levelling|ranking|completing|logging))"
+    rf"{_EARNED}",
+    r"\b(?:modded|hacked|cracked|mod|hack|patched) (?:app|apk|apps|apks|client|version|ipa)\b"
+    r"(?=.*\b(?:dm|pm|link|download|free|unlimited|infinite|get|click|bio|telegram|discord)\b)",
+    r"\b(?:click|tap|open|visit|use) (?:my|the|this|our) link\b.{0,60}\b(?:enter|type|log ?in|"
+    r"login|sign ?in|verify|input|connect) (?:your|ur|with)\b",
+    rf"\b{_SCAM_VERB}\b{_W}{{0,2}} {_STRONG_CURRENCY}\b{_EARNED}",
     rf"\b{_STRONG_CURRENCY}\b{_W}{{0,3}} (?:for free|free|4 free|generator|gen|generate|giveaway|"
     rf"give away|hack|glitch|no survey|no verification|no human verification|unlimited|"
     rf"method|exploit|claim)\b",
     rf"\b(?:free|unlimited|generator|hack|glitch)\b{_W}{{0,1}} {_WEAK_CURRENCY}\b(?! (?:in|on|at|"
-    r"with|for) (?:the )?(?:new|this|next|season|event|update|patch))",
+    r"with|for) (?:the )?(?:new|this|next|season|event|update|patch)){_EARNED}",
     rf"\b{_WEAK_CURRENCY} (?:generator|gen|hack|glitch|for free|4 free|no survey)\b",
     r"\b(?:claim|redeem|collect) (?:your|ur)? ?(?:free )?(?:gift|reward|prize|skin|"
     r"code|nitro|voucher|bonus|giveaway|airdrop|winnings)s?\b",
@@ -450,7 +590,42 @@ _CHEAT = _alt(
 _OFFER = _alt("download", "free trial", "trial", "undetected", "keys?", "lifetime",
               "subscriptions?", "sub", "private", "telegram", "discord server", "website", "order",
               "available", "working", "link in bio")  # fmt: skip
+#: Words that make a post an offer: a price, a way to pay, "DM me", delivery.
+_SALE_CUE = (
+    r"(?:for sale|selling|sell|wts|wtb|cheap|cheapest|price|prices|pricing|priced|quote|offers?|"
+    r"paypal|cashapp|cash app|venmo|crypto|btc|usdt|usd|eur|gbp|dollars|bucks|dm|dms|pm|hmu|"
+    r"instant|instantly|delivery|in stock|restocked|discount|available|order|orders|shop|store|"
+    r"telegram|whatsapp|link in bio|piloted|self play|guaranteed|legit|affordable|per (?:game|win|"
+    r"match|division|rank|tier|level|week|month|day|hour|account|key))"
+)
+_RANKS = (
+    r"(?:iron|bronze|silver|gold|plat|platinum|diamond|emerald|master|masters|grandmaster|gm|"
+    r"champion|champ|predator|pred|radiant|immortal|ascendant|legend|legendary|mythic|global|"
+    r"global elite|elite|conqueror|ace|crown|top 500|t500|unreal|faceit|level \d+|lvl \d+|"
+    r"\d+k badge|\d+ bomb|badges?|rank \d+|\d+ rr|\d+ elo|\d+ mmr|\d+ sr|\d+ lp)"
+)
 _SELLING = [
+    # a paid grind done for you: camo unlocks, bot lobbies, badges, placements
+    r"\b(?:unlock|unlocks|unlocking|camo|camos|bot lobb(?:y|ies)|lobbies|leveling|levelling|rank|"
+    r"ranked|badge|badges|achievement|achievements|trophy|trophies|completion|farming|grinding|"
+    r"placement|placements|coaching|recovery|unban|modding|mod|modded|carry|carries)\b(?: \w+){0,2} "
+    rf"(?:service|services)\b(?=.*\b{_SALE_CUE}\b)",
+    rf"\bbot lobb(?:y|ies)\b(?=.*\b{_SALE_CUE}\b)",
+    rf"\b(?:accounts|accs|smurfs|alts|modded accounts?|stacked accounts?|og accounts?|rare "
+    rf"accounts?|cheap accounts?|(?:ar|level|lvl|rank|prestige) \d+ accounts?|accounts? with)\b"
+    rf"(?=.*\b{_SALE_CUE}\b)",
+    r"\bboost(?:ing|ed|er|ers|s)?\b(?=.*\b(?:dm|dms|pm|hmu|cheap|cheapest|price|prices|quote|"
+    r"offers?|paypal|cashapp|venmo|piloted|self play|service|services|orders?|guaranteed|legit|"
+    r"affordable|usd|eur|dollars|duo or piloted|for sale|selling)\b)",
+    rf"\bboost(?:ing|ed|s)? (?:\w+ ){{0,3}}(?:to|up to|into|from \w+ to) {_RANKS}\b",
+    rf"\b(?:\w+ )?boosting\b(?: \w+){{0,6}} {_RANKS}\b",
+    r"\b(?:carries|carry runs|carry service|raid carries|mythic carries|dungeon carries|power ?"
+    r"level(?:ing|ling)?|leveling service|levelling service|account leveling|placement matches "
+    r"done|wins for hire)\b(?=.*\b(?:quote|cheap|price|prices|paypal|cashapp|for sale|selling|sell|"
+    r"offering|usd|eur|orders?|slots|spots open|service|services|pm me for|dm me for|dm for|pm for)\b)",
+    r"\b(?:cheap|selling|sell|wts|buy cheap)\b(?: \S+){0,3} (?:gold|coins|currency|mesos|kinah|"
+    r"isk|plat|platinum|credits|runes|carries|items|gil)\b(?=.*\b(?:pm|dm|dms|hmu|quote|price|"
+    r"prices|paypal|cashapp|usd|eur|dollars|real money|irl money|discord|delivery|instant|order)\b)",
     rf"\b{_SELL}\b{_W}{{0,3}} (?:{_ACCOUNT}|{_CHEAT})\b",
     rf"\b(?:{_ACCOUNT}|{_CHEAT})\b{_W}{{0,3}} (?:{_SELL}|for sale)\b",
     rf"\b{_OFFER}\b{_W}{{0,2}} {_CHEAT}\b",
@@ -475,6 +650,7 @@ _SELLING = [
 
 _HARASSMENT_RE = [re.compile(p) for p in _HARASSMENT]
 _SELF_HARM_RE = [re.compile(p) for p in _SELF_HARM]
+_KYS_RE = [re.compile(p) for p in _KYS]
 _SCAM_RE = [re.compile(p) for p in _SCAM]
 _SELLING_RE = [re.compile(p) for p in _SELLING]
 
@@ -487,6 +663,20 @@ def _first(code: str, patterns: list[re.Pattern[str]], text: str) -> list[Reason
     return []
 
 
+def _first_not_play(
+    code: str, patterns: Iterable[re.Pattern[str]], text: str, *, game_inside: bool = False
+) -> list[Reason]:
+    """Like :func:`_first`, but a match that :func:`_is_play` calls game talk does not count;
+    with ``game_inside``, neither does one naming a game thing ("where the merchant lives")."""
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            if game_inside and set(m.group(0).split()[1:]) & (_game_words() - _LOCATIVE):
+                continue
+            if not _is_play(text, m.start(), m.end()):
+                return [(code, repr(m.group(0).strip()[:60]))]
+    return []
+
+
 @functools.cache
 def rule_words() -> frozenset[str]:
     """Every literal word the phrase rules spell out ("free", "bucks", "yourself", ...).
@@ -495,7 +685,22 @@ def rule_words() -> frozenset[str]:
     word written without spaces ("freevbucks", "iknowwhereyoulive") back into rule words.
     """
     words: set[str] = {"i", "u", "v"}
-    for pattern in (*_HARASSMENT, *_SELF_HARM, *_SCAM, *_SELLING, _THREAT_RE.pattern):
+    for pattern in (
+        *_HARASSMENT,
+        *_SELF_HARM,
+        *_KYS,
+        *_SCAM,
+        *_SELLING,
+        _THREAT_RE.pattern,
+        *_THREAT_IDIOMS,
+        *_SELF_HARM_SHAPES,
+        _WISH_RE.pattern,
+        _SHOULD_RE.pattern,
+        _ACT_RE.pattern,
+        _SPLIT_ACT_RE.pattern,
+        _WISH_ACTOR_RE.pattern,
+        _IMPERATIVE_RE.pattern,
+    ):
         plain = re.sub(r"\\[a-zA-Z]|\(\?[:!=<P][^)]*?\)?|\?P<\w+>", " ", pattern)
         words.update(w for w in re.findall(r"[a-z]+", plain) if len(w) > 1)
     return frozenset(words)
@@ -550,13 +755,44 @@ def phrase_texts(tokens: Sequence[str]) -> list[str]:
     texts = [" ".join(unmasked)]
     if split != unmasked:
         texts.append(" ".join(split))
+    plain = _plain_spelling(split)
+    if plain not in texts:
+        texts.append(plain)
     return texts
+
+
+@functools.cache
+def chat_spellings() -> dict[str, str]:
+    """Folded chat spelling -> folded plain form (xbot/data/safety/chat_spellings.txt)."""
+    out: dict[str, str] = {}
+    for line in _data("chat_spellings.txt"):
+        spelling, _, plain = line.partition("=")
+        key = " ".join(fold_phrase(spelling))
+        if key and plain.strip():
+            out[key] = " ".join(fold_phrase(plain))
+    return out
+
+
+def _plain_spelling(tokens: Sequence[str]) -> str:
+    """``tokens`` with chat spellings in their plain form, and a "2"/"4" standing between two
+    words read as "to"/"for" ("happened 2 ur sister")."""
+    table = chat_spellings()
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        between = 0 < i < len(tokens) - 1 and tokens[i - 1].isalpha() and tokens[i + 1].isalpha()
+        if between and tok in ("2", "4"):
+            out.append("to" if tok == "2" else "for")
+        else:
+            out.append(table.get(tok, tok))
+    return " ".join(out)
 
 
 _WARNING_RE = re.compile(
     r"\b(?:never trust|dont trust|do not trust|beware|dont fall for|do not fall for|is a scam|"
     r"are scams|are a scam|its a scam|scam alert|psa|warning|never click|dont click|report|"
-    r"never from|only (?:through|from|via|in) (?:the )?(?:official|in game|store)|never share|"
+    r"never from|only (?:on |at |through |from |via |in |into )?(?:the |our )?(?:official|in game|store)|"
+    r"into the official|cracks? down|crackdown|lawsuit|sues|sued|(?<!\bnot a )(?<!\bno )scams?|"
+    r"scammers|never share|"
     r"dont share|do not share|never give)\b"
 )
 
@@ -575,7 +811,8 @@ _CURSE_RE = re.compile(r"\b(?:die in a fire|drop dead|rot in hell|burn in hell)\
 def _curse_at_people(text: str) -> list[Reason]:
     """ "die in a fire, noob" is a death wish; "this patch should die in a fire" is not."""
     for m in _CURSE_RE.finditer(text):
-        if not set(text[: m.start()].split()[-5:]) & _not_people():
+        game_subject = set(text[: m.start()].split()[-5:]) & _not_people()
+        if not game_subject and not _is_play(text, m.start(), m.end()):
             return [("harassment", repr(m.group(0)))]
     return []
 
@@ -585,7 +822,8 @@ def _should_die_at_people(text: str) -> list[Reason]:
     this expansion needs to die" are not (a game thing among the four words before)."""
     for m in _DETERMINED_SHOULD_RE.finditer(text):
         before = set(text[: m.start()].split()[-4:])
-        if not ({m.group("noun"), m.group("noun2")} | before) & _not_people():
+        game_subject = ({m.group("noun"), m.group("noun2")} | before) & _not_people()
+        if not game_subject and not _is_play(text, m.start(), m.end()):
             return [("harassment", repr(m.group(0)[:60]))]
     return []
 
@@ -618,8 +856,655 @@ def _harm_act(text: str) -> list[Reason]:
             continue
         if m.group("verb") in _PLAY_VERBS and _GAME_CONTEXT.search(m.group("rest")):
             continue
+        if _is_play(text, m.start(), m.end("object")):
+            continue
         return [("harassment", repr(m.group(0)[:60].strip()))]
     return []
+
+
+# -- structural threat and self-harm rules ---------------------------------------------------------
+#
+# A threat is a shape, not a phrase: a wish or intent frame ("hope", "should", "deserves",
+# "I'll", "someone should"), a person as target ("you", "him", "your family", "that streamer"),
+# and a harm ("die", "get shot", "put down", "end", "hurt"). Self-harm is a directive ("go",
+# "just", "pls", "you should", "do us a favour and") with a self-harm act ("kill/hang/neck/
+# unalive yourself", "drink bleach", "jump off a bridge", "end it all"). Each part is a word
+# class, so a phrasing never seen before still matches when its parts are known; a game place or
+# thing next to the match (game_context.txt, not_people.txt) makes it play, a real-world word
+# (real_world.txt) makes it a threat again.
+
+
+@functools.cache
+def _game_words() -> frozenset[str]:
+    """Game places and things (game_context.txt plus not_people.txt, without "it"/"thing")."""
+    people_too = {"it", "thing", "ai", "god", "gods", "king", "queen"}  # "may god strike you"
+    return frozenset(_data("game_context.txt")) | (_not_people() - people_too)
+
+
+@functools.cache
+def _real_world() -> frozenset[str]:
+    """Words that make a threat real again however game-like the rest (real_world.txt)."""
+    return frozenset(_data("real_world.txt"))
+
+
+_LOCATIVE = frozenset(
+    {"in", "on", "at", "to", "with", "by", "during", "against", "vs", "versus", "inside", "from",
+     "into", "using", "off", "without", "before", "through", "thru", "outside"}
+)  # fmt: skip
+#: Words after a harm that say it is about play: "you will die a lot", "hope you die less".
+_PLAY_MODIFIER_RE = re.compile(
+    r"^(?:a lot|alot|lots|so much|less|more|often|again|instantly|first try|every time|twice|"
+    r"a few times|a hundred times|\d+ times|in (?:one|two|three|\d+) (?:hits?|shots?|taps?)|"
+    r"if (?:you|u) (?:peek|push|miss|fail|go|stand|play|pick|dont|forget)|to respawn|to reset|"
+    r"to skip|to unstuck|to get (?:out|unstuck|back)|to (?:get|reach|find|grab|unlock|land|collect|"
+    r"activate|trigger|access|open|enter|glide|escape|dodge|avoid|loot|farm|save time)|for (?:the|a) "
+    r"(?:secret|collectible|chest|shortcut|achievement|trophy|skip|glitch))\b"
+)
+
+
+#: "for real" / "in real life" within the five words after a match (used with ``.match(text, end)``).
+_FOR_REAL_RE = re.compile(r"(?: \w+){0,5}? (?:for real|in real life|real life)\b")
+_KIN_BODY_IRL = frozenset(
+    {"irl", "reality", "family", "mom", "mum", "mother", "dad", "father", "kids", "children",
+     "sister", "brother", "wife", "husband", "girlfriend", "boyfriend", "parents", "dog", "cat",
+     "face", "teeth", "throat", "neck", "skull", "bones", "body", "legs", "cancer", "hospital",
+     "school"}
+)  # fmt: skip
+#: Things only a game has: "jump off the building and use your parachute".
+_MECHANICS = frozenset(
+    {"parachute", "glider", "wingsuit", "paraglider", "jetpack", "grapple", "respawn",
+     "respawns", "checkpoint", "hitbox", "cooldown", "hp", "xp", "npc", "npcs", "cutscene"}
+)  # fmt: skip
+#: Verbs that also mean "win against": with "at/in X" after their object they name a contest.
+_DEFEAT_VERBS = frozenset({"beat", "beating", "destroy", "crush", "smoke", "outplay", "wreck"})
+
+
+def _is_play(text: str, start: int, end: int) -> bool:
+    """Whether the match ``text[start:end]`` is about a game: a game word is its subject (among
+    the four words before) or sits in a place/instrument phrase within the eight words after it,
+    or a play modifier follows it; and no real-world word is in the match or after it."""
+    inside = text[start:end].split()
+    after = text[end:].split()[:8]
+    # A place or vehicle in the match may be in a game ("jump off the roof to get the
+    # collectible", "his address in the game's lore"); kin, body and "irl" never are.
+    if set(after) & _real_world() or set(inside) & _KIN_BODY_IRL or _FOR_REAL_RE.match(text, end):
+        return False
+    games = _game_words() | {_MASK}  # an allowlisted name is a game, mode or character
+    named_subject = bool(inside) and inside[0] in _PRONOUNS  # "they should all die": no guess
+    if not named_subject and set(text[:start].split()[-4:]) & games:
+        return True
+    if _PLAY_MODIFIER_RE.match(" ".join(after)) or set(after) & _MECHANICS:
+        return True
+    if set(inside) & _DEFEAT_VERBS and after and after[0] in {"at", "in", "on"}:
+        return True  # "I'm going to beat you at Street Fighter": a contest
+    if inside and inside[-1] in _LOCATIVE and set(after[:3]) & games:
+        return True  # "wait outside the boss room"
+    for i, word in enumerate(after[:3]):  # "die to the boss", "find you again in the lobby"
+        if word in _LOCATIVE and set(after[i + 1 : i + 4]) & games:
+            return True
+    return bool({"1v1", "ranked", "scrims", "scrim", "pvp"} & set(after))
+
+
+_TARGET = _alt(
+    "you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they", "ppl", "people",
+    "everyone", "everybody", "youre", "youll", "hes", "shes", "theyre",
+    _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
+    + r"(?: whole| entire| little| stupid| fat| ugly| dumb)? [a-z]+",
+)  # fmt: skip
+#: What may happen to a target in a wish or a "should": dying or being hurt.
+_OUTCOME = _alt(
+    r"die(?:s|d)?", "dying", "be dead", "was dead", "were dead", "dead", "drop dead",
+    r"(?:get|gets|got|be|is|are|being) (?:\w+ )?"
+    + _alt("shot", "killed", "murdered", "stabbed", "hurt", "beaten", "beat up", "run over",
+           "hit by an? \\w+", "ran over", "hanged", "hung", "lynched", "executed", "put down",
+           "tortured", "raped", "burned", "burnt", "gassed", "strangled", "choked", "cancer",
+           "hunted(?: down)?", "exterminated", "mutilated", "skinned", "set on fire", "drowned",
+           "dragged", "kidnapped", "thrown off a \\w+",
+           "aids", "a tumou?r", "sick and die", "what(?:s| s| is) coming", "hospitalized",
+           "paralyzed", "crippled", "jumped", "bullet", "bullets"),
+    "cancer", "a bullet", "bullets", "death", "to suffer", r"suffer(?:s)?", r"rot(?:s)?",
+    r"burn(?:s)?", r"drown(?:s)?", r"choke(?:s)?(?: and die| to death)?", r"crash(?:es)?",
+    "break (?:your|ur|his|her|their) (?:neck|legs?|arms?|back|spine|skull)",
+    "have an accident", "never wake up", "stop breathing", "not wake up", "disappear forever",
+    "(?:get|be|are|is) in (?:a|an) (?:\\w+ )?(?:accident|crash|wreck|coma)", "get into an accident",
+    "catch (?:a |some )?(?:stray )?(?:bullets?|hands|a stray|the hands|one to the head)",
+    "end up (?:dead|in (?:a|the) (?:ditch|hospital|coffin|body bag|morgue|grave|wheelchair|river))",
+    r"bleed(?:s)?(?: out)?", "in pain", "in agony", "scream", "a bullet in (?:the|his|her|your) head",
+    r"(?:be |get )(?:\w+ ){1,3}and (?:shot|killed|hanged|executed|stabbed|beaten|gassed|burned)",
+)  # fmt: skip
+_WISH_FRAME = _alt(
+    "hope", "hoping", "hopefully", "wish", "wishing", "pray", "praying", "may", "want", "wanna see",
+    "want to see", "would love to see", "id love to see", "cant wait to see", "cant wait for",
+    "cant wait till", "would be nice if", "deserve", "deserves", "deserved", "love to watch",
+    "pay to see", "pay to watch", "pay money to see", "love to see",
+    "like to watch", "wanna watch", "want to watch", "enjoy watching", "cant wait to watch",
+    "id love to watch", "would love to watch",
+)  # fmt: skip
+_MODAL = _alt(
+    "should", "shud", "shld", "should all", "shouldve", "need to", "needs to", "ought to",
+    "must", "has to", "have to", "gotta", "deserves? to", "deserve", "deserves", "will", "ll",
+    "needs", "need",
+    "is gonna", "are gonna", "is going to", "are going to", "gonna", "going to", "better", "can", "could",
+    "wont",
+)  # fmt: skip
+_ACTOR = _alt(
+    "i", "ill", "id", "im", "imma", "ima", "we", "were", "someone", "somebody", "anyone",
+    "any1", "some1", "lets", "let us", "gonna", "going to", "about to", "finna", "pls", "please",
+    "plz", "go", "will", "i will", "we will", "i would", "should", "gotta", "wanna", "want to",
+    "time to", "ready to", "cant wait to", "pay someone to", "pay somebody to",
+)  # fmt: skip
+_ACT = _alt(
+    "kill", "murder", "stab", "shoot", "hurt", "beat", "beat up", "strangle", "choke", "rape",
+    "end", "put down", "bury", "torture", "execute", "lynch", "hang", "drown", "slit", "gut",
+    "knock out", "run over", "burn", "torch", "poison", "punch", "slap", "kick", "smash",
+    "break", "bash", "cut", "shank", "jump", "merk", "off", "eliminate", "take out", "find",
+    "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "make", "dox",
+    "rearrange", "cave in", "bust", "crack", "split", "snap", "gouge", "knife", "cap", "pistol whip",
+    "smack", "whoop", "clobber", "pummel", "stomp",
+    "doxx", "swat", "expose", "leak",
+)  # fmt: skip
+#: Acts that are also ordinary play; they need their target to be a person and no game context.
+_PLAY_ACTS = frozenset(
+    {"kill", "shoot", "beat", "end", "find", "hunt", "hunt down", "track down", "get", "ruin",
+     "make", "wreck", "destroy", "take out", "eliminate", "jump", "smash", "break", "burn",
+     "bash", "kick", "punch", "slap", "visit", "come for", "come after", "expose", "leak",
+     "off", "merk", "bury", "knock out", "smack", "whoop", "clobber", "pummel", "stomp"}
+)  # fmt: skip
+_OBJ = _alt(
+    "you", "u", "ya", "yall", "yu", "him", "her", "them", "everyone", "everybody", "all of you", "every \\w+", "all (?:the |of the )?\\w+",
+    _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
+    + r"(?: whole| entire| little| stupid| fat| ugly| dumb)? [a-z]+",
+)  # fmt: skip
+#: Verbs whose object may be a body part or a home: "knock your teeth out", "burn his house".
+_BODY = frozenset(
+    {"face", "teeth", "head", "skull", "legs", "leg", "arms", "arm", "neck", "throat", "jaw",
+     "nose", "kneecaps", "spine", "back", "house", "home", "car", "family", "kids", "mom", "dad",
+     "wife", "dog", "cat", "children", "parents", "sister", "brother", "girlfriend", "bones",
+     "life", "existence", "bloodline", "lineage", "ribs", "eyes", "fingers", "hands"}
+)  # fmt: skip
+#: Nouns after "your/his/that" that name a person ("that streamer", "your kid").
+_PERSON_NOUNS = frozenset(
+    {"streamer", "streamers", "dev", "devs", "developer", "developers", "mod", "mods",
+     "moderator", "moderators", "admin", "admins", "ref", "refs", "referee", "caster",
+     "casters", "kid", "kids", "guy", "guys", "dude", "dudes", "girl", "girls", "woman",
+     "women", "man", "men", "boy", "boys", "person", "people", "player", "players", "teammate",
+     "teammates", "team mate", "support", "jungler", "healer", "tank", "coach", "owner", "ceo",
+     "family", "mom", "mum", "mother", "dad", "father", "sister", "brother", "wife", "husband",
+     "girlfriend", "boyfriend", "son", "daughter", "children", "parents", "friends", "fans",
+     "fanbase", "community", "youtuber", "journalist", "reviewer", "noob", "noobs", "loser",
+     "losers", "idiot", "idiots", "clown", "clowns", "bozo", "rat", "rats", "trash", "bitch",
+     "pos", "cheater", "cheaters", "camper", "campers", "troll", "trolls", "hater", "haters",
+     "gamer", "gamers", "nerd", "nerds", "creator", "host", "judge", "umpire", "commentator",
+     "lot", "bunch", "whole", "entire", "one", "ones", "self", "ass", "dog", "dogs", "cat", "cats", "pet", "pets", "baby", "grandma", "grandpa", "cousin",
+     "uncle", "aunt", "jews", "muslims", "christians", "blacks", "whites", "asians", "gays",
+     "immigrants", "mexicans", "trans", "fag", "fags", "crew", "chat", "clan", "guild",
+     "followers", "viewers", "subs", "simps", "kin", "relatives", "grandparents", "neighbours",
+     "neighbors", "roommate", "bf", "gf", "twin", "babies", "nephew", "niece"}
+)  # fmt: skip
+_PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they",
+                       "ppl", "people", "everyone", "everybody", "youre", "youll", "hes", "shes",
+                       "theyre"})  # fmt: skip
+
+
+def _is_person(phrase: str) -> bool:
+    """A target phrase that names a person: a pronoun, or a determiner with a person noun
+    ("that streamer", "your whole family", "every streamer")."""
+    words = phrase.split()
+    if not words:
+        return False
+    if words[0] in _PRONOUNS:
+        return True
+    noun = words[-1]
+    if noun in _game_words() or noun in _OBJECT_NOT_PERSON:
+        return False
+    return noun in _PERSON_NOUNS or (noun.endswith("s") and noun[:-1] in _PERSON_NOUNS)
+
+
+#: In-game roles: "kill the healer first" is a tip, so with a play act they are not people.
+_ROLE_NOUNS = frozenset(
+    {"support", "supports", "jungler", "junglers", "healer", "healers", "tank", "player",
+     "players", "teammate", "teammates", "noob", "noobs", "camper", "campers", "cheater",
+     "cheaters", "carry", "adc", "mid", "top", "bot", "medic", "one", "ones", "lot", "bunch",
+     "whole", "entire", "self", "kid", "guy", "guys", "dude", "trash", "rat", "rats", "team",
+     "chat", "crew", "gamer", "gamers", "nerd", "nerds", "clown", "clowns", "bozo", "idiot",
+     "idiots", "loser", "losers", "troll", "trolls", "boys", "lobby"}
+)  # fmt: skip
+_WISH_RE = re.compile(
+    rf"\b{_WISH_FRAME}(?: that| for| if)? (?P<target>{_TARGET})(?:(?: \w+){{0,3}}?|"
+    # a longer wish joins its harm with "and": "hope you trip down the stairs and break your neck"
+    rf"(?: \w+){{1,5}}? and(?: then)?) "
+    rf"(?:would |will |to |gets? |get |could |just |finally |all |ll |d )?(?:\w+ )?"
+    rf"(?P<harm>{_OUTCOME})\b"
+)
+_SHOULD_RE = re.compile(
+    rf"\b(?P<target>{_TARGET}(?: and {_TARGET})?)(?: like (?:you|u|ya|him|her|them|that|this))?"
+    rf"(?: \w+)?? (?:really |all |just |literally )?"
+    rf"{_MODAL}"
+    rf"(?: all| just| literally| go| fucking| really| actually| be| get| gets| lined up and| taken "
+    rf"out and| dragged out and| publicly| slowly)* (?P<harm>{_OUTCOME}|(?:lined up|taken out|"
+    r"dragged out|rounded up|strung up) and (?:shot|killed|executed|hanged|hung|gassed|burned|"
+    r"stabbed|beaten))\b"
+)
+_ACT_RE = re.compile(rf"\b{_ACTOR}(?: \w+){{0,2}}? (?P<verb>{_ACT}) (?P<object>{_OBJ})\b")
+#: Phrasal acts with the target inside: "put you down", "beat him up", "take her out".
+_SPLIT_ACT_RE = re.compile(
+    rf"\b{_ACTOR}(?: \w+){{0,2}}? (?P<verb>put|beat|take|knock|rough|lay|gun|cut|shoot|mess|run|"
+    r"smoke|wipe|rub|snuff|stamp|string|lock|bottle|jump|light|fuck|shut|blow|lit) "
+    r"(?P<object>you|u|ya|yall|him|her|them|(?:this|that|the|your|ur|his|her|their) [a-z]+) "
+    r"(?P<particle>down|up|out|off|over|6 feet under|six feet "
+    r"under|in the dirt|in the ground)\b"
+)
+#: A wish that someone else does the harm: "hope someone stabs you", "pray a bus hits him".
+_WISH_ACTOR_RE = re.compile(
+    rf"\b{_WISH_FRAME}(?: that)? (?:someone|somebody|some1|a \w+|the cops|the police|an? \w+ \w+|"
+    r"(?:your|ur|his|her|their) (?:\w+ )?\w+) "
+    r"(?:\w+ )?(?:kills?|stabs?|shoots?|hurts?|murders?|beats?|runs? over|hits?|rapes?|swats?|"
+    r"doxx?e?s|chokes?|strangles?|jumps?|ends?|breaks?|finds?|burns?|torch(?:es)?|bombs?|"
+    r"blows? up|sets? fire to|poisons?|hunts? down|tracks? down|shanks?|robs?|kidnaps?) "
+    r"(?:you|u|ya|yall|him|her|them|your|ur|his|their)\b"
+)
+#: An order to harm people with nobody named to do it: "hang the devs", "kill every streamer".
+_IMPERATIVE_RE = re.compile(
+    r"(?:^|\b(?:lets|let s|pls|please|just|go|someone|somebody|time to|we should|yall should|"
+    r"everyone|everybody|chat|boys) )"
+    r"(?P<verb>hang|lynch|execute|shoot|stab|kill|murder|behead|gas|burn|torch|nuke|bomb|beat|"
+    r"hurt|rape|strangle|choke|drown|dox|doxx|swat|jump) "
+    rf"(?P<object>{_OBJ})\b"
+)
+
+
+def _threat_shapes(text: str) -> list[Reason]:
+    """The structural threat rules (section comment above) on a folded text."""
+    for rule in (_WISH_RE, _SHOULD_RE):
+        for m in rule.finditer(text):
+            target = m.group("target")
+            if target.split()[-1] in {"game", "games"} or not _is_person(target):
+                continue
+            if set(text[m.start() : m.start("harm")].split()[-2:]) & _NEGATORS:
+                continue  # "hope you enjoy it and don't die", "hope you never get hurt"
+            if _is_play(text, m.start(), m.end()):
+                continue
+            return [("harassment", repr(m.group(0)[:60]))]
+    for rule in (_WISH_ACTOR_RE, _SPLIT_ACT_RE):
+        for m in rule.finditer(text):
+            verb = m.groupdict().get("verb")
+            obj = m.groupdict().get("object") or "you"
+            if not _is_person(obj) or (verb in {"take", "run"} and obj.split()[-1] in _ROLE_NOUNS):
+                continue  # "take the tower out", "run the healer over" (a kart game)
+            if verb in {
+                "take",
+                "shoot",
+                "jump",
+                "light",
+                "lit",
+                "wipe",
+                "smoke",
+                "blow",
+                "shut",
+                "lock",
+                "mess",
+            } and _is_play(text, m.start(), m.end()):
+                continue
+            if verb in {"shut", "mess", "lock", "light", "lit", "blow", "fuck", "rub"}:
+                continue  # "shut him up", "mess you up" (a game), "light him up": play and banter
+            if _is_play(text, m.start(), m.end()):
+                continue
+            return [("harassment", repr(m.group(0)[:60]))]
+    for m in _IMPERATIVE_RE.finditer(text):
+        obj, verb = m.group("object"), m.group("verb")
+        words = obj.split()
+        if words[0] in _PRONOUNS or not _is_person(obj) or words[-1] in _ROLE_NOUNS:
+            continue  # "kill him" / "kill the healer first" are calls in a match
+        if _is_play(text, m.start(), m.end()):
+            continue
+        return [("harassment", repr(m.group(0)[:60]))]
+    for m in _ACT_RE.finditer(text):
+        obj, verb = m.group("object"), m.group("verb")
+        words = obj.split()
+        body = len(words) >= 2 and words[-1] in _BODY
+        if not (_is_person(obj) or body):
+            continue
+        if verb in _PLAY_ACTS and not body and _is_play(text, m.start(), m.end()):
+            continue
+        if body and set(text[: m.start()].split()[-4:]) & _game_words():
+            continue  # "the new map will burn your eyes": a game thing does it
+        real = set(text[m.end() :].split()[:8]) & _real_world() or _FOR_REAL_RE.match(text, m.end())
+        if verb in _PLAY_ACTS and not body and words[-1] in _ROLE_NOUNS and not real:
+            continue  # "we should kill their support first"
+        if verb in _PLAY_ACTS and m.end() == len(text) and verb in {"get", "make", "find"}:
+            # "i'll get you" / "find him": too vague alone
+            continue
+        if (
+            verb in {"get", "make", "visit", "find", "ruin", "wreck", "destroy", "expose", "leak"}
+            and not body
+            and not _TAIL_THREAT_RE.match(text[m.end() :])
+        ):
+            continue
+        if verb in _PLAY_ACTS and not body and m.group(0).split()[0] == "go":
+            continue  # "go kill him" is a play call
+        return [("harassment", repr(m.group(0)[:60]))]
+    return []
+
+
+#: After a vague act ("find you", "get him", "make you"): what makes it a threat.
+_TAIL_THREAT_RE = re.compile(
+    r"^ (?:irl|in real life|outside|at (?:your|ur|his|her|their) \w+|and (?:kill|hurt|end|"
+    r"stab|shoot|beat|make|break|ruin)|pay|suffer|regret|bleed|and your|where|when (?:you|u) "
+    r"(?:sleep|least)|soon|tonight|one day|eventually|(?:i|we) promise|wait)\b"
+)
+
+#: Threat idioms and doxxing/swatting shapes that need no act verb; each is vetted by _is_play.
+_THREAT_IDIOMS = [
+    r"\b(?:you|u|ya|youll|youre|ur|he|she|they|hell|shell|theyll) (?:\w+ )?(?:gonna |going to |will |ll |are gonna |is gonna )?"
+    r"regret (?:it|this|that|everything|the day|ever|being born)\b(?= .*\b(?:irl|when (?:i|we)|once (?:i|we)|"
+    r"if (?:i|we)|outside|find|see you|catch|door|house|home|address|promise|born))",
+    r"\b(?:see|watch|wait and see|wait till you see|youll see) what (?:happens|will happen|is gonna "
+    r"happen|i do|we do) (?:when (?:i|we)|if (?:i|we)|once (?:i|we)|to (?:you|u|ya|him|her|them|"
+    r"your|ur|his|their)|next)\b",
+    # a person in a coffin, a body bag, six feet under
+    r"\b(?:you|u|ya|youd|ud|youll|youre|ur|he|she|they|him|her|them|hed|shed)(?: \w+){0,3} "
+    r"(?:in|into|inside|under) (?:a |the |an |your |his |her )?(?:coffin|casket|grave|body bag|"
+    r"bodybag|morgue|urn|ground|dirt|six feet|6 feet|wheelchair|hospital bed|icu|cast|neck brace)\b",
+    r"\bwhen (?:i|we|im|were|i m|we re) (?:m |am |are |re )?(?:done|finished|through) with (?:you|u|ya|"
+    r"him|her|them)\b",
+    r"\b(?:dies|burns|burns down|crashes|goes down|explodes|blows up)\b(?: \w+){0,2} and (?:you|u|him|"
+    r"her|them) (?:with it|too|along with it|next)\b",
+    r"\bstrike (?:you|u|ya|him|her|them) (?:down|dead)\b",
+    r"\b(?:you|u|ya|youd|ud|you d)(?: d)? better (?:hide|lock your doors|pray|run while you can|"
+    r"start running|not show your face|stay home|stay inside)\b",
+    r"\b(?:run|hide) while (?:you|u) (?:still )?can\b",
+    r"\b(?:waiting|wait|be waiting|waitin|well be|ill be) (?:for (?:you|u|ya|him|her|them) )?"
+    r"(?:outside|by the exit|at the exit|in the parking lot|at your|at the door|by your|at his|"
+    r"at her)\b",
+    r"\b(?:youre|you are|ur|u r|you|u|your family is|your kids are|ur family is) (?:not|never) safe\b",
+    r"\bmake an example (?:out )?of (?:you|u|ya|him|her|them)\b",
+    r"\b(?:youll|you will|u will|ull|you ll|hell|shell|theyll|you|u) never see (?:it|me|us|this) "
+    r"coming\b",
+    r"\b(?:next time|the day|the moment) (?:you|u|he|she|they) \w+(?: \w+){0,2} (?:will be|is|is gonna "
+    r"be|s gonna be|ll be|gonna be) (?:your|ur|his|her|their) last\b(?! \w)",
+    r"\b(?:if|when|once) (?:you|u|he|she|they) (?:ever )?(?:show up|come|show (?:your|his|her) face)"
+    r"(?: \w+){0,4} (?:you|u|he|she|they) (?:wont|will not|are not|arent|aint|isnt) (?:leave|leaving|"
+    r"walk out|make it out|go home|going home|be leaving)\b",
+    r"\b(?:youre|you are|ur|u r|hes|he is|shes|she is) (?:a )?(?:dead (?:man|woman|kid|boy|girl)|"
+    r"walking corpse)\b",
+    r"\bone more (?:word|move|time|comment|tweet|post|peep|clip|stream)(?: \w+){0,3} and (?:you|u|ur|"
+    r"youre|you are|your \w+)(?: \w+){0,2} (?:dead|done|finished|gone|next|regret it)\b",
+    r"\b(?:youll|you will|u will|ull|you ll) be sorry\b(?= .*\b(?:when|once|if) (?:i|we)\b)",
+    r"\b(?:youll|you will|u will|ull|you ll|hell|shell|theyll|he will|she will|(?:your|ur|his|her) "
+    r"(?:whole )?(?:family|kids|mom|mum|dad|parents|wife|sister|brother) (?:will|ll|is gonna|are "
+    r"gonna)) pay for (?:this|"
+    r"that|it|what you did|what you said|your words)\b",
+    r"\bknow (?:your|ur|his|her|their) (?:daily )?(?:schedule|routine)\b(?! (?:is|looks|seems))",
+    r"\b(?:you|u|ya|your|ur|his|her|their) (?:\w+ ){0,2}(?:wont|will not|arent|are not|isnt|is not|"
+    r"aint|not gonna|never) be safe\b",
+    r"\bmake (?:your|ur|his|her|their) (?:\w+ )?life (?:a )?(?:living )?(?:hell|miserable|a nightmare)\b",
+    # someone else's hand in a wish: "hope a truck flattens you"
+    r"\b(?:hope|hoping|wish|pray|praying|may) (?:that )?(?:a|an|the|some) (?:\w+ )?(?:truck|car|bus|"
+    r"train|plane|bullet|meteor|bomb|shark|bear|dog|tornado|lightning|piano|brick|drunk driver|"
+    r"semi|tank|missile|nuke|virus|disease|cancer|stroke|heart attack) (?:\w+ )?\w+s "
+    r"(?:you|u|ya|him|her|them|your|ur|his|their)\b",
+    r"\bsee what happens to (?:you|u|ya|him|her|them|your|ur)\b",
+    r"\b(?:watch|watching|mind) (?:your|ur|ya|yo|his|her) (?:\w+ )?back\b",
+    r"\bsleep with (?:one eye open|the lights on|a knife|your door locked)\b",
+    r"\b(?:count|counting) (?:your|ur|his|her) days\b",
+    r"\b(?:days|hours) are numbered\b",
+    r"\b(?:wont|will not|never|not|aint) (?:live|make it|survive|last) (?:to see|to|through|past|"
+    r"till|until) (?:tomorrow|the (?:week|night|weekend|day|morning)|next (?:week|month|year|"
+    r"weekend|day|friday|monday|tuesday|wednesday|thursday|saturday|sunday)|another day|your "
+    r"(?:birthday|next birthday|graduation|wedding)|christmas|the end of the (?:week|month|day))\b",
+    r"\b(?:shame|pity) if (?:your|ur|you|u|his|her|their|he|she|they)(?: \w+){0,3} (?:caught fire|"
+    r"catches fire|"
+    r"burned|burnt|burns|got hurt|gets hurt|broke|exploded|blew up|got leaked|leaked|disappeared|"
+    r"went missing|had an accident|has an accident|got hit|gets hit|fell|died|dies)\b",
+    r"\bshoot(?:s|ing)? up (?:your|ur|his|her|their|the|a|that|this) (?:\w+ )?(?:school|house|"
+    r"home|office|work|workplace|mosque|church|synagogue|mall|event|convention|stream|lan|party)\b",
+    r"\b(?:you|u|ya|your family|ur family|your kids|ur kids|your mom|ur mom)(?: are| is|re)? next\b"
+    r"(?! (?:in|up|on|to|for|round|game|match|map|pick|turn|after|week|season|time|year))",
+    r"\b(?:coming|comin|come) for (?:you|u|ya|him|her|them|your|ur|his|their)\b",
+    r"\bwhat(?:s| s| is) coming (?:to|for) (?:you|u|ya|him|her|them)\b",
+    r"\bmake sure (?:you|u|ya|he|she|they|your \w+|ur \w+) (?:\w+ )?(?:suffer|suffers|pay|pays|"
+    r"regret|regrets|bleed|bleeds|die|dies|cry|cries|hurt|hurts|never)\b",
+    r"\bmake sure (?:you|u|he|she|they) (?:never|cant|wont|dont|can not|cannot) "
+    r"(?:walk|breathe|wake up|see|live|talk|stream|play|speak|use (?:your|his|her) \w+) again\b",
+    r"\bmake sure (?:you|u|he|she|they) (?:never|dont|wont) (?:wake up|see tomorrow|live)\b",
+    r"\bput (?:you|u|ya|him|her|them|(?:that|this|the|your|ur|his|her|their) [a-z]+) "
+    r"(?:in|into|six feet) (?:the |a )?(?:hospital|ground|grave|"
+    r"coma|wheelchair|body bag|under|icu|morgue|casket|coffin)\b",
+    r"\bbreak (?:every|all the|all of the) (?:bone|bones)\b",
+    r"\bbones? in (?:your|ur|his|her|their) body\b",
+    r"\b(?:knock|kick|punch|smash|bash|cave|beat) (?:your|ur|his|her|their) (?:\w+ )?"
+    r"(?:teeth|lights|head|skull|face|brains|jaw) (?:out|in|off|to)\b",
+    r"\b(?:slit|cut|slash) (?:your|ur|his|her|their) (?:\w+ )?throats?\b",
+    r"\b(?:last thing|last mistake) (?:you|u|ya) (?:ever |will ever )?(?:do|make|say)\b",
+    r"\b(?:nobody|no one|noone) (?:would|will|is gonna|gonna) (?:care|notice|cry|mind) "
+    r"(?:if|when) (?:you|u|he|she|they) (?:got|get|were|was|are|is)? ?(?:shot|killed|died|die|dead|"
+    r"stabbed|murdered|run over|gone|hurt)\b",
+    r"\b(?:id|i would|i ll|ill|i will|i d|would) (?:pay|give) (?:someone|somebody|anyone|"
+    r"any1|money|good money|\$?\d+) (?:\w+ )?to (?:kill|hurt|beat|shoot|stab|end|jump|murder|"
+    r"break|find|dox|doxx|swat)\b",
+    r"\b(?:gets?|got|get) (?:you|u|ya|him|her|them) (?:killed|shot|stabbed|hurt|murdered|"
+    r"swatted|doxxed|doxed|jumped)\b",
+    r"\b(?:your|ur|his|her|their) (?:whole )?(?:family|kids|mom|mum|dad|wife|children|parents|"
+    r"sister|brother) (?:is|are|will be|gonna be) (?:next|dead|done|in danger|not safe)\b",
+    r"\b(?:your|ur|you|u|youre) (?:re |are |r )?(?:so |gonna be |going to be )?dead (?:next time|"
+    r"when|once|if|the "
+    r"moment|as soon as) (?:i|we)\b",
+    # veiled threats: nothing said outright, the harm is implied
+    r"\b(?:shame|pity|sad|tragic|terrible|awful|unfortunate) if (?:something|anything|smth) "
+    r"(?:bad |terrible |unfortunate )?(?:were to |was to |is to |)?(?:happen|happened|happens) "
+    r"(?:to )?(?:you|u|ya|your|ur|his|her|their|him|them)\b(?! (?:win|streak|rank|ranking|"
+    r"account|stats|kd|elo|mmr|base|team|save|saves|progress|loadout|character|build|run|score|"
+    r"record|game|games|channel|setup|pc|controller|console|collection|inventory|skin|skins))",
+    r"\bwhat (?:happens|will happen|is gonna happen|happened) to (?:people|ppl|guys|girls|kids|"
+    r"players|streamers|snitches|rats) like (?:you|u|ya|him|her|them|that)\b",
+    r"\b(?:accidents|bad things|things) (?:happen|can happen|do happen) to (?:people|ppl|you|u|"
+    r"streamers|kids|snitches|guys) (?:like )?(?:you|u|who|that|like)\b",
+    r"\b(?:be careful|careful|watch out|stay safe|hope you get home safe) (?:\w+ )?"
+    r"(?:walking|driving|going|getting) (?:home|to school|to work|back)\b",
+    r"\b(?:i|we) (?:know|found|saw|see|got) (?:what|which) (?:car|school|house|gym|bus|train|"
+    r"street|town|door) (?:you|u|ya|he|she|they|your|ur|his|her) (?:\w+ )?(?:drive|drives|"
+    r"take|takes|live|lives|go|goes|use|uses|work|works|attend|attends|is|are)\b",
+    r"\b(?:stop|quit|leave|delete|log off|uninstall|apologi[sz]e|pay up|unban|unmute|give)\b"
+    r"(?: \w+){0,4} or else\b",
+    r"\b(?:ill|i will|we will|well|im gonna|were gonna|gonna|imma|ima) (?:\w+ )?make (?:you|u|ya|"
+    r"him|her|them|your family|ur family) (?:pay|suffer|regret|bleed|beg|scream|disappear)\b",
+    r"\b(?:if|when|once|next time|the day|the moment|as soon as) (?:i|we) (?:ever )?(?:meet|see|"
+    r"catch|find|run into|spot|get) (?:you|u|ya|him|her|them)\b(?: \w+){0,3} "
+    r"(?:irl|outside|in person|in real life|on the street|at (?:school|work|the mall|lan|the lan))"
+    r"\b(?= .*\b(?:dead|die|kill|hurt|beat|smash|break|regret|end|finished|done|pay|bleed|"
+    r"hospital|sorry|fight|jump|stab|shoot|punch|fuck you up|mess you up))",
+    r"\b(?:you|u|ur|youre|you are|ya|he|she|hes|shes|theyre|they are) (?:so |gonna be |going to "
+    r"be |literally |actually )?(?:dead|finished|done for|a dead man|dead meat|dead weight irl)\b"
+    r"(?=.*\b(?:irl|in real life|outside|in person|when (?:i|we)|once (?:i|we)|if (?:i|we)|meet)\b)",
+    r"\b(?:irl|in real life|in person|outside)\b.{0,40}\b(?:ur|youre|you are|your|you|u) "
+    r"(?:so |gonna be |literally )?(?:dead|finished|done for|dead meat)\b",
+    rf"\b{_WISH_FRAME}(?: that)? (?:your|ur|his|her|their|you|u|ya)(?: \w+){{0,3}} "
+    r"(?:car|bus|plane|flight|house|home|train|boat|ship|taxi|uber|apartment|flat|family)\b"
+    r"(?: \w+)? (?:crashes|crash|burns|burn|burns down|explodes|explode|blows up|blow up|sinks|"
+    r"sink|catches fire|catch fire|collapses|collapse|gets hit|get hit|falls|goes down|burned|"
+    r"crashed)\b",
+    # doxxing: knowing or hunting someone's whereabouts and personal details
+    r"\b(?:know|ik|kno|knw|found|find|found out|find out|got|have|figured out) (?:what|which) "
+    r"(?:school|college|uni|university|town|city|street|house|gym|office|job|hospital) "
+    r"(?:you|u|he|she|they|ur|your|his|her|their)\b",
+    r"\b(?:anyone|any1|who|somebody|someone|does anyone|anybody) (?:got|has|have|know|knows|"
+    r"find|found|get) (?:his|her|their|ur|your|this guys|that guys|the streamers|this streamers|"
+    r"that streamers|the devs|this dudes) (?:home |real |house |ip |irl |personal |full )?"
+    r"(?:address|addy|ip|location|number|phone|phone number|real name|school|workplace|info|"
+    r"socials|family|parents|dox)\b",
+    r"\b(?:trace|tracing|traced|tracking|track|pinging|ping|grab|grabbing|grabbed|pulling|pull|"
+    r"pulled|resolve|resolving|resolved|booting|boot|ddos|ddosing) (?:your|ur|his|her|their) "
+    r"(?:ip|location|address|router|internet|wifi)\b",
+    r"\b(?:ddos|ddosing|ddosed|boot|booting|booted) (?:you|u|him|her|them|this \w+|that \w+|the "
+    r"streamer)\b(?! (?:off|from) (?:the )?(?:server|lobby|game|match|party))",
+    r"\bpay (?:you|u|ya|him|her|them|your|ur|his|their) (?:\w+ )?(?:a visit|visits)\b",
+    r"\b(?:time to|gonna|lets|going to|we should|well|we will|ill|i will|imma|ima|about to) "
+    r"(?:go )?visit (?:you|u|him|her|them|his|her|their|your|ur)\b",
+    r"\b(?:your|ur|his|her|their) (?:home |real |house |ip |irl |full )?(?:address|addy|ip|"
+    r"location|phone number|real name|dox) (?:is|was|are|got|just got|has been|been) (?:all )?"
+    r"(?:over|out|leaked|public|posted|on|in|here|below|now|everywhere)\b",
+    r"\b(?:post|posting|drop|dropping|leak|leaking|share|sharing|spread|spreading|publish|"
+    r"find|finding|get|getting|dig up|digging up|expose|exposing)(?: out)? (?:his|her|their|"
+    r"your|ur|this guys|that guys|the streamers|this streamers)(?: \w+)? (?:home |real |house |"
+    r"ip |irl |personal |full |street )?(?:address|addy|ip|location|phone number|number|real name|"
+    r"family|info|face|school|workplace|dox|socials|identity|parents)\b",
+    r"\b(?:get|getting|got|have|has) (?:this \w+|that \w+|him|her|them|you|u|the streamer) "
+    r"(?:doxx?ed|swatted|raided irl)\b",
+    # swatting: sending armed police to someone's home on a false report
+    r"\b(?:call|calling|called|phone|report|send|sending|sent) (?:the )?(?:cops|police|feds|911|swat|"
+    r"swat team|fbi|law enforcement|5 0|popo) (?:on|to|after|at) (?:him|her|them|you|u|ya|this|that|"
+    r"the|his|her|their|your|ur)\b(?! (?:game|lobby|server|match))",
+    r"\b(?:fake|false|prank|bogus|hoax) (?:a )?(?:911|police|emergency|hostage|bomb|shooting|"
+    r"swat|cop) (?:call|calls|threat|report|tip)\b",
+    r"\b(?:say|said|tell them|tell the cops|claim|claiming|report) (?:that )?(?:he|she|they|"
+    r"you|u) (?:has|have|got|is holding|are holding) (?:hostages|a hostage|a bomb|bombs|a gun|"
+    r"guns)\b",
+]
+_THREAT_IDIOMS_RE = [re.compile(p) for p in _THREAT_IDIOMS]
+
+_SELF = r"(?:(?:your|ur|yor|yo|ya|you|u|thy|yuor|yur|urs|yours) ?(?:sel+f+e?|selv(?:e|es)|slef|slf|sefl|elf|sel)|youself|yoursef|yourse|ureself)"
+#: Acts done to oneself: "kill yourself", "neck urself", "unalive yourself".
+_SELF_ACT = _alt(
+    "kill", "kil", "kll", "kl", "k", "end", "off", "unalive", "delete", "hang", "neck", "rope",
+    "hurt", "cut", "shoot", "stab", "drown", "burn", "poison", "gas", "starve", "choke",
+    "strangle", "suffocate", "overdose", "od", "harm", "slit", "behead", "defenestrate",
+    "remove", "erase", "uninstall", "unlive", "murder", "electrocute", "hang up", "blow up",
+    "set fire to", "light", "immolate", "yeet", "throw", "bleach",
+)  # fmt: skip
+_DIRECTIVE = _alt(
+    "go", "just", "pls", "please", "plz", "pleas", "now", "you should", "u should", "ya should",
+    "you need to", "u need to", "you have to", "u have to", "you gotta", "u gotta", "why dont you",
+    "why dont u", "why not", "time to", "time for you to", "bout time you", "about time you",
+    "do it", "better", "you better", "u better", "someone tell him to", "tell him to",
+    "tell her to", "do (?:us|everyone|the world|me|all of us|humanity|society|the community|"
+    "the team|the game|the lobby|chat)(?: all| a| a big| a huge)* favou?r and(?: just| go)?",
+    "u deserve to", "you deserve to", "just go", "go and", "kindly", "maybe", "can you",
+    "could you", "you might as well", "might as well", "shut up and", "stfu and", "gtfo and",
+    "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
+)  # fmt: skip
+_SELF_HARM_SHAPES = [
+    # any act + "yourself": the act list is the class, "yourself" the target
+    rf"\b{_SELF_ACT} (?:your |ur |ya |yo |the |a )?(?:\w+ )?{_SELF}\b",
+    rf"\b{_SELF_ACT} {_SELF}\b",
+    # swallow something that kills
+    r"\b(?:drink|drinking|chug|chugging|eat|eating|swallow|swallowing|gargle|down|sip|inhale|"
+    r"huff|snort|inject|shoot up|take|try|have)(?: \w+){0,4}? (?:bleach|antifreeze|anti freeze|"
+    r"drain cleaner|rat poison|cyanide|tide pods?|lighter fluid|gasoline|petrol|battery acid|"
+    r"arsenic|weed killer|drano|clorox|ammonia)\b",
+    # jump, step or lie where one dies
+    r"\b(?:jump|jumping|leap|dive|fall|step|walk|run|throw (?:yourself|urself|ur self)|"
+    r"hurl (?:yourself|urself)|yeet (?:yourself|urself)|do a flip|flip|backflip|swan dive|"
+    r"lie down|lay down|play)(?: \w+)? (?:off|from|in front of|into|under|onto|on|in) (?:of )?"
+    r"(?:a |the |ur |your |some |an |nearest |closest |tall |high |moving |busy )*"
+    r"(?:bridge|building|cliff|roof|rooftop|balcony|skyscraper|tower|window|train|trains|bus|truck|"
+    r"car|cars|traffic|highway|freeway|motorway|overpass|tracks|railway|train tracks|subway|"
+    r"metro|woodchipper|wood chipper|volcano|blender|ocean|river|lake)\b",
+    # "end it all", "end your life", "take your own life"
+    rf"\b{_DIRECTIVE} (?:\w+ )?(?:end it all|end it(?= (?:already|now|pls|please|loser|noob|bozo|"
+    r"kid|lol|lmao|for real|irl|tonight)\b|$)|end (?:your|ur) (?:own )?(?:life|existence|"
+    r"misery|suffering)|take (?:your|ur) (?:own )?life|stop breathing|stop existing|cease to exist|"
+    r"not exist|unalive|unlive|die|go die|drop dead|hang|rope|neck|overdose|od|kms|kys|commit|"
+    r"off (?:yourself|urself)|end yourself|disappear forever|leave this (?:earth|world|planet)|"
+    r"get hit by an? \w+|get run over|jump|slit \w+ wrists?|cut \w+ wrists?|swallow \w+ pills|"
+    r"take (?:all )?(?:your|ur|the|some) (?:\w+ )?pills)\b"
+    r"(?! (?:out|with|around|in there|on|at|tight|loose|up|them|off the|ledge|button|chat|the "
+    r"(?:boss|game|match|round|stream|fight|series|run)|now and|back|already (?:boss|dragon)))",
+    r"\b(?:end|ended|ending) it all\b",
+    r"\b(?:end|take) (?:your|ur) (?:own )?(?:\w+ )?(?:life|existence)\b",
+    r"\bropes? (?:is|are|r) (?:cheap|free|\d+|on sale|right there)\b",
+    r"\b(?:take|swallow|pop|down|eat) (?:all |a bottle of |a handful of |the whole bottle of |"
+    r"every one of )(?:your |ur |the |those |these |my )?(?:\w+ )?pills\b",
+    r"\b(?:slit|cut|slash|open) (?:your|ur|ya|yo|both|ur own|your own) (?:\w+ )?wrists?\b",
+    r"(?:^|\b(?:just|go|pls|please|now|so|then|lol|you|u) )end it(?: all)?\b(?= (?:already|now|pls|"
+    r"please|"
+    r"loser|noob|bozo|kid|lol|lmao|nobody|no one|noone|for real|irl|tonight)\b|$)",
+    r"\b(?:take|go for) a (?:long )?walk off a (?:short )?(?:pier|cliff|bridge|roof|plank)\b",
+    r"\b(?:eat|swallow|suck on|suck) (?:a |the |some )?(?:bullet|shotgun|gun|barrel|lead|glock)\b",
+    r"\bput (?:a |the |your |ur )?(?:gun|pistol|barrel|shotgun|glock|knife) (?:in|to|against|"
+    r"into) (?:your|ur) (?:own )?(?:mouth|head|temple|throat|wrist|heart)\b",
+    r"\b(?:go |just |pls |please )?(?:overdose|od) (?:already|now|pls|please|loser|noob|lol|lmao|"
+    r"bozo|kid|tonight)\b",
+    r"\b(?:just|go|pls|please|now|you should|u should) (?:stop living|stop existing|stop breathing|"
+    r"quit living|quit life|cease existing)\b",
+    r"\b(?:jump|leap|dive|fall|throw yourself|throw urself) off (?:something|anything|smth) "
+    r"(?:tall|high|really tall|really high)\b",
+    r"\bcommit (?:suicide|sudoku|seppuku|toaster bath|neck rope|die|death|unalive|not alive|"
+    r"self (?:harm|delete)|alt f4 irl|kms|kys)\b",
+    r"\b(?:take|have) a (?:toaster|toaster oven) bath\b|\btoaster bath\b",
+    r"\b(?:no one|nobody|noone|not one person) (?:will|would|is gonna|gonna|is going to) (?:cry|come|"
+    r"show up|go|care|attend|be sad)(?: \w+){0,2} (?:at|to|about) (?:your|ur) funeral\b",
+    r"\b(?:swallow|take|pop|down|eat) (?:some|all|a bunch of|a handful of|a few|a lot of|too many|"
+    r"enough) (?:\w+ )?pills\b(?= .*\b(?:sleep forever|never wake up|dont wake up|die|end it|"
+    r"goodnight forever|and done)\b)",
+    r"\b(?:the world|society|humanity|earth|the planet|everyone|nobody|no one) (?:doesnt|does not|"
+    r"dont|do not|wont|will not|would not|wouldnt) (?:need|want|miss) (?:you|u|ya)\b(?= .*\b(?:end "
+    r"it|die|kys|kill|rope|hang|disappear|leave|gone))",
+    r"\b(?:go|just|pls|please|you should|u should|now) (?:kys|kms|an hero|rope|neck|die|unalive|"
+    r"overdose|od)\b",
+    r"^(?:(?:just|pls|please|plz|now|omg|bro|lol|so|then|ok|okay|pls just|just go) )?die already\b",
+    r"\b(?:you|u|ya|ur|noob|loser|bozo|kid|bro|idiot|clown|trash) (?:should |need to |gotta |just )?"
+    r"die already\b",
+    r"\b(?:you|u|ya|ur|youre|you are|ur) (?:would be |are |re |r |is )?(?:better off|better) "
+    r"(?:dead|gone|in a grave|six feet under|not existing|not alive|never born)\b",
+    r"\b(?:world|everyone|everybody|earth|society|the internet|the community|chat|we|gaming|"
+    r"this game|the game) (?:would be|will be|is|d be|would|will) (?:\w+ )?(?:better|happier|"
+    r"a better place)(?: \w+)? (?:off )?(?:without|if) (?:you|u|ya)\b(?: (?:were )?(?:dead|gone|"
+    r"died|werent born|never existed|never been born))?",
+    r"\b(?:nobody|no one|noone|not one person|no1) (?:would|will|is gonna|gonna|is going to|"
+    r"wants|cares|is) (?:miss|care|notice|cry|care about|remember) (?:you|u|ya|it)\b"
+    r"(?: (?:if|when) (?:you|u) (?:die|died|dies|were gone|are gone|disappear|disappeared|dead|"
+    r"kill|killed))?",
+    r"\b(?:no one|nobody|noone) (?:would|will) (?:care|notice|mind|cry) (?:if|when) (?:you|u|ya) "
+    r"(?:die|died|were gone|disappear|disappeared|were dead|killed|kill|ended|hanged|left for good)\b",
+    r"\bwhy (?:are|r) (?:you|u|ya) (?:still )?(?:alive|breathing|living|here|existing|"
+    r"even alive|allowed to live)\b",
+    r"\bwhy (?:dont|do not|wont|will not|cant|not|haven t|havent) (?:you|u|ya) (?:just )?(?:die|"
+    r"kill|end|off|hang|rope|neck|unalive|drink bleach|jump|kms|kys|stop breathing|stop existing|"
+    r"disappear|commit)\b",
+    r"\b(?:you|u|ya) (?:dont|do not|shouldnt|should not|dont even|do not even) deserve to "
+    r"(?:live|exist|be alive|breathe|be born|have been born)\b",
+    r"\b(?:you|u|ya) (?:should|need to|gotta|have to|must|ought to) (?:not exist|stop existing|"
+    r"stop breathing|never have been born|not be alive|cease to exist|disappear forever|go die)\b",
+    r"\b(?:stop|quit) (?:breathing|existing|living) (?:already|pls|please|lol|loser|noob|"
+    r"forever|permanently|for good)\b",
+    r"\b(?:do|doing) (?:everyone|us|the world|humanity|society|all of us|me|the planet|chat|"
+    r"the community)(?: all| a| a big| a huge)* favou?r and (?:\w+ )?(?:die|disappear|leave|stop|"
+    r"end|kill|off|unalive|hang|rope|neck|jump|drink|overdose|vanish|kys|kms|cease|go away forever|"
+    r"stop breathing|not wake up|get hit|walk into|swallow|take)\b",
+]
+_SELF_HARM_SHAPES_RE = [re.compile(p) for p in _SELF_HARM_SHAPES]
+
+
+#: A post about selling, doxxing or swatting rather than doing it: news, a PSA, a complaint
+#: ("boosting services get accounts banned", "swatting is a crime"). "no bans" is a seller's
+#: promise, so a negated ban word does not count.
+_TOPIC_RE = re.compile(
+    r"(?<!\bno )(?<!\bnever )(?<!\bzero )(?<!\bnot )(?<!\b0 )(?<!\bwithout )\b(?:banned|bannable|"
+    r"ban wave|banwave|bans (?:\w+ )?(?:games|accounts|players|cheaters|boosters|sellers|users|streamers|\d+)|reported|reporting|report it|report them|illegal|crime|crimes|criminal|"
+    r"against the (?:rules|tos)|tos violation|crackdown|lawsuit|sued|arrested|charged|sentenced|"
+    r"jailed|prison|victims?|incidents?|not a joke|never okay|never ok|is dangerous|scam|scams|scammers|scammed|beware|psa|dont buy|never buy|investigat\w*|"
+    r"condemn\w*|lawmakers|police say|court)\b"
+)
+_DOX_SWAT_WORD_RE = re.compile(r"'(?:dox+(?:ed|ing|es)?|swat(?:ted|ting|ter|ters))'")
+_DOX_SWAT_ORDER_RE = re.compile(
+    r"\b(?:dox+|swat)\w* (?:him|her|them|you|u|ya|this|that|the|his|their|every|all)\b"
+)
+#: Words that negate a self-harm act right before it: "please don't kys over a game".
+_NEGATORS = frozenset({"dont", "never", "not", "doesnt", "didnt", "wont", "shouldnt", "cant",
+                       "nobody", "noone"})  # fmt: skip
+
+
+def _not_negated(reasons: list[Reason], text: str) -> list[Reason]:
+    """Drop a self-harm reason whose match follows "don't"/"never" ("don't kill yourself over a
+    ranked loss" is care, not a directive)."""
+    out = []
+    for code, detail in reasons:
+        found = text.find(detail.strip("'\""))
+        before = text[:found].split()[-2:] if found >= 0 else []
+        if before and (before[-1] in _NEGATORS or before == ["do", "not"]):
+            continue
+        out.append((code, detail))
+    return out
 
 
 def phrases(text: str) -> list[Reason]:
@@ -628,19 +1513,41 @@ def phrases(text: str) -> list[Reason]:
     A post that warns about a scam ("never trust sites offering free V-Bucks") is not one.
     """
     out = (
-        _first("harassment", _HARASSMENT_RE, text)
+        _first_not_play("harassment", _HARASSMENT_RE, text, game_inside=True)
         or _should_die_at_people(text)
         or _curse_at_people(text)
         or _harm_act(text)
+        or _threat_shapes(text)
+        or _first_not_play("harassment", _THREAT_IDIOMS_RE, text)
     )
+    if (
+        out
+        and _DOX_SWAT_WORD_RE.fullmatch(out[0][1])
+        and _TOPIC_RE.search(text)
+        and not _DOX_SWAT_ORDER_RE.search(text)
+    ):
+        out = []  # "swatting is a crime": about it, not doing it
     if not out:
-        m = _THREAT_RE.search(text)
-        if m and not (m.group("verb") in _GAME_VERB and _GAME_CONTEXT.search(m.group("rest"))):
-            out = [("harassment", repr(m.group(0)[:60].strip()))]
-    out += _first("self_harm", _SELF_HARM_RE, text)
+        for m in _THREAT_RE.finditer(text):
+            if m.group("verb") in _GAME_VERB and _GAME_CONTEXT.search(m.group("rest")):
+                continue
+            noun = (m.group("rest").split() or [""])[0]
+            possessive = m.group("object") in {"your", "ur", "his", "their"}
+            if possessive and not (_is_person(f"your {noun}") or noun in _BODY):
+                continue  # "end your win streak", "break his combo"
+            if not _is_play(text, m.start(), m.start() + len(m.group(0)) - len(m.group("rest"))):
+                out = [("harassment", repr(m.group(0)[:60].strip()))]
+                break
+    out += _not_negated(
+        _first("self_harm", _KYS_RE, text)
+        or _first_not_play("self_harm", (*_SELF_HARM_RE, *_SELF_HARM_SHAPES_RE), text),
+        text,
+    )
     if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
-    out += _first("selling", _SELLING_RE, text)
+    selling = _first("selling", _SELLING_RE, text)
+    if selling and not _TOPIC_RE.search(text):
+        out += selling
     return out
 
 
@@ -654,10 +1561,17 @@ _DOTS_RE = re.compile(r"\s*(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\s+dot\s+)\s*
 _BRANDS = ("steamcommunity", "steampowered", "steam", "discordapp", "discord", "epicgames",
            "fortnite", "roblox", "riotgames", "valorant", "leagueoflegends", "battlenet",
            "blizzard", "xbox", "playstation", "nintendo", "twitch", "ubisoft", "minecraft",
-           "paypal", "csgo", "counterstrike", "faceit")  # fmt: skip
+           "paypal", "csgo", "counterstrike", "faceit", "mojang", "activision", "callofduty",
+           "hoyoverse", "mihoyo", "genshin", "pokemon", "niantic", "rockstargames",
+           "socialclub", "bethesda", "microsoft", "instagram", "tiktok", "youtube", "tarkov",
+           "warframe", "wargaming", "battlestate", "supercell", "clashofclans", "brawlstars",
+           "speedrun", "itchio", "humblebundle", "gogcom", "origin", "eaplay")  # fmt: skip
 _BAIT_WORDS = ("gift", "nitro", "free", "giveaway", "claim", "reward", "promo", "redeem",
                "generator", "vbucks", "vbux", "robux", "drop", "bonus", "airdrop", "prize",
-               "winner", "skins", "trade-offer", "tradeoffer", "verify", "login", "auth", "points", "coins", "gems")  # fmt: skip
+               "winner", "skins", "trade-offer", "tradeoffer", "verify", "login", "auth", "points", "coins", "gems",
+               "migrate", "migration", "signin", "sign-in", "unban", "appeal", "recover",
+               "recovery", "suspend", "2fa", "password", "wallet-connect", "walletconnect",
+               "account-secure", "secure-account", "account-verify", "free-", "-free")  # fmt: skip
 
 
 @functools.cache

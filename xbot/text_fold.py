@@ -16,7 +16,8 @@ The pipeline, in order (each step defeats one family of evasions):
    units ("10k") and product codes ("ps5") stay as written (dates, scores, patch numbers).
    ``*`` and an inner ``#`` stay as a wildcard mark, resolved against the term lists later.
 7. Runs of three or more of one character are cut to two ("fuuuuck" -> "fuuck",
-   "asssss" -> "ass"); matchers also compare fully squeezed forms for stretched tokens.
+   "asssss" -> "ass"); matchers also compare fully squeezed forms for stretched tokens. A run
+   of ``*`` keeps its length, since each star hides one letter ("motherf***er", "n***a").
 8. Three or more single-character tokens in a row are joined ("k y s", "f.u.c.k").
 
 :func:`fold` returns the token sequence; matchers work on ``" ".join(tokens)``.
@@ -38,7 +39,12 @@ _EXTRA_CONFUSABLES = {
     "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "μ": "u", "ς": "s",
     "ы": "bi", "з": "3", "ч": "4", "п": "n", "г": "r", "л": "n", "д": "a", "я": "r", "ц": "u",
     "и": "u", "ш": "w", "щ": "w", "ь": "b", "ъ": "b", "λ": "a", "δ": "d", "σ": "o", "ø": "o",
-    "ł": "l", "đ": "d", "ß": "ss", "þ": "p", "æ": "ae", "œ": "oe",
+    "ł": "l", "đ": "d", "ß": "ss", "þ": "p", "æ": "ae", "œ": "oe", "¥": "y", "ʏ": "y",
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i",
+    "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s",
+    "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ᴢ": "z",
+    # regional indicator symbols ("🇰🇾🇸" is how some write k-y-s with flags' letters)
+    **{chr(0x1F1E6 + i): chr(ord("a") + i) + " " for i in range(26)},
 }  # fmt: skip
 #: Leetspeak: what a digit or symbol stands for inside a word.
 LEET = str.maketrans(
@@ -50,7 +56,7 @@ LEET = str.maketrans(
 LEET_L = str.maketrans({"1": "l", "|": "l", "!": "l"})
 _TOKEN_RE = re.compile(r"[a-z0-9*#@$|!+€£¢]+")
 _APOSTROPHES_RE = re.compile(r"(?<=[a-z0-9])['’‘`´](?=[a-z])")
-_RUN3_RE = re.compile(r"(.)\1{2,}")
+_RUN3_RE = re.compile(r"([^*])\1{2,}")  # a run of mask stars keeps its length: one per letter
 _RUN2_RE = re.compile(r"(.)\1+")
 _HAS_LETTER_RE = re.compile(r"[a-z]")
 _L_DIGITS_RE = re.compile(r"[1|!]")
@@ -80,11 +86,21 @@ def _confusables() -> dict[int, str]:
     return table
 
 
+#: Letters and marks that draw nothing: Hangul fillers, the Braille blank, the combining
+#: grapheme joiner, Khmer inherent vowels. People post them as "empty" text or to split words.
+BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\u180e")
+
+
 def visible(text: str) -> str:
-    """NFKC text without format characters and variation selectors (what a reader can see)."""
+    """NFKC text without format characters, variation selectors and blank look-alikes (what a
+    reader can see)."""
     text = unicodedata.normalize("NFKC", text)
     return "".join(
-        c for c in text if unicodedata.category(c) != "Cf" and not ("\ufe00" <= c <= "\ufe0f")
+        c
+        for c in text
+        if unicodedata.category(c) != "Cf"
+        and not ("\ufe00" <= c <= "\ufe0f")
+        and c not in BLANK_LOOKALIKES
     )
 
 
@@ -148,7 +164,12 @@ def fold(text: str) -> Folded:
     tokens = tuple(_join_letters([t for t in map(fold_token, raw) if t]))
     if not any(_HAS_LETTER_RE.search(t) and _L_DIGITS_RE.search(t) for t in raw):
         return Folded(tokens)
-    read_l = [fold_token(t.translate(LEET_L)) if _HAS_LETTER_RE.search(t) else t for t in raw]
+    read_l = [
+        fold_token(t.translate(LEET_L))
+        if _HAS_LETTER_RE.search(t) and not _NUMBER_WITH_UNIT_RE.fullmatch(t.lstrip("#@"))
+        else t
+        for t in raw
+    ]
     return Folded(tokens, tuple(_join_letters([t for t in map(fold_token, read_l) if t])))
 
 
