@@ -4,8 +4,8 @@ Scenarios (issue 4):
   (a) correctness: Bernoulli, 10 arms, best 0.5, others 0.5 - delta (0.02 and 0.1), T = 10,000
   (b) engagement-like: 20 arms with rates 0.01..0.10, T = 5,000
   (c) the gaming simulator: topic x hour x format, 17 posts a day for a year, 12 candidates per
-      slot; the product's reward (observed rate beats the 7-day median) learned by a daily cycle
-      from posts at least 24 h old (each post waits 25-41 h)
+      slot; the product's reward before issue 13 (observed rate beats the 7-day median, no hour
+      adjustment) learned by a daily cycle from posts at least 24 h old (each waits 25-41 h)
   (d) drift: 8 topic arms whose rates come from SimWorld(drift=True); the best topic changes at
       T / 2, T = 5,000
 
@@ -435,7 +435,8 @@ def run_sim(
 ) -> dict[str, np.ndarray]:
     """Regret per policy and seed in the gaming simulator.
 
-    The reward is the product's default: a post succeeds when its observed engagement rate
+    The reward is the product's rule before issue 13 (no hour adjustment, docs/learning.md §6;
+    the live rows use the current rule): a post succeeds when its observed engagement rate
     (binomial engagements out of log-normal impressions, SimWorld's parameters) beats the median
     rate of the policy's own posts learned in the previous 7 days (0.03 without history).
     Impressions and the engagement uniforms are drawn once per seed and slot (common random
