@@ -4,8 +4,8 @@ Scenarios (issue 4):
   (a) correctness: Bernoulli, 10 arms, best 0.5, others 0.5 - delta (0.02 and 0.1), T = 10,000
   (b) engagement-like: 20 arms with rates 0.01..0.10, T = 5,000
   (c) the gaming simulator: topic x hour x format, 17 posts a day for a year, 12 candidates per
-      slot; the product's reward (observed rate beats the 7-day median) learned by a daily cycle
-      from posts at least 24 h old (each post waits 25-41 h)
+      slot; the product's reward before issue 13 (observed rate beats the 7-day median, no hour
+      adjustment) learned by a daily cycle from posts at least 24 h old (each waits 25-41 h)
   (d) drift: 8 topic arms whose rates come from SimWorld(drift=True); the best topic changes at
       T / 2, T = 5,000
 
@@ -30,33 +30,29 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
-import os
 import time
 import tomllib
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 import numpy as np
+from bench_lift import END, one_run, pool_map
+from bench_lift import report as lift_report
 from mabwiser.mab import MAB, LearningPolicy
 from scipy import stats
-from scratch import ScratchDatabase
+from scratch import live_services
 
-from xbot import flags, migrate
+from xbot import flags
 from xbot.candidates.prep import content_hash
 from xbot.candidates.queue import Candidate, CandidateQueue
-from xbot.demo import lift_captured, run_demo
-from xbot.emergency import delete_matching
+from xbot.demo import lift_captured
 from xbot.features import arms_of
 from xbot.learning import run_learning_cycle
 from xbot.policies import BetaBandit, FeatureBandit
 from xbot.scheduler import run_cycle
-from xbot.services import Services
-from xbot.settings import load_settings
 from xbot.sim import FORMATS, TOPICS, SimWorld
 from xbot.sim_poster import SimPoster
 
@@ -439,7 +435,8 @@ def run_sim(
 ) -> dict[str, np.ndarray]:
     """Regret per policy and seed in the gaming simulator.
 
-    The reward is the product's default: a post succeeds when its observed engagement rate
+    The reward is the product's rule before issue 13 (no hour adjustment, docs/learning.md §6;
+    the live rows use the current rule): a post succeeds when its observed engagement rate
     (binomial engagements out of log-normal impressions, SimWorld's parameters) beats the median
     rate of the policy's own posts learned in the previous 7 days (0.03 without history).
     Impressions and the engagement uniforms are drawn once per seed and slot (common random
@@ -509,27 +506,6 @@ def _catalogue() -> tuple[dict[str, list[str]], list[str]]:
     return tags, words
 
 
-@contextmanager
-def _live_services() -> Iterator[Services]:
-    """Services on a scratch database (migrated, default flags) and a fresh REDIS_PREFIX."""
-    base = os.environ.get("XBOT_TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
-    redis_url = os.environ.get("XBOT_TEST_REDIS_URL") or os.environ["REDIS_URL"]
-    scratch = ScratchDatabase(base)
-    prefix = f"benchlive{uuid.uuid4().hex[:8]}:"
-    services = Services(load_settings({"DATABASE_URL": scratch.url, "REDIS_URL": redis_url,
-                                       "REDIS_PREFIX": prefix, "APP_ENV": "development"},
-                                      env_file=""))  # fmt: skip
-    try:
-        migrate.migrate(services.engine)
-        with services.engine.begin() as conn:
-            flags.seed_defaults(conn, "development")
-        yield services
-    finally:
-        delete_matching(services, services.keys.all_pattern())
-        services.close()
-        scratch.drop()
-
-
 def live_regret(job: tuple[str, int, int, float]) -> dict[str, float]:
     """One seed of (c) or (d) through the live engine: regret, lift captured, what happened."""
     kind, seed, days, epsilon = job
@@ -537,7 +513,7 @@ def live_regret(job: tuple[str, int, int, float]) -> dict[str, float]:
     world = world_of(seed, days, kind)
     plan, _ = schedule(seed, days, kind)
     text_rng = np.random.default_rng([seed, 11])
-    with _live_services() as services:
+    with live_services() as services:
         env = services.settings.environment
         with services.engine.begin() as conn:
             values = {"learning_engine_v2": True, "post_fraction": 1.0, "epsilon": epsilon,
@@ -585,32 +561,6 @@ def live_regret(job: tuple[str, int, int, float]) -> dict[str, float]:
     return out
 
 
-def live_demo_lift(job: tuple[int, int, float]) -> dict[str, float]:
-    """Lift captured of ``xbot demo`` (the runbook's rollout, catalogue candidates) for one seed.
-
-    The demo's candidates (and so V1's choice) depend on its end time: feed items' freshness
-    enters their priority. Runs to be compared need the same ``--live-end``.
-
-    The demo's own loop with hourly slots (``post_interval_min`` is 60, so 15-minute slots post
-    the same) and without the nightly model fits (the ``model_priors`` flag is off by default).
-    """
-    seed, days, epsilon, end = job
-    with _live_services() as services:
-        result = run_demo(services, services.settings, days=days, seed=seed, slot_minutes=60,
-                          model_fits=False, flag_values={"epsilon": epsilon}, end=end)  # fmt: skip
-    lift = result.lift
-    return {"lift": lift.captured if lift.captured is not None else float("nan"),
-            "v2": lift.v2, "v1": lift.v1, "best": lift.best, "slots": lift.slots,
-            "seconds": result.elapsed_s}  # fmt: skip
-
-
-def _pool_map(fn: Callable, work: list, jobs: int) -> list:
-    if jobs > 1 and len(work) > 1:
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
-            return pool.map(fn, work)
-    return [fn(w) for w in work]
-
-
 def mean_interval(values: np.ndarray, n_boot: int = 2000) -> tuple[float, float, float]:
     """Mean and 95 % bootstrap interval over seeds."""
     values = values[np.isfinite(values)]
@@ -622,46 +572,15 @@ def mean_interval(values: np.ndarray, n_boot: int = 2000) -> tuple[float, float,
     return float(values.mean()), float(lo), float(hi)
 
 
-def pooled_lift(rows: list[dict[str, float]], n_boot: int = 2000) -> tuple[float, float, float]:
-    """Lift captured pooled over seeds (sum of gains / sum of room, every slot weighing the same)
-    with a 95 % bootstrap interval over seeds. A mean of per-seed ratios is unstable: a seed
-    whose V1 favourite is nearly the best has almost no room and a huge ratio."""
-    gain = np.array([r["slots"] * (r["v2"] - r["v1"]) for r in rows])
-    room = np.array([r["slots"] * (r["best"] - r["v1"]) for r in rows])
-    rng = np.random.default_rng(0)
-    idx = rng.integers(len(rows), size=(n_boot, len(rows)))
-    boot = gain[idx].sum(axis=1) / room[idx].sum(axis=1)
-    lo, hi = np.quantile(boot, [0.025, 0.975])
-    return float(gain.sum() / room.sum()), float(lo), float(hi)
-
-
 def run_live(args: argparse.Namespace, seeds: range) -> list[str]:
     """The live-path rows: lift captured (headline), then (c) and (d) live vs in memory."""
-    lines = ["\n### Lift captured, live path (xbot demo machinery; SIMULATED truth)", "",
-             "| days | epsilon | seeds | lift captured (95 % CI) | V2 pick | V1 choice | best |",
-             "|---:|---:|---:|---|---:|---:|---:|"]  # fmt: skip
-    if args.live_days:
-        print("\n".join(lines), flush=True)
     checks = []
-    targets = {14: (0.30, 0.40), 60: (0.50, 0.65)}
-    for days in args.live_days:
+    for days in args.live_days:  # the demo's lift captured: benchmarks/bench_lift.py
         for eps in args.live_eps:
-            work = [(s, days, eps, args.live_end) for s in seeds]
-            rows = _pool_map(live_demo_lift, work, args.jobs)
-            m, lo, hi = pooled_lift(rows)
-            means = {k: np.nanmean([r[k] for r in rows]) for k in ("v2", "v1", "best")}
-            print(
-                f"| {days} | {eps} | {len(rows)} | {m:.1%} ({lo:.1%}-{hi:.1%}) | "
-                f"{means['v2']:.4f} | {means['v1']:.4f} | {means['best']:.4f} |",
-                flush=True,
-            )
-            print(f"  per seed: {rows}", flush=True)  # fmt: skip
-            if eps == 0.2 and days in targets:
-                goal, stretch = targets[days]
-                status = "MET, stretch too" if m >= stretch else "MET" if m >= goal else "NOT MET"
-                checks.append(f"- lift captured after {days} days at eps 0.2: {m:.1%} "
-                              f"(95% CI {lo:.1%}-{hi:.1%}; target >= {goal:.0%}, stretch "
-                              f"{stretch:.0%}) -> {status}")  # fmt: skip
+            work = [(s, days, eps, args.live_end or END, None) for s in seeds]
+            text, verdict = lift_report(days, eps, pool_map(one_run, work, args.jobs))
+            print(text, flush=True)
+            checks += [verdict] if verdict else []
     days = args.live_sim_days
     for kind in args.live_kinds:
         lines = [f"\n### ({kind}) live path vs in memory, {days} days x {len(POST_HOURS)} slots, "
@@ -670,7 +589,7 @@ def run_live(args: argparse.Namespace, seeds: range) -> list[str]:
                  "lift live | live s/seed |", "|---|---|---|---:|---:|"]  # fmt: skip
         print("\n".join(lines), flush=True)
         for eps in args.live_eps:
-            rows = _pool_map(live_regret, [(kind, s, days, eps) for s in seeds], args.jobs)
+            rows = pool_map(live_regret, [(kind, s, days, eps) for s in seeds], args.jobs)
             points = [c for c in CHECKPOINTS if c < days] + [days]
             if kind == "d":
                 points = [days]  # (d)'s world changes at days / 2: no prefix is the same run
@@ -778,8 +697,8 @@ def main() -> None:
         help="epsilon values of the live rows",
     )
     parser.add_argument("--live-end", type=datetime.fromisoformat, default=None,
-                        help="end of the demo runs (ISO, aware; default now): feed items age "
-                             "with it, so runs to compare need the same end")  # fmt: skip
+                        help="end of the demo runs (ISO, aware; default bench_lift.END): feed "
+                             "items age with it, so runs to compare need the same end")  # fmt: skip
     args = parser.parse_args()
     first = args.first_seed
     seeds = range(first, first + (5 if args.quick else args.seeds))

@@ -265,8 +265,10 @@ def test_stored_json_is_what_the_per_post_rules_write(services):
     assert good.learning_metadata["engagement_rate"] == 30 / 500
     assert good.learning_metadata["reward"] == 1.0 and '"reward": 1.0' in good.lm_text
     assert good.learning_metadata["propensity"] == 0.5  # the scheduler's fields are kept
-    assert good.learning_metadata["reward_rule"] == {"window_days": 7.0, "fallback": 0.03,
-                                                     "min_history": 10}  # fmt: skip
+    assert good.learning_metadata["reward_rule"] == {
+        "window_days": 7.0, "fallback": 0.03, "min_history": 10, "shape": "binary",
+        "steepness": 4.0, "hour_band": 2, "hour_shrink": 5.0,
+    }  # fmt: skip
     assert good.analytics["performance_tier"] == "top" and good.analytics["quotes"] == 0
     assert floaty.analytics["likes"] == 30 and "url_link_clicks" not in floaty.analytics
     assert rows[ids[3]].analytics == {}

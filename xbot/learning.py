@@ -45,6 +45,7 @@ from xbot.reward import (
     RewardRule,
     baseline_median,
     clean_batch,
+    hour_offsets,
     tiers,
 )
 from xbot.services import Services
@@ -127,22 +128,22 @@ def _copy_text(value: Any) -> str:
 
 def _write(
     conn: sa.Connection, ids: list[int], clean: CleanBatch, rate: np.ndarray, tiers: np.ndarray,
-    learned: np.ndarray, cycle_id: int | None, now: datetime, constant_lm: dict[str, Any],
+    rewards: np.ndarray, cycle_id: int | None, now: datetime, constant_lm: dict[str, Any],
 ) -> None:  # fmt: skip
     """COPY typed columns into a temp table, then one set-based UPDATE ... FROM builds the
     jsonb. Rates and rewards travel as their Python repr into numeric columns, so the stored
-    JSON numbers are the ones ``json.dumps`` would have written (0.0 stays 0.0)."""
+    JSON numbers are the ones ``json.dumps`` would have written (0.0 stays 0.0). ``rewards``
+    is NaN for posts not learned this cycle (too few impressions)."""
     if not ids:
         return
     counts = clean.counts.tolist()
     rates = rate.tolist()
     tiers_l = tiers.tolist()
-    learned_l = learned.tolist()
-    rewards = (rate > constant_lm["baseline_median"]).tolist()
+    rewards_l = rewards.tolist()
     lines = []
     for j, pk in enumerate(ids):
         c = counts[j]
-        reward = ("1.0" if rewards[j] else "0.0") if learned_l[j] else "\\N"
+        reward = "\\N" if math.isnan(rewards_l[j]) else repr(rewards_l[j])
         extra = clean.extra[j]
         lines.append(
             f"{pk}\t{c[0]}\t{c[1]}\t{c[2]}\t{c[3]}\t{c[4]}\t{c[5]}\t{rates[j]!r}\t{tiers_l[j]}\t"
@@ -294,7 +295,7 @@ def run_learning_cycle(
         with services.engine.connect() as conn:
             posts = conn.execute(
                 sa.text(
-                    f"select id, tweet_id, posted_at <= :mature as mature, {FEATURES_SQL} "
+                    f"select id, tweet_id, posted_at <= :mature as mature, {FEATURES_SQL}, hour "
                     "from tweets where environment = :e and status = 'posted' "
                     "and learned_cycle_id is null and tweet_id is not null "
                     "and posted_at > :oldest and posted_at <= :now order by id"
@@ -303,6 +304,7 @@ def run_learning_cycle(
                  "mature": now - timedelta(hours=min_age_hours)},
             ).all()  # fmt: skip
             baseline = baseline_median(conn, environment, now, rule)
+            offsets = hour_offsets(conn, environment, now, rule)
         mature = [p for p in posts if p[2]]
         pending_age = len(posts) - len(mature)
         if metrics_source is None and mature:
@@ -325,7 +327,10 @@ def run_learning_cycle(
         rate = counts[:, :-1].sum(axis=1) / counts[:, -1] if len(kept) else np.zeros(0)
         learned = counts[:, -1] >= min_impressions
         pending_impressions = int((~learned).sum())
-        rewards = (rate[learned] > baseline).astype(float)
+        offset = np.array([0.0 if p[4] is None else offsets[p[4]] for p in kept])
+        rewards = rule.rewards(rate[learned], baseline, offset[learned])
+        all_rewards = np.full(len(kept), np.nan)
+        all_rewards[learned] = rewards
         learned_rates = rate[learned].tolist()
         learned_features = [p[3] for p, ok in zip(kept, learned, strict=True) if ok]
         updates = aggregate_features(learned_features, rewards)
@@ -355,7 +360,7 @@ def run_learning_cycle(
                      "n": len(learned_rates), "r": total_rewards,
                      "drift": json.dumps(drift) if drift else None},
                 ).scalar_one()  # fmt: skip
-            _write(conn, [p[0] for p in kept], clean, rate, tiers(rate, baseline), learned,
+            _write(conn, [p[0] for p in kept], clean, rate, tiers(rate, baseline), all_rewards,
                    cycle_id, now, constant_lm)  # fmt: skip
             top_topics, best_hours = _leaders(conn, environment, now)
             report = CycleReport(
