@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from test_learning import ENV, NOW, TableMetrics, add_posts, metrics
+from helpers import ENV, TableMetrics, add_posts, metrics
 
 from xbot.bandit_store import BanditStore
 from xbot.errors import ValidationError
@@ -16,10 +16,10 @@ from xbot.learning import run_learning_cycle
 from xbot.reward import RewardRule, hour_offsets
 
 LEGACY = RewardRule(shape="binary", hour_band=-1)  # the rule before issue 13
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the learning tests' clock
 
 
 def test_graded_reward_is_a_logistic_curve_of_the_rate_ratio():
-    rule = RewardRule()
     rule = RewardRule(shape="graded")
     assert (RewardRule().shape, rule.steepness, rule.hour_band) == ("binary", 4.0, 2)
     b = 0.03
