@@ -138,6 +138,21 @@ def performance_tier(rate: float, baseline: float) -> str:
     return "low"
 
 
+def _history(
+    conn: sa.Connection, environment: str, now: datetime, rule: RewardRule
+) -> list[tuple[float | None, int | None]]:
+    """(rate, local hour) of the posts learned from in the rule's window before ``now``."""
+    rows = conn.execute(
+        sa.text(
+            "select engagements::double precision / impressions, hour from tweets "
+            "where environment = :e and status = 'posted' and learned_cycle_id is not null "
+            "and posted_at > :since and posted_at <= :now"
+        ),
+        {"e": environment, "since": now - timedelta(days=rule.window_days), "now": now},
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
 def baseline_median(
     conn: sa.Connection, environment: str, now: datetime, rule: RewardRule
 ) -> float:
@@ -147,14 +162,7 @@ def baseline_median(
     learned post's counts are written with its rate in one UPDATE and never again, and the
     float8 division is the same correctly rounded double as Python's.
     """
-    rates = conn.execute(
-        sa.text(
-            "select engagements::double precision / impressions from tweets "
-            "where environment = :e and status = 'posted' and learned_cycle_id is not null "
-            "and posted_at > :since and posted_at <= :now"
-        ),
-        {"e": environment, "since": now - timedelta(days=rule.window_days), "now": now},
-    ).scalars()
+    rates = [rate for rate, _ in _history(conn, environment, now, rule)]
     history = [r for r in rates if r is not None and math.isfinite(r)]
     if len(history) < rule.min_history:
         return rule.fallback
@@ -186,16 +194,9 @@ def hour_offsets(
     out = np.zeros(24)
     if rule.hour_band < 0:
         return out
-    rows = conn.execute(
-        sa.text(
-            "select engagements::double precision / impressions, hour from tweets "
-            "where environment = :e and status = 'posted' and learned_cycle_id is not null "
-            "and hour is not null and posted_at > :since and posted_at <= :now"
-        ),
-        {"e": environment, "since": now - timedelta(days=rule.window_days), "now": now},
-    ).all()
-    rate = np.array([r[0] for r in rows], dtype=float)
-    hour = np.array([r[1] for r in rows], dtype=np.int64)
+    rows = [(r, h) for r, h in _history(conn, environment, now, rule) if h is not None]
+    rate = np.array([r for r, _ in rows], dtype=float)
+    hour = np.array([h for _, h in rows], dtype=np.int64)
     return offsets_of(rate, hour, rule)
 
 
