@@ -32,6 +32,7 @@ import redis as redis_lib
 import sqlalchemy as sa
 from click.testing import CliRunner
 from helpers import CREDS
+from image_server import ImageServer, start_image_server
 from x_server import XServer
 
 from xbot import flags, migrate
@@ -218,6 +219,16 @@ def xserver() -> Iterator[XServer]:
     server = XServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def image_server() -> Iterator[ImageServer]:
+    """The local image/feed server (tests/image_server.py), one per test module: each module
+    registers its own paths on it."""
+    state, http = start_image_server()
+    yield state
+    http.shutdown()
+    http.server_close()
 
 
 @pytest.fixture

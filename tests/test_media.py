@@ -4,13 +4,12 @@ enclosures / media:content / media:thumbnail, a file source's media column, the 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from image_server import GIF, JPEG, WEBP, ImageServer, png_bytes
 
-from tests.image_server import GIF, JPEG, WEBP, ImageServer, png_bytes, start_image_server
 from xbot.candidates.media import MediaError, MediaStore, sniff_image
 from xbot.candidates.sources import (
     FeedSource,
@@ -23,14 +22,6 @@ from xbot.candidates.sources import (
 
 NOW = datetime(2026, 11, 29, 3, tzinfo=UTC)
 PNG = png_bytes()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ImageServer]:
-    state, http = start_image_server()
-    yield state
-    http.shutdown()
-    http.server_close()
 
 
 @pytest.fixture
@@ -53,9 +44,11 @@ def test_type_comes_from_magic_bytes(data: bytes, mime: str | None) -> None:
 
 
 def test_download_is_stored_by_sha256_and_once(
-    server: ImageServer, store: MediaStore, tmp_path: Path
+    image_server: ImageServer, store: MediaStore, tmp_path: Path
 ) -> None:
-    url = server.add("/a/photo.png", PNG, content_type="text/html")  # the header is not trusted
+    url = image_server.add(
+        "/a/photo.png", PNG, content_type="text/html"
+    )  # the header is not trusted
     media = store.fetch(url, alt="  A   red square ")
     digest = hashlib.sha256(PNG).hexdigest()
     assert media == {
@@ -68,7 +61,7 @@ def test_download_is_stored_by_sha256_and_once(
     }
     assert Path(media["path"]).read_bytes() == PNG
     # The same bytes under another name land in the same file.
-    other = store.fetch(server.add("/b/copy.jpg", PNG), alt="x")
+    other = store.fetch(image_server.add("/b/copy.jpg", PNG), alt="x")
     assert other["path"] == media["path"] and other["mime"] == "image/png"
     assert len(list((tmp_path / "home" / "media").rglob("*.png"))) == 1
 
@@ -84,9 +77,9 @@ def test_download_is_stored_by_sha256_and_once(
     ],
 )
 def test_unusable_downloads_are_refused(
-    server: ImageServer, tmp_path: Path, path: str, kwargs: dict, message: str
+    image_server: ImageServer, tmp_path: Path, path: str, kwargs: dict, message: str
 ) -> None:
-    url = server.add(path, **kwargs)
+    url = image_server.add(path, **kwargs)
     store = MediaStore(tmp_path / "media", max_bytes=1000, timeout=0.5)
     with pytest.raises(MediaError, match=message.replace("(", r"\(").replace(")", r"\)")):
         store.fetch(url, alt="x")
@@ -119,15 +112,15 @@ _FEED = """<?xml version="1.0"?>
 
 
 def test_feed_items_carry_their_image(
-    server: ImageServer, store: MediaStore, tmp_path: Path
+    image_server: ImageServer, store: MediaStore, tmp_path: Path
 ) -> None:
     urls = {
-        "content": server.add("/f/content.png", png_bytes(rgb=(1, 2, 3))),
-        "unused": server.add("/f/unused.png", PNG),
-        "enclosure": server.add("/f/enc.jpg", JPEG),
-        "thumb": server.add("/f/thumb.webp", WEBP),
-        "audio": server.add("/f/a.mp3", b"ID3"),
-        "html": server.add("/f/html.png", b"<html></html>"),
+        "content": image_server.add("/f/content.png", png_bytes(rgb=(1, 2, 3))),
+        "unused": image_server.add("/f/unused.png", PNG),
+        "enclosure": image_server.add("/f/enc.jpg", JPEG),
+        "thumb": image_server.add("/f/thumb.webp", WEBP),
+        "audio": image_server.add("/f/a.mp3", b"ID3"),
+        "html": image_server.add("/f/html.png", b"<html></html>"),
     }
     path = tmp_path / "feed.xml"
     path.write_text(_FEED.format(**urls), "utf-8")
@@ -143,16 +136,18 @@ def test_feed_items_carry_their_image(
     assert by_title["5"]["mime"] == "image/webp"
     assert any("image dropped" in e and "html.png" in e for e in result.errors)
     # media:content won, so the enclosure of item 1 was never fetched; nor was the audio file.
-    assert "/f/unused.png" not in server.hits and "/f/a.mp3" not in server.hits
+    assert "/f/unused.png" not in image_server.hits and "/f/a.mp3" not in image_server.hits
     # Without a store (a dry fetch) nothing is downloaded.
     plain = FeedSource("f", str(path), 1.0, ("gaming_fps",)).fetch(_ctx(None))
     assert all(i.media is None for i in plain.items)
 
 
-def test_file_source_media_column(server: ImageServer, store: MediaStore, tmp_path: Path) -> None:
+def test_file_source_media_column(
+    image_server: ImageServer, store: MediaStore, tmp_path: Path
+) -> None:
     (tmp_path / "img").mkdir()
     (tmp_path / "img" / "clutch.png").write_bytes(PNG)
-    url = server.add("/file/shot.gif", GIF)
+    url = image_server.add("/file/shot.gif", GIF)
     path = tmp_path / "posts.csv"
     path.write_text(
         "text,topic,media,alt\n"
@@ -192,15 +187,15 @@ def test_catalogue_games_carry_their_image(store: MediaStore) -> None:
 
 @pytest.mark.parametrize("send_length", [True, False])
 def test_feed_over_http_is_capped_with_or_without_content_length(
-    server: ImageServer, send_length: bool
+    image_server: ImageServer, send_length: bool
 ) -> None:
     items = "".join(f"<item><title>Valorant {n}</title><guid>{n}</guid></item>" for n in range(40))
     body = f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
-    url = server.add(f"/feeds/big-{send_length}.xml", body, send_length=send_length)
+    url = image_server.add(f"/feeds/big-{send_length}.xml", body, send_length=send_length)
     capped = FeedSource("big", url, 1.0, ("gaming_fps",), max_bytes=len(body) - 1)
     with pytest.raises(SourceError, match="over max_bytes"):
         capped.fetch(_ctx(None))
     fits = FeedSource("big", url, 1.0, ("gaming_fps",), max_bytes=len(body))
     assert len(fits.fetch(_ctx(None)).items) == 40
-    empty = FeedSource("empty", server.add(f"/feeds/empty-{send_length}.xml", b""), 1.0, ())
+    empty = FeedSource("empty", image_server.add(f"/feeds/empty-{send_length}.xml", b""), 1.0, ())
     assert empty.fetch(_ctx(None)).warnings == ["empty feed body (0 entries)"]

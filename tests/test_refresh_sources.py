@@ -5,28 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
+from image_server import ImageServer, png_bytes
 
-from tests.image_server import ImageServer, png_bytes, start_image_server
 from xbot.candidates.pipeline import refresh, source_stats
 from xbot.candidates.queue import CandidateQueue
 from xbot.services import Services
 
 NOW = datetime(2026, 11, 29, 3, tzinfo=UTC)
 ENV = "development"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ImageServer]:
-    state, http = start_image_server()
-    yield state
-    http.shutdown()
-    http.server_close()
 
 
 def _config(tmp_path: Path, *entries: str) -> Path:
@@ -145,11 +135,11 @@ def _feed(tmp_path: Path, entries: list[tuple[str, str]]) -> None:
 
 
 def test_image_hash_is_part_of_dedup_and_payload(
-    services: Services, tmp_path: Path, server: ImageServer
+    services: Services, tmp_path: Path, image_server: ImageServer
 ) -> None:
     red, blue = png_bytes(rgb=(255, 0, 0)), png_bytes(rgb=(0, 0, 255))
-    red_url, blue_url = server.add("/r/red.png", red), server.add("/r/blue.png", blue)
-    red_copy = server.add("/r/red-copy.png", red)
+    red_url, blue_url = image_server.add("/r/red.png", red), image_server.add("/r/blue.png", blue)
+    red_copy = image_server.add("/r/red-copy.png", red)
     title = "Valorant patch notes are out"
     _feed(tmp_path, [(title, red_url), (title, blue_url), (title, red_copy)])
     (tmp_path / "posts.csv").write_text('text,topic\n"Valorant, text only",gaming_fps\n', "utf-8")
