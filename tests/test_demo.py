@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from xbot.demo import run_demo
+from xbot.errors import ValidationError
 from xbot.services import Services
+from xbot.settings import Settings
 
 
 def _totals(stdout: str) -> tuple[int, int, int]:
@@ -60,6 +64,12 @@ def test_demo_refuses_other_environments(xbot: Any, services: Services) -> None:
     assert result.exit_code == 2 and "development" in result.stderr
     with services.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from decisions")).scalar_one() == 0
+
+
+def test_demo_refuses_a_naive_end(services: Services, settings: Settings) -> None:
+    """Its zone would be a guess (the clock helper's rule); refused before the reset."""
+    with pytest.raises(ValidationError, match="timezone-aware"):
+        run_demo(services, settings, days=1, end=datetime(2026, 12, 1, 9))
 
 
 @pytest.mark.slow

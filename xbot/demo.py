@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from xbot import flags as flags_mod
 from xbot.candidates.pipeline import refresh
+from xbot.clock import as_utc
 from xbot.emergency import delete_matching
 from xbot.errors import ValidationError, XbotError
 from xbot.learning import run_learning_cycle
@@ -301,10 +302,10 @@ def run_demo(
         raise ValidationError("seed", seed, "a non-negative integer")
     if 60 % slot_minutes or 60 % learn_minutes:
         raise ValidationError("slot_minutes", slot_minutes, "a divisor of 60")
+    last = as_utc(end)  # before the reset: a naive ``end`` is refused and nothing is written
     environment = settings.environment
     reset_environment(services, environment)
     started = time.monotonic()
-    last = (end or datetime.now(UTC)).astimezone(UTC)
     stop = last.replace(minute=0, second=0, microsecond=0)  # the last simulated slot is past
     start = stop - timedelta(days=days)
     clock = {"now": start}
