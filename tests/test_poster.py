@@ -13,7 +13,7 @@ from x_server import USER_ID, XServer
 
 from xbot import poster as poster_mod
 from xbot.errors import PosterError
-from xbot.outbox import Outbox, blocked_hashes, unresolved_count
+from xbot.outbox import Outbox, Published, blocked_hashes, unresolved_count
 from xbot.poster_state import clear_poster_state, poster_state, rate_limited_until
 from xbot.services import Services
 from xbot.settings import Settings, load_settings
@@ -309,6 +309,13 @@ def claim(box: Outbox, text: str) -> int | None:
     )
 
 
+def claim_and_publish(box: Outbox, text: str) -> Published:
+    """Claim ``text`` and send it at once: one publish attempt as the scheduler makes it."""
+    pk = claim(box, text)
+    assert pk is not None, text
+    return box.publish(pk, text, now=NOW)
+
+
 def rows(services: Services) -> list[sa.Row]:
     with services.engine.connect() as conn:
         return conn.execute(
@@ -376,8 +383,7 @@ def test_duplicate_403_is_final_and_reconciled(
 ) -> None:
     box = outbox(x_services, x_settings)
     remote_id = xserver.add_tweet("already out there")
-    pk = claim(box, "already out there")
-    result = box.publish(pk, "already out there", now=NOW)
+    result = claim_and_publish(box, "already out there")
     assert (result.status, result.tweet_id, result.reason) == (
         "posted",
         remote_id,
@@ -392,8 +398,7 @@ def test_timeout_after_create_is_found_not_resent(
     delays: list[float] = []
     box = outbox(x_services, x_settings, delays)
     xserver.script = ["create_then_hang"]
-    pk = claim(box, "slow network day")
-    result = box.publish(pk, "slow network day", now=NOW)
+    result = claim_and_publish(box, "slow network day")
     assert result.status == "posted" and result.tweet_id == xserver.tweets[0]["id"]
     assert xserver.post_attempts == 1 and xserver.texts() == ["slow network day"]
     assert delays == []
@@ -405,12 +410,10 @@ def test_5xx_is_retried_with_backoff_then_left_in_doubt(
     delays: list[float] = []
     box = outbox(x_services, x_settings, delays)
     xserver.script = ["503", "500"]
-    pk = claim(box, "third time lucky")
-    assert box.publish(pk, "third time lucky", now=NOW).status == "posted"
+    assert claim_and_publish(box, "third time lucky").status == "posted"
     assert xserver.post_attempts == 3 and delays == [0.01, 0.02]
     xserver.script = ["503", "503", "503"]
-    pk2 = claim(box, "never lucky")
-    result = box.publish(pk2, "never lucky", now=NOW)
+    result = claim_and_publish(box, "never lucky")
     assert (result.status, result.reason) == ("in_doubt", "in_doubt")
     assert xserver.post_attempts == 6  # bounded: 3 attempts, no storm
     assert unresolved_count(x_services, "development") == 1
@@ -421,8 +424,7 @@ def test_429_records_the_window_and_fails_the_row(
 ) -> None:
     box = outbox(x_services, x_settings)
     xserver.script = ["429day"]
-    pk = claim(box, "too many")
-    assert box.publish(pk, "too many", now=NOW).reason == "rate_limited"
+    assert claim_and_publish(box, "too many").reason == "rate_limited"
     assert rows(x_services)[0].status == "failed"
     until = rate_limited_until(x_services, now=NOW)
     assert until == datetime.fromtimestamp(xserver.day_reset_epoch, UTC)
@@ -435,8 +437,7 @@ def test_auth_failure_stops_posting_with_a_reason(
 ) -> None:
     box = outbox(x_services, x_settings)
     xserver.script = ["401"]
-    pk = claim(box, "who am i")
-    assert box.publish(pk, "who am i", now=NOW).reason == "auth_failed"
+    assert claim_and_publish(box, "who am i").reason == "auth_failed"
     state = poster_state(x_services)
     assert state["state"] == "auth_failed" and "401" in state["reason"]
     assert rows(x_services)[0].status == "failed"
@@ -447,8 +448,7 @@ def test_402_on_post_fails_the_row_and_pauses_posting(
 ) -> None:
     box = outbox(x_services, x_settings)
     xserver.script = ["402"]
-    pk = claim(box, "out of credits")
-    result = box.publish(pk, "out of credits", now=NOW)
+    result = claim_and_publish(box, "out of credits")
     assert (result.status, result.reason) == ("failed", "credits_depleted")
     assert (
         rows(x_services)[0].status == "failed" and unresolved_count(x_services, "development") == 0
