@@ -695,7 +695,12 @@ def test_corpus_is_big_balanced_and_uses_real_candidates() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["safety_corpus.jsonl", "safety_corpus_holdout.jsonl", "safety_corpus_blind_a.jsonl"]
+    "name",
+    [
+        "safety_corpus.jsonl",
+        "safety_corpus_holdout.jsonl",
+        "safety_corpus_blind_a.jsonl",
+    ],
 )
 def test_guard_meets_its_targets_on_the_corpus(guard: SafetyGuard, name: str) -> None:
     def check(text: str, tags: object) -> tuple[bool, tuple[str, ...]]:
