@@ -444,18 +444,22 @@ _HARASSMENT = [
     r"(?!team|teams|operator|operators|officer|officers|unit|units|truck|van|mode|4|3|2|game)"
     r"[a-z]",
     # a harm to someone's home or car dressed as regret: "be a shame if it caught fire"
-    r"\b(?:shame|pity) if (?:it|your|ur|his|her|their|that|this|something|anything|someone|"
+    r"\b(?:shame|pity|suck|sad|tragic|awful|terrible|unfortunate) if (?:it|your|ur|his|her|their|that|this|something|anything|someone|"
     r"somebody)(?: \w+){0,4}? (?:caught fire|catches fire|catch fire|burned down|burnt down|"
     r"burns down|went up in flames|goes up in flames|exploded|blew up|got torched|got hurt|gets hurt|"
-    r"was hurt|got smashed|got keyed|was waiting|(?:happened|happens) (?:to )?(?:\w+ ){0,3}"
+    r"was hurt|got smashed|got keyed|was waiting|(?:got |gets |were |was |is )?(?:slashed|keyed|"
+    r"vandali[sz]ed|broken into|trashed|torched|burned|burnt)|(?:happened|happens) (?:to )?(?:\w+ ){0,3}"
     r"(?:house|home|car|family|kids|wife|husband|mom|mum|dad|dog|cat|children|daughter|son|face|"
     r"sister|brother|parents|girlfriend|boyfriend|baby|school|you|him|her|them))\b",
     r"\b(?:would|wud) hate (?:for |if |to see )?(?:anything|something)(?: bad)? (?:to )?happen"
     r"(?! to (?:your|ur|his|her|their) (?:\w+ )?(?:streak|rank|elo|account|save|stream|run|lp|rr))",
     # a wish of illness or death "on" someone: "wish cancer on your bloodline"
-    r"\b(?:wish|wishing|wished|wishes|wishin) (?:death|cancer|aids|ebola|a stroke|a heart attack|"
-    r"an accident|harm|pain|suffering|the worst|\w+ cancer) (?:on|upon|to) (?:you|u|ya|yall|him|"
-    r"her|them|your|ur|his|their|that|this|those|every|all)\b",
+    r"\b(?:wish|wishing|wished|wishes|wishin) (?:an? )?(?:slow |painful |horrible |quick |long )?"
+    r"(?:death|cancer|aids|ebola|a stroke|a heart attack|an accident|harm|pain|suffering|the worst|"
+    r"\w+ cancer) (?:on|upon|to) (?:you|u|ya|yall|him|her|them|your|ur|his|their|every|all|"
+    r"(?:that|this|those|these|the)(?: \w+)? (?:guy|guys|dude|dudes|streamers?|devs?|developers?|"
+    r"refs?|mods?|kids?|girls?|wom[ae]n|m[ae]n|players?|casters?|people|fans|idiots?|clowns?|"
+    r"losers?|family|families|community|trans|gays?|jews?|muslims?|immigrants?))\b",
     # an execution image aimed at anyone: "should be lined up against a wall"
     r"\b(?:be|get|gets|been) (?:lined up|put|stood|placed|thrown|pushed)(?: up)? against (?:a|the) "
     r"wall\b",
@@ -471,7 +475,7 @@ _HARASSMENT = [
     # doxxing by posting or asking for where someone works, drives or lives
     r"\b(?:post|posts|posted|posting|drop|drops|dropped|dropping|leak|leaks|leaked|leaking|share|"
     r"shares|shared|sharing|spread|spreading|publish|published|found|got|have|has)(?: out)? (?:his|her|"
-    r"their|your|ur)(?: \w+)? (?:workplace|work address|work place|job address|office|license plate|"
+    r"their|your|ur)(?: \w+)? (?:workplace|work address|work place|job address|office|employer|license plate|"
     r"licence plate|plates?|car plates?|plate number|number plate|irl address|irl addy|school|"
     r"schedule|route home)\b",
     r"\b(?:irl|real life|home|house|real|actual) (?:addy|address|location|adress) (?:of|for) "
@@ -582,8 +586,8 @@ _SCAM = [
     # an engagement-for-codes trade: "follow + like and I'll DM you one"
     r"\b(?:follow|like|rt|retweet|repost|comment|reply|sub|subscribe)\b(?: \w+){0,4}? "
     r"(?:and|n|then|&) (?:ill|i ll|i will|well|we will|i ?ma|imma|ima) (?:dm|send|give|message|pm|"
-    r"hook up|drop) (?:you|u|ya)(?: \w+)? (?:one|a code|a key|codes?|keys?|a card|a gift ?card|some|"
-    r"free)\b",
+    r"hook up|drop) (?:you|u|ya)(?: \w+)? (?:one|some|free|(?:an? |the )?(?:\w+ )?(?:codes?|keys?|"
+    r"cards?|gift ?cards?|skins?|vouchers?))\b",
     r"\b(?:unused|spare|extra|leftover|free)(?: \w+){0,3} (?:gift ?card|gift|redeem|promo|steam|"
     r"psn|xbox|nintendo|eshop) ?(?:codes?|cards?|keys)\b(?=.*\b(?:follow|like|rt|retweet|dm|"
     r"comment|reply|tag|first \d+)\b)",
@@ -688,7 +692,8 @@ _STRONG_CHEAT = (
     r"(?:anti ?recoil|aim assist|rapid fire|jitter) (?:scripts?|mods?|macros?))"
 )
 _SELLING = [
-    rf"\b{_STRONG_CHEAT}\b(?=.*\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|"
+    rf"\b{_STRONG_CHEAT}\b(?!.*\b(?:detection|detect|detected|detects|cheaters|report|reported|"
+    r"anti ?cheat)\b)(?=.*\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|"
     r"undetected|ban ?safe|bansafe|0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|"
     r"telegram|discord|link in bio|keys?|selling|for sale|buy|order)\b)",
     r"\b(?:cronus(?: zen)?|xim|strike ?pack)\b(?: \w+){0,4} (?:scripts?|configs?|mods?)\b",
