@@ -691,11 +691,28 @@ _STRONG_CHEAT = (
     r"(?: \w+){0,3} scripts?|xim(?: \w+){0,2} (?:scripts?|configs?)|strike ?pack scripts?|"
     r"(?:anti ?recoil|aim assist|rapid fire|jitter) (?:scripts?|mods?|macros?))"
 )
+_STRONG_CHEAT_RE = re.compile(rf"\b{_STRONG_CHEAT}\b")
+_CHEAT_CUE_RE = re.compile(
+    r"\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|undetected|ban ?safe|bansafe|"
+    r"0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|telegram|discord|link in bio|keys?|"
+    r"selling|for sale|buy|order)\b"
+)
+_CHEAT_TALK_RE = re.compile(
+    r"\b(?:detection|detect|detected|detects|cheaters|report|reported|anti ?cheat)\b"
+)
+
+
+def _sold_cheat(text: str) -> list[Reason]:
+    """A cheat that is only ever sold, with a DM/menu/price/ban-safe cue ("triggerbot & ESP,
+    DM for the menu"); talk about detecting or reporting it is not an offer. Three plain
+    searches, not one pattern with look-aheads, so a long text stays linear."""
+    m = _STRONG_CHEAT_RE.search(text)
+    if m and _CHEAT_CUE_RE.search(text) and not _CHEAT_TALK_RE.search(text):
+        return [("selling", repr(m.group(0)))]
+    return []
+
+
 _SELLING = [
-    rf"\b{_STRONG_CHEAT}\b(?!.*\b(?:detection|detect|detected|detects|cheaters|report|reported|"
-    r"anti ?cheat)\b)(?=.*\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|"
-    r"undetected|ban ?safe|bansafe|0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|"
-    r"telegram|discord|link in bio|keys?|selling|for sale|buy|order)\b)",
     r"\b(?:cronus(?: zen)?|xim|strike ?pack)\b(?: \w+){0,4} (?:scripts?|configs?|mods?)\b",
     # a paid grind done for you: camo unlocks, bot lobbies, badges, placements
     r"\b(?:unlock|unlocks|unlocking|camo|camos|bot lobb(?:y|ies)|lobbies|leveling|levelling|rank|"
@@ -1652,7 +1669,7 @@ def phrases(text: str) -> list[Reason]:
     )
     if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
-    selling = _first("selling", _SELLING_RE, text)
+    selling = _first("selling", _SELLING_RE, text) or _sold_cheat(text)
     if selling and not _TOPIC_RE.search(text):
         out += selling
     return out
