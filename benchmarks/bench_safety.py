@@ -2,8 +2,8 @@
 
 Prints, for each corpus: the development corpus (``tests/data/safety_corpus.jsonl``, the one
 the rules were tuned on), the held-out corpus (``tests/data/safety_corpus_holdout.jsonl``, texts
-written after the guard was built) and blind set A (``tests/data/safety_corpus_blind_a.jsonl``,
-written by someone who never saw the rules); the first-run numbers of the last two are in
+written after the guard was built) and blind sets A and B (``tests/data/safety_corpus_blind_a.jsonl``,
+``safety_corpus_blind_b.jsonl``, written by people who never saw the rules); the first-run numbers of the last three are in
 benchmarks/README.md, since then they guard against regressions. Per corpus: recall per harmful
 category, the false-positive rate on benign gaming posts; then throughput in texts per second.
 Targets: recall >= 0.97 in every harmful category, false positives <= 1%.
@@ -40,6 +40,7 @@ CORPORA = {
     "development": DATA / "safety_corpus.jsonl",
     "held-out": DATA / "safety_corpus_holdout.jsonl",
     "blind-a": DATA / "safety_corpus_blind_a.jsonl",
+    "blind-b": DATA / "safety_corpus_blind_b.jsonl",
 }
 
 

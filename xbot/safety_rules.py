@@ -184,6 +184,13 @@ _TITLES = frozenset(
 )
 
 
+#: Words after "<name> from/in" that make it no character's source ("dick from behind").
+_NOT_A_SOURCE = frozenset(
+    {"behind", "me", "you", "u", "him", "her", "them", "my", "your", "ur", "his", "their", "ya",
+     "yo", "mouth", "ass", "pants", "bed", "hand", "hands"}
+)  # fmt: skip
+
+
 #: Short words that are just words when they follow a single letter ("s it", "a ss" are not masks).
 _COMMON_SHORT = frozenset(
     [
@@ -253,6 +260,13 @@ def profanity(tokens: Sequence[str]) -> list[Reason]:
     for i, tok in enumerate(tokens):
         if tok == _MASK or (tok in _NAME_WORDS and i and tokens[i - 1] in _TITLES):
             continue
+        if (
+            tok in _NAME_WORDS
+            and i + 2 < n
+            and tokens[i + 1] in {"from", "in"}
+            and (tokens[i + 2] not in _NOT_A_SOURCE)
+        ):
+            continue  # "Fanny from Mobile Legends", "Dick in the new Batman game": a character
         if tok in t.profanity:
             hit(t.profanity[tok])
         elif "*" in tok and tok.strip("*"):
@@ -429,6 +443,53 @@ _HARASSMENT = [
     r"\b(?:to|gonna|should|will|ll|lets|let s|pls|please|someone|somebody|go|and|i|we) swat "
     r"(?!team|teams|operator|operators|officer|officers|unit|units|truck|van|mode|4|3|2|game)"
     r"[a-z]",
+    # a harm to someone's home or car dressed as regret: "be a shame if it caught fire"
+    r"\b(?:shame|pity|suck|sad|tragic|awful|terrible|unfortunate) if (?:it|your|ur|his|her|their|that|this|something|anything|someone|"
+    r"somebody)(?: \w+){0,4}? (?:caught fire|catches fire|catch fire|burned down|burnt down|"
+    r"burns down|went up in flames|goes up in flames|exploded|blew up|got torched|got hurt|gets hurt|"
+    r"was hurt|got smashed|got keyed|was waiting|(?:got |gets |were |was |is )?(?:slashed|keyed|"
+    r"vandali[sz]ed|broken into|trashed|torched|burned|burnt)|(?:happened|happens) (?:to )?(?:\w+ ){0,3}"
+    r"(?:house|home|car|family|kids|wife|husband|mom|mum|dad|dog|cat|children|daughter|son|face|"
+    r"sister|brother|parents|girlfriend|boyfriend|baby|school|you|him|her|them))\b",
+    r"\b(?:would|wud) hate (?:for |if |to see )?(?:anything|something)(?: bad)? (?:to )?happen"
+    r"(?! to (?:your|ur|his|her|their) (?:\w+ )?(?:streak|rank|elo|account|save|stream|run|lp|rr))",
+    # a wish of illness or death "on" someone: "wish cancer on your bloodline"
+    r"\b(?:wish|wishing|wished|wishes|wishin) (?:an? )?(?:slow |painful |horrible |quick |long )?"
+    r"(?:death|cancer|aids|ebola|a stroke|a heart attack|an accident|harm|pain|suffering|the worst|"
+    r"\w+ cancer) (?:on|upon|to) (?:you|u|ya|yall|him|her|them|your|ur|his|their|every|all|"
+    r"(?:that|this|those|these|the)(?: \w+)? (?:guy|guys|dude|dudes|streamers?|devs?|developers?|"
+    r"refs?|mods?|kids?|girls?|wom[ae]n|m[ae]n|players?|casters?|people|fans|idiots?|clowns?|"
+    r"losers?|family|families|community|trans|gays?|jews?|muslims?|immigrants?))\b",
+    # an execution image aimed at anyone: "should be lined up against a wall"
+    r"\b(?:be|get|gets|been) (?:lined up|put|stood|placed|thrown|pushed)(?: up)? against (?:a|the) "
+    r"wall\b",
+    # conditional violent intent: "if i ever see that ref im breaking his jaw"
+    r"\b(?:if|when|once|next time|the moment|soon as|as soon as) (?:i|we) (?:ever )?(?:see|catch|"
+    r"meet|find|run into|spot|get)(?: \w+){1,6}? (?:im|i am|ill|i will|imma|ima|were|well|i swear"
+    r"(?: im)?)(?: gonna| going to| literally| actually)? (?:break|breaking|snap|snapping|crack|"
+    r"cracking|smash|smashing|bust|busting|punch|punching|stab|stabbing|beat|beating|knock|"
+    r"knocking|kick|kicking|rearrange|rearranging|cave|caving|choke|choking|hit|hitting|jump|"
+    r"jumping|fight|fighting|hurt|hurting|slap|slapping|shoot|shooting|kill|killing)(?: in| out| up)?"
+    r" (?:his|her|their|your|ur|them|him|you|u)\b(?: (?:\w+ )?(?:jaw|nose|face|teeth|skull|neck|"
+    r"legs?|arms?|ribs|head|kneecaps|spine|back|fingers|ass|shit))?",
+    # doxxing by posting or asking for where someone works, drives or lives
+    r"\b(?:post|posts|posted|posting|drop|drops|dropped|dropping|leak|leaks|leaked|leaking|share|"
+    r"shares|shared|sharing|spread|spreading|publish|published|found|got|have|has)(?: out)? (?:his|her|"
+    r"their|your|ur)(?: \w+)? (?:workplace|work address|work place|job address|office|employer|license plate|"
+    r"licence plate|plates?|car plates?|plate number|number plate|irl address|irl addy|school|"
+    r"schedule|route home)\b",
+    r"\b(?:irl|real life|home|house|real|actual) (?:addy|address|location|adress) (?:of|for) "
+    r"(?:the|that|this|his|her|him|them|some|a)\b",
+    r"\b(?:post|posts|posted|posting|drop|dropped|leak|leaked|share|shared|found|find|figured out|"
+    r"tweeted|know|knows) where (?:he|she|they|you|u) (?:works|lives|sleeps|parks|goes to school|"
+    r"work|live)\b",
+    # veiled threats about someone's children and their school run
+    r"\b(?:your|ur|his|her|their) (?:\w+ )?(?:kids?|son|sons|daughters?|children|little ones|"
+    r"sister|brother|baby)(?: \w+){0,3}? (?:walks?|goes|go|gets? out|leaves?|leave|comes? home|"
+    r"come home|takes? the bus|get picked up|gets picked up)(?: \w+){0,3}? (?:home from school|"
+    r"from school|to school|school|elementary|high school|daycare|kindergarten|bus stop)\b"
+    r"(?=.*\b(?:right|huh|yeah|cute|nice|pretty|shame|careful|keep|hate|anything|something|"
+    r"happen|around \d+|at \d+|every day|alone)\b)",
     r"\b(?:swat|send (?:a |the )?swat(?: team)? (?:to|on|at)|call (?:the )?swat(?: team)? on|"
     r"send (?:the )?(?:cops|police) to) (?:him|her|them|you|u|this guy|that guy|the streamer|"
     r"his (?:house|address|home)|her (?:house|address|home)|their (?:house|address|home)|"
@@ -441,7 +502,7 @@ _KYS = [
     r"(?<![0-9] )\bkms\b",
 ]
 _SELF_HARM = [
-    r"\bkil+ ?(?:your|ur|yor|yo|you|u|y|ya|thy)? ?(?:sel+f+|selves|slef|slf)\b",
+    r"\bkil+(?:ing|in|s)? ?(?:your|ur|yor|yo|you|u|y|ya|thy)? ?(?:sel+f+|selves|slef|slf)\b",
     r"\b(?:drink|eat|chug|swallow|gargle|inject|snort|huff)(?: some| a cup of| the)? bleach\b",
     r"\b(?:neck|hang|rope|off|unalive|delete|shoot|stab|cut|end|kill|suicide|drown|burn|gas|"
     r"poison|hurt|starve|overdose) (?:your|ur|yo|you|urself|yourself)? ?(?:sel+f+|selves)\b",
@@ -456,10 +517,16 @@ _SELF_HARM = [
     r"\b(?:nobody|no one|noone) (?:would|will|is going to|gonna) miss (?:you|u)\b",
     r"\b(?:world|everyone) (?:would be|is|will be) better (?:off )?without (?:you|u)\b",
     r"\bunalive\b",
+    r"\b(?:overdose|od|o d|oding|overdosing) on (?:your|ur|ya|yo|all (?:your|ur|ya|the)|the|some|"
+    r"them|those) (?:\w+ )?(?:meds|medication|medications|pills|tablets|prescriptions?|drugs|xanax|"
+    r"insulin|sleeping pills|painkillers)\b",
+    r"\b(?:take|swallow|pop|eat|down|chug) (?:all|every one of|the whole (?:bottle|pack|box) of) "
+    r"(?:your |ur |ya |the |those |them |these )?(?:\w+ )?(?:meds|medication|pills|tablets|"
+    r"sleeping pills|painkillers)\b",
 ]
 
 _STRONG_CURRENCY = _alt(
-    "v ?bucks?", "v ?bux", "vbuck", "vb", "robux", "robuks", "r ?bux", "rbx", "cod ?points?",
+    "v ?bu+c?k+[sz]*", "v ?bu+x+", "vbuck", "vb", "robu+x+", "robu+ks", "robu+xz", "ro ?bux", "r ?bux", "rbx", "cod ?points?",
     "call of duty points", "cod cp", "apex coins", "valorant points", "riot points",
     "mine ?coins", "minecraft coins", "fifa points", "fc points", "fut coins", "primogems",
     "pubg uc", "free fire diamonds", "skins?", "knife", "knives", "karambit", "butterfly knife",
@@ -516,6 +583,16 @@ _EARNED = (
 )
 _SCAM = [
     _CREDENTIAL_ASK,
+    # an engagement-for-codes trade: "follow + like and I'll DM you one"
+    r"\b(?:follow|like|rt|retweet|repost|comment|reply|sub|subscribe)\b(?: \w+){0,4}? "
+    r"(?:and|n|then|&) (?:ill|i ll|i will|well|we will|i ?ma|imma|ima) (?:dm|send|give|message|pm|"
+    r"hook up|drop) (?:you|u|ya)(?: \w+)? (?:one|some|free|(?:an? |the )?(?:\w+ )?(?:codes?|keys?|"
+    r"cards?|gift ?cards?|skins?|vouchers?))\b",
+    r"\b(?:unused|spare|extra|leftover|free)(?: \w+){0,3} (?:gift ?card|gift|redeem|promo|steam|"
+    r"psn|xbox|nintendo|eshop) ?(?:codes?|cards?|keys)\b(?=.*\b(?:follow|like|rt|retweet|dm|"
+    r"comment|reply|tag|first \d+)\b)",
+    r"\b(?:link|links|url) in (?:my |the )?(?:pinned|pin|bio|profile)\b(?=.*\b(?:free|no scam|"
+    r"legit|generator|claim|giveaway|unlimited)\b)",
     # a generator of anything paid ("free apex packs generator"); map and seed generators are tools
     r"\b(?:free|unlimited|infinite)\b(?: \w+){0,3}? (?!(?:seed|map|world|name|random|terrain|dungeon|"
     r"level|procedural|character|build|loadout|team|idea|maze|city|planet|music|art|image|password) )"
@@ -555,7 +632,10 @@ _SCAM = [
     r"\b(?:you ?ve|you have|u have|youve|you|u) (?:been (?:selected|chosen|picked)|(?:have )?won "
     r"(?:a |an |the |our |free |this |\d+ )*(?:free )?(?:prize|gift|reward|skins?|iphone|ps5|"
     r"giveaway|nitro|gift ?cards?|cash|money|dollars|bucks|v ?bucks|robux|\w+ gift ?card))\b",
-    r"\bcongrat(?:ulation)?s (?:you|u) (?:won|have won|are (?:the|our) winner|ve won)\b",
+    r"\bcongrat(?:ulation)?s (?:you|u) (?:won|have won|are (?:the|our) winner|ve won)\b"
+    r"(?=.*\b(?:claim|prize|link|dm|click|tap|gift|reward|free|redeem|collect|bio|selected|chosen|"
+    r"paypal|code|voucher|cash|usd|dollars|iphone|ps5|skins?|robux|v ?bucks|within|expires?|"
+    r"verify|login|log in)\b)",
     r"\b(?:dm|message|pm|text|click|tap|visit)(?: me| us| the link| link| here)? (?:to|and) "
     r"(?:claim|redeem|collect|get your|receive)\b",
     r"\bclick (?:the |this |my )?link (?:in (?:my )?bio )?(?:to|for|and) (?:claim|redeem|get|win|"
@@ -604,7 +684,36 @@ _RANKS = (
     r"global elite|elite|conqueror|ace|crown|top 500|t500|unreal|faceit|level \d+|lvl \d+|"
     r"\d+k badge|\d+ bomb|badges?|rank \d+|\d+ rr|\d+ elo|\d+ mmr|\d+ sr|\d+ lp)"
 )
+#: Cheats that are sold, never talked about as play: with a DM/menu/price cue they are an offer.
+_STRONG_CHEAT = (
+    r"(?:aim ?bots?|wall ?hacks?|trigger ?bots?|spin ?bots?|esp|mod ?menus?|injectors?|spoofers?|"
+    r"hwid spoofers?|silent aim|no recoil scripts?|radar hacks?|unlock ?all tool|cronus(?: zen)?"
+    r"(?: \w+){0,3} scripts?|xim(?: \w+){0,2} (?:scripts?|configs?)|strike ?pack scripts?|"
+    r"(?:anti ?recoil|aim assist|rapid fire|jitter) (?:scripts?|mods?|macros?))"
+)
+_STRONG_CHEAT_RE = re.compile(rf"\b{_STRONG_CHEAT}\b")
+_CHEAT_CUE_RE = re.compile(
+    r"\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|undetected|ban ?safe|bansafe|"
+    r"0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|telegram|discord|link in bio|keys?|"
+    r"selling|for sale|buy|order)\b"
+)
+_CHEAT_TALK_RE = re.compile(
+    r"\b(?:detection|detect|detected|detects|cheaters|report|reported|anti ?cheat)\b"
+)
+
+
+def _sold_cheat(text: str) -> list[Reason]:
+    """A cheat that is only ever sold, with a DM/menu/price/ban-safe cue ("triggerbot & ESP,
+    DM for the menu"); talk about detecting or reporting it is not an offer. Three plain
+    searches, not one pattern with look-aheads, so a long text stays linear."""
+    m = _STRONG_CHEAT_RE.search(text)
+    if m and _CHEAT_CUE_RE.search(text) and not _CHEAT_TALK_RE.search(text):
+        return [("selling", repr(m.group(0)))]
+    return []
+
+
 _SELLING = [
+    r"\b(?:cronus(?: zen)?|xim|strike ?pack)\b(?: \w+){0,4} (?:scripts?|configs?|mods?)\b",
     # a paid grind done for you: camo unlocks, bot lobbies, badges, placements
     r"\b(?:unlock|unlocks|unlocking|camo|camos|bot lobb(?:y|ies)|lobbies|leveling|levelling|rank|"
     r"ranked|badge|badges|achievement|achievements|trophy|trophies|completion|farming|grinding|"
@@ -670,8 +779,9 @@ def _first_not_play(
     with ``game_inside``, neither does one naming a game thing ("where the merchant lives")."""
     for pattern in patterns:
         for m in pattern.finditer(text):
-            if game_inside and set(m.group(0).split()[1:]) & (_game_words() - _LOCATIVE):
-                continue
+            inside = set(m.group(0).split()[1:])
+            if game_inside and inside & (_game_words() - _LOCATIVE) and not inside & _KIN_BODY_IRL:
+                continue  # "where the merchant lives"; "at a tournament ... his jaw" stays real
             if not _is_play(text, m.start(), m.end()):
                 return [(code, repr(m.group(0).strip()[:60]))]
     return []
@@ -854,6 +964,11 @@ def _harm_act(text: str) -> list[Reason]:
     for m in _HARM_ACT_RE.finditer(text):
         if m.group("noun") in _OBJECT_NOT_PERSON or m.group("noun") in _not_people():
             continue
+        if m.group("noun") and not (
+            {m.group("noun"), *m.group("rest").split()[:2]} & (_PERSON_NOUNS | _BODY)
+            or _is_person(f"that {m.group('noun')}")
+        ):
+            continue  # "murder this ranked grind", "kill that playlist": a thing, not a person
         if m.group("verb") in _PLAY_VERBS and _GAME_CONTEXT.search(m.group("rest")):
             continue
         if _is_play(text, m.start(), m.end("object")):
@@ -898,7 +1013,7 @@ _PLAY_MODIFIER_RE = re.compile(
     r"if (?:you|u) (?:peek|push|miss|fail|go|stand|play|pick|dont|forget)|to respawn|to reset|"
     r"to skip|to unstuck|to get (?:out|unstuck|back)|to (?:get|reach|find|grab|unlock|land|collect|"
     r"activate|trigger|access|open|enter|glide|escape|dodge|avoid|loot|farm|save time)|for (?:the|a) "
-    r"(?:secret|collectible|chest|shortcut|achievement|trophy|skip|glitch))\b"
+    r"(?:secret|collectible|chest|shortcut|short cut|achievement|trophy|skip|glitch))\b"
 )
 
 
@@ -908,12 +1023,14 @@ _KIN_BODY_IRL = frozenset(
     {"irl", "reality", "family", "mom", "mum", "mother", "dad", "father", "kids", "children",
      "sister", "brother", "wife", "husband", "girlfriend", "boyfriend", "parents", "dog", "cat",
      "face", "teeth", "throat", "neck", "skull", "bones", "body", "legs", "cancer", "hospital",
-     "school"}
+     "school", "jaw", "nose", "ribs", "kneecaps", "spine"}
 )  # fmt: skip
 #: Things only a game has: "jump off the building and use your parachute".
 _MECHANICS = frozenset(
     {"parachute", "glider", "wingsuit", "paraglider", "jetpack", "grapple", "respawn",
-     "respawns", "checkpoint", "hitbox", "cooldown", "hp", "xp", "npc", "npcs", "cutscene"}
+     "respawns", "checkpoint", "hitbox", "cooldown", "hp", "xp", "npc", "npcs", "cutscene",
+     "glide", "paraglide", "shortcut", "ledge", "ledges", "bonfire", "shrine", "waypoint",
+     "speedrun", "skip", "fast travel", "double jump"}
 )  # fmt: skip
 #: Verbs that also mean "win against": with "at/in X" after their object they name a contest.
 _DEFEAT_VERBS = frozenset({"beat", "beating", "destroy", "crush", "smoke", "outplay", "wreck"})
@@ -967,6 +1084,8 @@ _OUTCOME = _alt(
     "break (?:your|ur|his|her|their) (?:neck|legs?|arms?|back|spine|skull)",
     "have an accident", "never wake up", "stop breathing", "not wake up", "disappear forever",
     "(?:get|be|are|is) in (?:a|an) (?:\\w+ )?(?:accident|crash|wreck|coma)", "get into an accident",
+    "(?:be |get |got )?wiped (?:off|from) the face of (?:the|this) (?:earth|planet|world)",
+    "(?:be |get )?erased from existence", "(?:be |get )?removed from the gene pool",
     "catch (?:a |some )?(?:stray )?(?:bullets?|hands|a stray|the hands|one to the head)",
     "end up (?:dead|in (?:a|the) (?:ditch|hospital|coffin|body bag|morgue|grave|wheelchair|river))",
     r"bleed(?:s)?(?: out)?", "in pain", "in agony", "scream", "a bullet in (?:the|his|her|your) head",
@@ -1351,9 +1470,11 @@ _THREAT_IDIOMS = [
     r"\b(?:get|getting|got|have|has) (?:this \w+|that \w+|him|her|them|you|u|the streamer) "
     r"(?:doxx?ed|swatted|raided irl)\b",
     # swatting: sending armed police to someone's home on a false report
-    r"\b(?:call|calling|called|phone|report|send|sending|sent) (?:the )?(?:cops|police|feds|911|swat|"
-    r"swat team|fbi|law enforcement|5 0|popo) (?:on|to|after|at) (?:him|her|them|you|u|ya|this|that|"
-    r"the|his|her|their|your|ur)\b(?! (?:game|lobby|server|match))",
+    r"\b(?:call|calling|called|phone|report|send|sending|sent) (?:the |a |an )?(?:cops|police|feds|"
+    r"911|swat|swat team|swat unit|fbi|law enforcement|5 0|popo|armed police) (?:on|to|after|at) "
+    r"(?:him|her|them|you|u|ya|this|that|the|his|her|their|your|ur)\b(?! (?:game|lobby|server|match))",
+    r"\bswat(?: team| unit)? (?:sent|called|rolling|showing up|show up|kicking|at the door) (?:to|on|"
+    r"at|in) (?:him|her|them|you|u|his|her|their|your|ur)\b",
     r"\b(?:fake|false|prank|bogus|hoax) (?:a )?(?:911|police|emergency|hostage|bomb|shooting|"
     r"swat|cop) (?:call|calls|threat|report|tip)\b",
     r"\b(?:say|said|tell them|tell the cops|claim|claiming|report) (?:that )?(?:he|she|they|"
@@ -1481,7 +1602,10 @@ _SELF_HARM_SHAPES_RE = [re.compile(p) for p in _SELF_HARM_SHAPES]
 _TOPIC_RE = re.compile(
     r"(?<!\bno )(?<!\bnever )(?<!\bzero )(?<!\bnot )(?<!\b0 )(?<!\bwithout )\b(?:banned|bannable|"
     r"ban wave|banwave|bans (?:\w+ )?(?:games|accounts|players|cheaters|boosters|sellers|users|streamers|\d+)|reported|reporting|report it|report them|illegal|crime|crimes|criminal|"
-    r"against the (?:rules|tos)|tos violation|crackdown|lawsuit|sued|arrested|charged|sentenced|"
+    r"against (?:the |\w+s |\w+ s )?(?:rules|tos|terms|terms of service|eula|policy|guidelines)|"
+    r"(?:violates?|violating|breaks?|breaking|breach(?:es)?) (?:\w+ ){0,2}(?:rules|tos|terms|"
+    r"terms of service|eula|policy|policies|guidelines)|lose (?:your|ur) account|get (?:you|u) "
+    r"banned|gets (?:you|u) banned|tos violation|crackdown|lawsuit|sued|arrested|charged|sentenced|"
     r"jailed|prison|victims?|incidents?|not a joke|never okay|never ok|is dangerous|scam|scams|scammers|scammed|beware|psa|dont buy|never buy|investigat\w*|"
     r"condemn\w*|lawmakers|police say|court)\b"
 )
@@ -1545,7 +1669,7 @@ def phrases(text: str) -> list[Reason]:
     )
     if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
-    selling = _first("selling", _SELLING_RE, text)
+    selling = _first("selling", _SELLING_RE, text) or _sold_cheat(text)
     if selling and not _TOPIC_RE.search(text):
         out += selling
     return out
@@ -1615,14 +1739,35 @@ def domains(text: str) -> list[str]:
     return out
 
 
+#: A login asked for next to a link: "log in with your EA account to claim".
+_LOGIN_ASK_RE = re.compile(
+    r"\b(?:log ?in|sign ?in|signin|connect|verify|link|authori[sz]e)(?: \w+)? (?:with|using|to|into) "
+    r"(?:your|ur|ya|the|a)(?: \w+){0,2} (?:account|acc|acct|login|profile|wallet)\b"
+)
+
+
+def _shortened_path(skel: str, domain: str) -> str:
+    """The path after a shortener's domain ("cutt.ly/EAfreeCoins" -> "eafreecoins")."""
+    m = re.search(re.escape(domain) + r"/(\S+)", skel)
+    return m.group(1).lower() if m else ""
+
+
 def phishing(text: str, *, block_shorteners: bool) -> list[Reason]:
-    """Look-alike brand domains, gift/free-nitro style domains, shorteners when blocked."""
+    """Look-alike brand domains, gift/free-nitro style domains, shorteners when blocked; a
+    shortener that hides a bait path or comes with a login ask is phishing either way."""
     official = official_domains()
+    skel = _DOTS_RE.sub(".", skeleton(text))
     for domain in domains(text):
         if _within(domain, official) or domain == "t.co":
             continue
-        if block_shorteners and _within(domain, shortener_domains()):
-            return [("phishing", f"URL shortener {domain!r} (blocked by configuration)")]
+        if _within(domain, shortener_domains()):
+            if block_shorteners:
+                return [("phishing", f"URL shortener {domain!r} (blocked by configuration)")]
+            if _LOGIN_ASK_RE.search(skel) or any(
+                w in _shortened_path(skel, domain) for w in _BAIT_WORDS
+            ):
+                return [("phishing", f"URL shortener {domain!r} hiding a login or bait link")]
+            continue
         name = domain.rsplit(".", 1)[0]
         flat = name.translate(LEET).replace("rn", "m").replace("vv", "w").replace("cl", "d")
         flat = re.sub(r"[^a-z]", "", flat)
