@@ -72,8 +72,8 @@ class Faults:
             self._action()
 
 
-class FaultyConnection(redis_lib.Connection):
-    """A real connection that asks its :class:`Faults` before and after each send."""
+class _AsksFaults:
+    """Mixed into a real redis-py connection: asks its :class:`Faults` before and after each send."""
 
     def __init__(self, *args: object, faults: Faults, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -84,6 +84,14 @@ class FaultyConnection(redis_lib.Connection):
         self.faults.before(packed)
         super().send_packed_command(command, check_health)
         self.faults.after(packed)
+
+
+class FaultyConnection(_AsksFaults, redis_lib.Connection):
+    """A real TCP connection that consults its faults."""
+
+
+class FaultyUnixConnection(_AsksFaults, redis_lib.UnixDomainSocketConnection):
+    """A real unix-socket connection (the embedded Redis) that consults its faults."""
 
 
 class FaultyServices(Services):
@@ -100,9 +108,11 @@ class FaultyServices(Services):
     @property
     def redis(self) -> redis_lib.Redis:
         if self._redis is None:
+            url = self.redis_url()
+            unix = url.startswith("unix:")
             pool = redis_lib.ConnectionPool.from_url(
-                self.redis_url(),
-                connection_class=FaultyConnection,
+                url,
+                connection_class=FaultyUnixConnection if unix else FaultyConnection,
                 decode_responses=True,
                 socket_connect_timeout=2,
                 socket_timeout=5,

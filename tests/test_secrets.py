@@ -150,9 +150,10 @@ def _query_password_env(secret_env: dict[str, str]) -> dict[str, str]:
     db = sa.engine.make_url(secret_env["DATABASE_URL"])
     db_url = db._replace(password=None).render_as_string(hide_password=False)
     redis_url = secret_env["REDIS_URL"].replace(f":{REDIS_PASSWORD}@", "")
+    query = "&" if "?" in db_url else "?"  # the embedded server's URL already has ?host=
     return {
         **secret_env,
-        "DATABASE_URL": f"{db_url}?password={DB_PASSWORD}",
+        "DATABASE_URL": f"{db_url}{query}password={DB_PASSWORD}",
         "REDIS_URL": f"{redis_url}?password={REDIS_PASSWORD}",
     }
 
