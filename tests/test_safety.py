@@ -647,6 +647,67 @@ def test_blind_b_neighbours_pass(guard: SafetyGuard, text: str) -> None:
     assert verdict.ok, verdict.reasons
 
 
+# Classes generalised from blind set C's misses (session 17). Each case is a new phrasing of the
+# class, not a string from set C, so the test says what the rule covers.
+BLIND_C_CLASSES = [
+    ("everybody call his mom's work number until he deletes the channel", "harassment"),
+    ("here's that ref's home address, you know what to do", "harassment"),
+    ("start planning your funeral, streamer boy", "harassment"),
+    ("we're rolling up to the dev studio with crowbars on monday", "harassment"),
+    ("his kids won't have a father much longer after that stream", "harassment"),
+    ("send the swat team to that caster's house tonight", "harassment"),
+    ("I know which hotel you're staying at for the major", "harassment"),
+    ("hope that cocky support's car rolls over on the freeway", "harassment"),
+    ("putting that mod in the hospital when I see him", "harassment"),
+    ("every single member of the dev team should be beaten", "harassment"),
+    ("gonna get your teeth knocked out at the meetup", "harassment"),
+    ("the journalist who wrote that review should be dragged into the street", "harassment"),
+    ("who has this streamer's real address? asking for a friend", "harassment"),
+    ("the world would be better off if you just ended it", "self_harm"),
+    ("climb the highest bridge in town and jump, nobody cares", "self_harm"),
+    ("rope szn for you lil bro", "self_harm"),
+    ("send me 5 knives and I'll send you back 2x tonight", "scam"),
+    ("deposit 3 skins, get 6 back by friday", "scam"),
+    ("Apex coins doubler 🔥 drop your trade link", "scam"),
+    ("robux gen, no ban, 100% safe, link in bio", "scam"),
+    ("claim your PS5! just pay 15 for shipping", "scam"),
+    ("dm me your email and password to receive the skin", "scam"),
+    ("robux gratis para todos", "scam"),
+    ("anti recoil macro for XIM, $15 lifetime", "selling"),
+    ("account: pro_gamer99 password hunter2!", "credentials"),
+]
+BLIND_C_NEIGHBOURS = [
+    "Fanny main tip: cables first, then dive",
+    "Wang build for the new season is broken",
+    "PSA: free V-Bucks sites steal accounts; V-Bucks only come from Epic",
+    "that 'confirm your account' DM is phishing, report it",
+    "Win-trading in ranked should be a permanent ban",
+    "Streamer targeted by a swatting call; police confirm nobody was hurt",
+    "you're dead meat next round, I saw you rotate",
+    "coming for your crown in the speedrun leaderboard",
+    "the daily roulette is free money for alts",
+    "Kill the healer first in every raid encounter",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BLIND_C_CLASSES)
+def test_blind_c_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
+    assert code in guard.validate(text).codes
+
+
+@pytest.mark.parametrize("text", BLIND_C_NEIGHBOURS)
+def test_blind_c_neighbours_pass(guard: SafetyGuard, text: str) -> None:
+    verdict = guard.validate(text)
+    assert verdict.ok, verdict.reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["\u0301\u0308", "\u200b\u0301\u0301", "\ue000\ue001"], ids=["marks", "zw+marks", "pua"]
+)
+def test_combining_marks_alone_are_empty(guard: SafetyGuard, text: str) -> None:
+    assert guard.validate(text).codes == ("empty",)
+
+
 def test_game_context_words_are_data(tmp_path: Path) -> None:
     from xbot.safety_rules import _game_words, _real_world, chat_spellings
 

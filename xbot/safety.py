@@ -86,6 +86,12 @@ _CREDENTIALS_RE = re.compile(
     r"(?:\s*[/|:]\s*(?P<second>[^\s'\"]{4,}))?",
     re.IGNORECASE,
 )
+#: A login and its password side by side: "login: user gamer77 pass Dragon!2011".
+_CREDENTIAL_PAIR_RE = re.compile(
+    r"\b(?:user|username|user name|login|acc|account|email|e-mail|id)\s*[:=]?\s*[^\s]{3,}[\s,;/|]+"
+    r"(?:pass|password|passwd|pw|pwd)\s*[:=]?\s*[^\s]{4,}",
+    re.IGNORECASE,
+)
 _TOKEN_LIKE_RE = re.compile(r"(?<![\w/.#@\uff03-])[A-Za-z0-9_-]{32,}(?![\w/.-])")
 _WORDISH_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 #: yyyymmddhhmm[ss]: a match id or log stamp, not a card number that happens to pass Luhn.
@@ -281,7 +287,7 @@ class SafetyGuard:
         tag_list = [str(t) for t in tags]  # type: ignore[union-attr]
         reasons: list[tuple[str, str]] = []
 
-        if not visible(text).strip():
+        if not _has_visible_base(text):
             what = "empty or only whitespace" if not text.strip() else "only invisible characters"
             return _verdict([("empty", f"text is {what}")])
         reasons.extend(_control(text))
@@ -369,6 +375,17 @@ def _alt_text_problem(alt_text: object) -> str | None:
     return f"alt_text is {type(alt_text).__name__}; a str or None is required"
 
 
+#: Character categories that show nothing on their own: combining marks (they need a base
+#: letter), separators, controls, private-use and unassigned code points.
+_NOT_A_BASE = frozenset({"Mn", "Me", "Zs", "Zl", "Zp", "Cc", "Co", "Cn"})
+
+
+def _has_visible_base(text: str) -> bool:
+    """Whether a reader would see anything: a base character that is neither invisible nor a
+    combining mark ("\u0301\u0308" alone renders as nothing, like zero-width spaces)."""
+    return any(unicodedata.category(c) not in _NOT_A_BASE for c in visible(text))
+
+
 def _control(text: str) -> list[tuple[str, str]]:
     m = _CONTROL_RE.search(text)
     if not m:
@@ -412,7 +429,9 @@ def _pii(text: str) -> list[tuple[str, str]]:
         out.append(("pii_address", "a street address"))
     if _URL_CRED_RE.search(text):
         out.append(("credential_in_url", "a URL with user:password@"))
-    if any(_looks_secret(m) for m in _CREDENTIALS_RE.finditer(text)):
+    if any(_looks_secret(m) for m in _CREDENTIALS_RE.finditer(text)) or _CREDENTIAL_PAIR_RE.search(
+        text
+    ):
         out.append(("credentials", "a password or login written out"))
     if _API_KEY_RE.search(text):
         out.append(("api_key", "a token shaped like an API key"))

@@ -184,6 +184,13 @@ _TITLES = frozenset(
 )
 
 
+#: Words after a name word that show it names a character: "Fanny main", "Wang build".
+_CHARACTER_NEXT = frozenset(
+    {"main", "mains", "maining", "skin", "skins", "build", "builds", "combo", "combos", "guide",
+     "guides", "nerf", "nerfed", "buff", "buffed", "kit", "ult", "ultimate", "gameplay",
+     "cosplay", "tips", "tip", "matchup", "counter", "counters", "rework", "reworked"}
+)  # fmt: skip
+
 #: Words after "<name> from/in" that make it no character's source ("dick from behind").
 _NOT_A_SOURCE = frozenset(
     {"behind", "me", "you", "u", "him", "her", "them", "my", "your", "ur", "his", "their", "ya",
@@ -258,7 +265,10 @@ def profanity(tokens: Sequence[str]) -> list[Reason]:
 
     n = len(tokens)
     for i, tok in enumerate(tokens):
-        if tok == _MASK or (tok in _NAME_WORDS and i and tokens[i - 1] in _TITLES):
+        if tok == _MASK or (
+            tok in _NAME_WORDS
+            and ((i and tokens[i - 1] in _TITLES) or (i + 1 < n and tokens[i + 1] in _CHARACTER_NEXT))
+        ):
             continue
         if (
             tok in _NAME_WORDS
@@ -329,7 +339,7 @@ _PERSON = _alt(
 _HARM = _alt(
     "die", "dies", "be dead", "drop dead", "get cancer", "get aids", "get shot", "be shot",
     "get stabbed", "get killed", "be killed", "burn", "rot", "hang", "be hanged", "suffer",
-    "get raped", "be raped", "drown", "be gassed", "get hit by an? " + _alt("car", "bus", "truck"),
+    "get raped", "be raped", "drown", "be gassed", "get acid", "be maimed", "get hit by an? " + _alt("car", "bus", "truck"),
 )  # fmt: skip
 _THREAT_VERB = _alt(
     "kill",
@@ -526,7 +536,7 @@ _SELF_HARM = [
 ]
 
 _STRONG_CURRENCY = _alt(
-    "v ?bu+c?k+[sz]*", "v ?bu+x+", "vbuck", "vb", "robu+x+", "robu+ks", "robu+xz", "ro ?bux", "r ?bux", "rbx", "cod ?points?",
+    "v ?b[u*]+c?k+[sz]*", "v ?b[u*]+x+", "vbuck", "vb", "robu+x+", "r[o*]b[u*]x", "robu+ks", "robu+xz", "ro ?bux", "r ?bux", "rbx", "cod ?points?",
     "call of duty points", "cod cp", "apex coins", "valorant points", "riot points",
     "mine ?coins", "minecraft coins", "fifa points", "fc points", "fut coins", "primogems",
     "pubg uc", "free fire diamonds", "skins?", "knife", "knives", "karambit", "butterfly knife",
@@ -548,7 +558,7 @@ _WEAK_CURRENCY = _alt(
     "crates",
     "cases",
 )
-_SCAM_VERB = _alt("free", "freee", "fre", "unlimited", "generator", "generate", "gen", "hack",
+_SCAM_VERB = _alt("free", "freee", "fre", "gratis", "gratuit", "kostenlos", "unlimited", "generator", "generate", "gen", "hack",
                   "hacked", "glitch", "claim", "giveaway", "give away", "giving away", "giveaways",
                   "win", "won")  # fmt: skip
 _ACCOUNT = _alt(
@@ -582,6 +592,22 @@ _EARNED = (
     r"bio|password|login with|click|telegram|whatsapp)\b))"
 )
 _SCAM = [
+    # a trade that comes back doubled: "send me 10 skins, get 15 back", "i'll send double"
+    r"\b(?:ill|i ll|i will|ima|imma|we ll|well|we will) (?:send|give|pay|trade|return)(?: you| u)?"
+    r"(?: back| it back)? (?:2x|3x|x2|x3|double|twice|triple|\d+x)\b",
+    r"\b(?:send|give|trade|drop|lend|deposit) (?:me |us )?(?:\w+ ){0,3}(?:get|receive|and get|"
+    r"youll get|you get|get back) (?:\d+|double|2x|3x|twice|triple)(?: \w+){0,2} back\b",
+    r"\b(?:doubler|doubling|duplicator|multiplier|duper)\b(?=.*\b(?:send|drop|trade|link|dm|"
+    r"deposit|give)\b)",
+    # a generator that promises safety: "primogem generator, no ban, link below"
+    r"\b(?:generator|gen|glitch|hack)\b(?=.*\b(?:no ban|100 safe|undetected|link below|link in "
+    r"bio|no survey|no human verification|no verification|working \d{4}|still works)\b)",
+    # a fee before a prize: "send $20 for verification and it ships"
+    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us)? \d+(?: \w+){0,3} (?:for|to cover) (?:the "
+    r")?(?:verification|shipping|processing|fee|fees|customs|activation|handling|unlock)\b",
+    # an account asked for: "just send email & pass"
+    r"\b(?:send|dm|give|drop|message|pm|share)(?: me| us)?(?: your| ur)? (?:email|mail|user|"
+    r"username|login|acc|account)(?: and| n|)? (?:pass|password|pw|pwd)\b",
     _CREDENTIAL_ASK,
     # an engagement-for-codes trade: "follow + like and I'll DM you one"
     r"\b(?:follow|like|rt|retweet|repost|comment|reply|sub|subscribe)\b(?: \w+){0,4}? "
@@ -618,7 +644,7 @@ _SCAM = [
     r"\b(?:click|tap|open|visit|use) (?:my|the|this|our) link\b.{0,60}\b(?:enter|type|log ?in|"
     r"login|sign ?in|verify|input|connect) (?:your|ur|with)\b",
     rf"\b{_SCAM_VERB}\b{_W}{{0,2}} {_STRONG_CURRENCY}\b{_EARNED}",
-    rf"\b{_STRONG_CURRENCY}\b{_W}{{0,3}} (?:for free|free|4 free|generator|gen|generate|giveaway|"
+    rf"\b{_STRONG_CURRENCY}\b{_W}{{0,3}} (?:for free|free|4 free|gratis|gratuit|kostenlos|generator|gen|generate|giveaway|"
     rf"give away|hack|glitch|no survey|no verification|no human verification|unlimited|"
     rf"method|exploit|claim)\b",
     rf"\b(?:free|unlimited|generator|hack|glitch)\b{_W}{{0,1}} {_WEAK_CURRENCY}\b(?! (?:in|on|at|"
@@ -627,8 +653,9 @@ _SCAM = [
     r"\b(?:claim|redeem|collect) (?:your|ur)? ?(?:free )?(?:gift|reward|prize|skin|"
     r"code|nitro|voucher|bonus|giveaway|airdrop|winnings)s?\b",
     r"\b(?:gift|redeem|reward|claim|giveaway) (?:link|code|url)s?\b",
-    r"\bfree (?:gift|gifts|nitro|gift ?cards?|psn|xbox live|steam (?:games?|keys?|codes?)|iphone|"
-    r"ps5|money|cash)\b",
+    # "the EXP is free money": an idiom for something easy, not an offer
+    r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bbasically )(?<!\blike )\bfree (?:gift|gifts|nitro|"
+    r"gift ?cards?|psn|xbox live|steam (?:games?|keys?|codes?)|iphone|ps5|money|cash)\b",
     r"\b(?:you ?ve|you have|u have|youve|you|u) (?:been (?:selected|chosen|picked)|(?:have )?won "
     r"(?:a |an |the |our |free |this |\d+ )*(?:free )?(?:prize|gift|reward|skins?|iphone|ps5|"
     r"giveaway|nitro|gift ?cards?|cash|money|dollars|bucks|v ?bucks|robux|\w+ gift ?card))\b",
@@ -689,13 +716,14 @@ _STRONG_CHEAT = (
     r"(?:aim ?bots?|wall ?hacks?|trigger ?bots?|spin ?bots?|esp|mod ?menus?|injectors?|spoofers?|"
     r"hwid spoofers?|silent aim|no recoil scripts?|radar hacks?|unlock ?all tool|cronus(?: zen)?"
     r"(?: \w+){0,3} scripts?|xim(?: \w+){0,2} (?:scripts?|configs?)|strike ?pack scripts?|"
-    r"(?:anti ?recoil|aim assist|rapid fire|jitter) (?:scripts?|mods?|macros?))"
+    r"(?:anti ?recoil|no recoil|aim assist|rapid fire|jitter)(?: \w+)? (?:scripts?|mods?|macros?)|"
+    r"(?:scripts?|macros?|configs?|mods?) for (?:the )?(?:cronus|xim|strike ?pack|zen))"
 )
 _STRONG_CHEAT_RE = re.compile(rf"\b{_STRONG_CHEAT}\b")
 _CHEAT_CUE_RE = re.compile(
     r"\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|undetected|ban ?safe|bansafe|"
     r"0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|telegram|discord|link in bio|keys?|"
-    r"selling|for sale|buy|order)\b"
+    r"selling|for sale|buy|order|instant delivery|delivery|\d+ (?:usd|eur|gbp|dollars|bucks))\b"
 )
 _CHEAT_TALK_RE = re.compile(
     r"\b(?:detection|detect|detected|detects|cheaters|report|reported|anti ?cheat)\b"
@@ -903,7 +931,9 @@ _WARNING_RE = re.compile(
     r"never from|only (?:on |at |through |from |via |in |into )?(?:the |our )?(?:official|in game|store)|"
     r"into the official|cracks? down|crackdown|lawsuit|sues|sued|(?<!\bnot a )(?<!\bno )scams?|"
     r"scammers|never share|"
-    r"dont share|do not share|never give)\b"
+    r"dont share|do not share|never give|is phishing|are phishing|phishing (?:link|site|"
+    r"scam|attempt)s?|only (?:ever )?comes? from|steals? (?:your |ur )?(?:accounts?|logins?|"
+    r"passwords?|info|details))\b"
 )
 
 
@@ -1009,6 +1039,8 @@ _LOCATIVE = frozenset(
 #: Words after a harm that say it is about play: "you will die a lot", "hope you die less".
 _PLAY_MODIFIER_RE = re.compile(
     r"^(?:a lot|alot|lots|so much|less|more|often|again|instantly|first try|every time|twice|"
+    r"(?:next|this|every|each|that|the first|in the next|in round) (?:single )?(?:round|game|"
+    r"match|map|fight|set|gulag|duel|scrim|lobby|queue|rotation)|"
     r"a few times|a hundred times|\d+ times|in (?:one|two|three|\d+) (?:hits?|shots?|taps?)|"
     r"if (?:you|u) (?:peek|push|miss|fail|go|stand|play|pick|dont|forget)|to respawn|to reset|"
     r"to skip|to unstuck|to get (?:out|unstuck|back)|to (?:get|reach|find|grab|unlock|land|collect|"
@@ -1023,7 +1055,7 @@ _KIN_BODY_IRL = frozenset(
     {"irl", "reality", "family", "mom", "mum", "mother", "dad", "father", "kids", "children",
      "sister", "brother", "wife", "husband", "girlfriend", "boyfriend", "parents", "dog", "cat",
      "face", "teeth", "throat", "neck", "skull", "bones", "body", "legs", "cancer", "hospital",
-     "school", "jaw", "nose", "ribs", "kneecaps", "spine"}
+     "school", "jaw", "nose", "ribs", "kneecaps", "spine", "hotel", "motel", "airbnb"}
 )  # fmt: skip
 #: Things only a game has: "jump off the building and use your parachute".
 _MECHANICS = frozenset(
@@ -1064,9 +1096,10 @@ def _is_play(text: str, start: int, end: int) -> bool:
 
 _TARGET = _alt(
     "you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they", "ppl", "people",
-    "everyone", "everybody", "youre", "youll", "hes", "shes", "theyre",
+    "everyone", "everybody", "youre", "youll", "hes", "shes", "theyre", "all (?:the |of the )?[a-z]+",
+    "every (?:single )?[a-z]+(?: of (?:the|that|this|their|your|ur) [a-z]+(?: [a-z]+)?)?",
     _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
-    + r"(?: whole| entire| little| stupid| fat| ugly| dumb)? [a-z]+",
+    + r"(?: [a-z]+)? [a-z]+",
 )  # fmt: skip
 #: What may happen to a target in a wish or a "should": dying or being hurt.
 _OUTCOME = _alt(
@@ -1077,7 +1110,7 @@ _OUTCOME = _alt(
            "tortured", "raped", "burned", "burnt", "gassed", "strangled", "choked", "cancer",
            "hunted(?: down)?", "exterminated", "mutilated", "skinned", "set on fire", "drowned",
            "dragged", "kidnapped", "thrown off a \\w+",
-           "aids", "a tumou?r", "sick and die", "what(?:s| s| is) coming", "hospitalized",
+           "aids", "a tumou?r", "acid", "maimed", "disfigured", "crushed", "sick and die", "what(?:s| s| is) coming", "hospitalized",
            "paralyzed", "crippled", "jumped", "bullet", "bullets"),
     "cancer", "a bullet", "bullets", "death", "to suffer", r"suffer(?:s)?", r"rot(?:s)?",
     r"burn(?:s)?", r"drown(?:s)?", r"choke(?:s)?(?: and die| to death)?", r"crash(?:es)?",
@@ -1130,16 +1163,19 @@ _PLAY_ACTS = frozenset(
      "off", "merk", "bury", "knock out", "smack", "whoop", "clobber", "pummel", "stomp"}
 )  # fmt: skip
 _OBJ = _alt(
-    "you", "u", "ya", "yall", "yu", "him", "her", "them", "everyone", "everybody", "all of you", "every \\w+", "all (?:the |of the )?\\w+",
+    "you", "u", "ya", "yall", "yu", "him", "her", "them", "everyone", "everybody", "all of you",
+    "every (?:single )?\\w+", "all (?:the |of the )?\\w+",
     _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
-    + r"(?: whole| entire| little| stupid| fat| ugly| dumb)? [a-z]+",
+    + r"(?: [a-z]+)? [a-z]+",
 )  # fmt: skip
 #: Verbs whose object may be a body part or a home: "knock your teeth out", "burn his house".
 _BODY = frozenset(
     {"face", "teeth", "head", "skull", "legs", "leg", "arms", "arm", "neck", "throat", "jaw",
      "nose", "kneecaps", "spine", "back", "house", "home", "car", "family", "kids", "mom", "dad",
      "wife", "dog", "cat", "children", "parents", "sister", "brother", "girlfriend", "bones",
-     "life", "existence", "bloodline", "lineage", "ribs", "eyes", "fingers", "hands"}
+     "life", "existence", "bloodline", "lineage", "ribs", "eyes", "fingers", "hands", "finger",
+     "hand", "tooth", "bone", "rib", "kneecap", "eye", "ear", "ears", "toe", "toes", "wrist",
+     "wrists", "knee", "knees", "elbow", "elbows", "ankle", "ankles"}
 )  # fmt: skip
 #: Nouns after "your/his/that" that name a person ("that streamer", "your kid").
 _PERSON_NOUNS = frozenset(
@@ -1158,7 +1194,9 @@ _PERSON_NOUNS = frozenset(
      "uncle", "aunt", "jews", "muslims", "christians", "blacks", "whites", "asians", "gays",
      "immigrants", "mexicans", "trans", "fag", "fags", "crew", "chat", "clan", "guild",
      "followers", "viewers", "subs", "simps", "kin", "relatives", "grandparents", "neighbours",
-     "neighbors", "roommate", "bf", "gf", "twin", "babies", "nephew", "niece"}
+     "neighbors", "roommate", "bf", "gf", "twin", "babies", "nephew", "niece", "member",
+     "members", "shoutcaster", "shoutcasters", "journalists", "reviewers", "staff", "employees",
+     "employee", "intern", "interns", "designer", "designers", "producer", "producers"}
 )  # fmt: skip
 _PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they",
                        "ppl", "people", "everyone", "everybody", "youre", "youll", "hes", "shes",
@@ -1168,15 +1206,43 @@ _PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he
 def _is_person(phrase: str) -> bool:
     """A target phrase that names a person: a pronoun, or a determiner with a person noun
     ("that streamer", "your whole family", "every streamer")."""
+    phrase = phrase.split(" of ")[0]  # "every member of the dev team": the member
     words = phrase.split()
     if not words:
         return False
     if words[0] in _PRONOUNS:
         return True
-    noun = words[-1]
-    if noun in _game_words() or noun in _OBJECT_NOT_PERSON:
+    if words[-1] in _game_words() or words[-1] in _OBJECT_NOT_PERSON:
         return False
-    return noun in _PERSON_NOUNS or (noun.endswith("s") and noun[:-1] in _PERSON_NOUNS)
+    return _head_noun(phrase) is not None
+
+
+def _is_person_noun(word: str) -> bool:
+    return word in _PERSON_NOUNS or (word.endswith("s") and word[:-1] in _PERSON_NOUNS)
+
+
+def _head_noun(phrase: str) -> str | None:
+    """The person noun of a determiner phrase: "that toxic jungler" -> "jungler", and "that dev
+    for" -> "dev" (a phrase matched as determiner + two words may run one word past its noun)."""
+    words = phrase.split()[1:][-2:]
+    return next((w for w in reversed(words) if _is_person_noun(w)), None)
+
+
+def _head_end(m: re.Match[str], group: str) -> int:
+    """Where the phrase in ``group`` really ends: after its person noun when the pattern took
+    one word more ("end this guy for real": the object is "this guy", "for real" follows)."""
+    phrase = m.group(group)
+    words = phrase.split()
+    if len(words) < 3 or _is_person_noun(words[-1]) or words[-1] in _BODY:
+        return m.end(group)
+    if not (_is_person_noun(words[-2]) or words[-2] in _BODY):
+        return m.end(group)
+    return m.start(group) + len(" ".join(words[:-1]))
+
+
+def _role(phrase: str) -> bool:
+    """Whether the phrase's noun is an in-game role ("the healer first", "their support")."""
+    return (_head_noun(phrase) or phrase.split()[-1]) in _ROLE_NOUNS
 
 
 #: In-game roles: "kill the healer first" is a tip, so with a play act they are not people.
@@ -1196,7 +1262,9 @@ _WISH_RE = re.compile(
     rf"(?P<harm>{_OUTCOME})\b"
 )
 _SHOULD_RE = re.compile(
-    rf"\b(?P<target>{_TARGET}(?: and {_TARGET})?)(?: like (?:you|u|ya|him|her|them|that|this))?"
+    rf"\b(?P<target>{_TARGET}(?: and {_TARGET})?)(?: like (?:you|u|ya|him|her|them|that|this)|"
+    r" (?:who|that) (?:\w+ ){0,3}?(?:said|did|made|called|banned|nerfed|reported|ruined|wrote|"
+    r"posted|is|was|keeps?|thinks?)(?: \w+){0,4}?)?"
     rf"(?: \w+)?? (?:really |all |just |literally )?"
     rf"{_MODAL}"
     rf"(?: all| just| literally| go| fucking| really| actually| be| get| gets| lined up and| taken "
@@ -1248,7 +1316,7 @@ def _threat_shapes(text: str) -> list[Reason]:
         for m in rule.finditer(text):
             verb = m.groupdict().get("verb")
             obj = m.groupdict().get("object") or "you"
-            if not _is_person(obj) or (verb in {"take", "run"} and obj.split()[-1] in _ROLE_NOUNS):
+            if not _is_person(obj) or (verb in {"take", "run"} and _role(obj)):
                 continue  # "take the tower out", "run the healer over" (a kart game)
             if verb in {
                 "take",
@@ -1272,31 +1340,33 @@ def _threat_shapes(text: str) -> list[Reason]:
     for m in _IMPERATIVE_RE.finditer(text):
         obj, verb = m.group("object"), m.group("verb")
         words = obj.split()
-        if words[0] in _PRONOUNS or not _is_person(obj) or words[-1] in _ROLE_NOUNS:
+        if words[0] in _PRONOUNS or not _is_person(obj) or _role(obj):
             continue  # "kill him" / "kill the healer first" are calls in a match
         if _is_play(text, m.start(), m.end()):
             continue
         return [("harassment", repr(m.group(0)[:60]))]
     for m in _ACT_RE.finditer(text):
         obj, verb = m.group("object"), m.group("verb")
+        end = _head_end(m, "object")
+        obj = text[m.start("object") : end]
         words = obj.split()
         body = len(words) >= 2 and words[-1] in _BODY
         if not (_is_person(obj) or body):
             continue
-        if verb in _PLAY_ACTS and not body and _is_play(text, m.start(), m.end()):
+        if verb in _PLAY_ACTS and not body and _is_play(text, m.start(), end):
             continue
         if body and set(text[: m.start()].split()[-4:]) & _game_words():
             continue  # "the new map will burn your eyes": a game thing does it
-        real = set(text[m.end() :].split()[:8]) & _real_world() or _FOR_REAL_RE.match(text, m.end())
-        if verb in _PLAY_ACTS and not body and words[-1] in _ROLE_NOUNS and not real:
+        real = set(text[end:].split()[:8]) & _real_world() or _FOR_REAL_RE.match(text, end)
+        if verb in _PLAY_ACTS and not body and _role(obj) and not real:
             continue  # "we should kill their support first"
-        if verb in _PLAY_ACTS and m.end() == len(text) and verb in {"get", "make", "find"}:
+        if verb in _PLAY_ACTS and end == len(text) and verb in {"get", "make", "find"}:
             # "i'll get you" / "find him": too vague alone
             continue
         if (
             verb in {"get", "make", "visit", "find", "ruin", "wreck", "destroy", "expose", "leak"}
             and not body
-            and not _TAIL_THREAT_RE.match(text[m.end() :])
+            and not _TAIL_THREAT_RE.match(text[end:])
         ):
             continue
         if verb in _PLAY_ACTS and not body and m.group(0).split()[0] == "go":
@@ -1379,14 +1449,16 @@ _THREAT_IDIOMS = [
     r"home|office|work|workplace|mosque|church|synagogue|mall|event|convention|stream|lan|party)\b",
     r"\b(?:you|u|ya|your family|ur family|your kids|ur kids|your mom|ur mom)(?: are| is|re)? next\b"
     r"(?! (?:in|up|on|to|for|round|game|match|map|pick|turn|after|week|season|time|year))",
-    r"\b(?:coming|comin|come) for (?:you|u|ya|him|her|them|your|ur|his|their)\b",
+    r"\b(?:coming|comin|come) for (?:you|u|ya|him|her|them|your|ur|his|their)\b(?! (?:\w+ )?"
+    r"(?:crown|title|spot|rank|ranking|throne|record|records|belt|place|seat|job|position|wr|pb|"
+    r"lunch|top spot|number one|no 1|#1|trophy|championship|streak|kd|elo|mmr)\b)",
     r"\bwhat(?:s| s| is) coming (?:to|for) (?:you|u|ya|him|her|them)\b",
     r"\bmake sure (?:you|u|ya|he|she|they|your \w+|ur \w+) (?:\w+ )?(?:suffer|suffers|pay|pays|"
     r"regret|regrets|bleed|bleeds|die|dies|cry|cries|hurt|hurts|never)\b",
     r"\bmake sure (?:you|u|he|she|they) (?:never|cant|wont|dont|can not|cannot) "
     r"(?:walk|breathe|wake up|see|live|talk|stream|play|speak|use (?:your|his|her) \w+) again\b",
     r"\bmake sure (?:you|u|he|she|they) (?:never|dont|wont) (?:wake up|see tomorrow|live)\b",
-    r"\bput (?:you|u|ya|him|her|them|(?:that|this|the|your|ur|his|her|their) [a-z]+) "
+    r"\b(?:put|puts|putting) (?:you|u|ya|him|her|them|(?:that|this|the|your|ur|his|her|their) [a-z]+) "
     r"(?:in|into|six feet) (?:the |a )?(?:hospital|ground|grave|"
     r"coma|wheelchair|body bag|under|icu|morgue|casket|coffin)\b",
     r"\bbreak (?:every|all the|all of the) (?:bone|bones)\b",
@@ -1437,18 +1509,19 @@ _THREAT_IDIOMS = [
     r"(?=.*\b(?:irl|in real life|outside|in person|when (?:i|we)|once (?:i|we)|if (?:i|we)|meet)\b)",
     r"\b(?:irl|in real life|in person|outside)\b.{0,40}\b(?:ur|youre|you are|your|you|u) "
     r"(?:so |gonna be |literally )?(?:dead|finished|done for|dead meat)\b",
-    rf"\b{_WISH_FRAME}(?: that)? (?:your|ur|his|her|their|you|u|ya)(?: \w+){{0,3}} "
+    rf"\b{_WISH_FRAME}(?: that)? (?:your|ur|his|her|their|you|u|ya|(?:that|this|the) \w+(?: \w+)?s)(?: \w+){{0,3}} "
     r"(?:car|bus|plane|flight|house|home|train|boat|ship|taxi|uber|apartment|flat|family)\b"
     r"(?: \w+)? (?:crashes|crash|burns|burn|burns down|explodes|explode|blows up|blow up|sinks|"
     r"sink|catches fire|catch fire|collapses|collapse|gets hit|get hit|falls|goes down|burned|"
-    r"crashed)\b",
+    r"crashed|flips|flip|flips over|rolls over|gets totaled|derails|goes up in flames|"
+    r"gets t boned|wraps around)\b",
     # doxxing: knowing or hunting someone's whereabouts and personal details
     r"\b(?:know|ik|kno|knw|found|find|found out|find out|got|have|figured out) (?:what|which) "
-    r"(?:school|college|uni|university|town|city|street|house|gym|office|job|hospital) "
-    r"(?:you|u|he|she|they|ur|your|his|her|their)\b",
+    r"(?:school|college|uni|university|town|city|street|house|gym|office|job|hospital|hotel|motel|"
+    r"airbnb|room|apartment|flat|building|neighbou?rhood|bus stop|station|car|floor|gate) "
+    r"(?:you|u|he|she|they|ur|your|his|her|their|youre|hes|shes|theyre)\b",
     r"\b(?:anyone|any1|who|somebody|someone|does anyone|anybody) (?:got|has|have|know|knows|"
-    r"find|found|get) (?:his|her|their|ur|your|this guys|that guys|the streamers|this streamers|"
-    r"that streamers|the devs|this dudes) (?:home |real |house |ip |irl |personal |full )?"
+    r"find|found|get) (?:his|her|their|ur|your|(?:this|that|the) [a-z]+s) (?:home |real |house |ip |irl |personal |full )?"
     r"(?:address|addy|ip|location|number|phone|phone number|real name|school|workplace|info|"
     r"socials|family|parents|dox)\b",
     r"\b(?:trace|tracing|traced|tracking|track|pinging|ping|grab|grabbing|grabbed|pulling|pull|"
@@ -1480,6 +1553,39 @@ _THREAT_IDIOMS = [
     r"\b(?:say|said|tell them|tell the cops|claim|claiming|report) (?:that )?(?:he|she|they|"
     r"you|u) (?:has|have|got|is holding|are holding) (?:hostages|a hostage|a bomb|bombs|a gun|"
     r"guns)\b",
+    # organised hounding: many people told to flood someone until they give up
+    r"\b(?:everyone|everybody|yall|chat|boys|lets|let s|go|all of you|guys|we|you all)(?: \w+){0,2} "
+    r"(?:spam|flood|raid|mass report|harass|hound|bombard|dogpile|blow up|call|text|email|message|"
+    r"dm|ring)\b(?: \w+){0,10} (?:until|till|til|untill) (?:she|he|they|it|her|him|them)\b",
+    r"\b(?:here s|heres|here is|this is|found|got) (?:his|her|their|(?:that|this|the) [a-z]+s) "
+    r"(?:personal |home |real |private |cell |mobile )?(?:phone number|number|cell|address|ip|"
+    r"email|home address|location|socials)\b",
+    # a funeral or coffin planned for someone
+    r"\b(?:planning|plan|arrange|arranging|pick out|picking out|book|booking|buy|buying|order|"
+    r"ordering) (?:a |your |ur |his |her |their )(?:funeral|coffin|casket|headstone|tombstone|"
+    r"grave|urn)\b",
+    # armed people sent or going somewhere
+    r"\b(?:pull up|pulling up|show up|showing up|roll up|rolling up|come|coming|go|going|head|"
+    r"heading|meet)(?: \w+){0,6} with (?:bats|guns|knives|a gun|a knife|a bat|weapons|crowbars|"
+    r"pipes|machetes|axes|a machete|an axe|pitchforks|brass knuckles|a crowbar|acid)\b",
+    r"\b(?:get|gets|getting|got) (?:your|ur|his|her|their) (?:\w+ )?(?:skull|head|face|teeth|jaw|"
+    r"nose|legs?|arms?|ribs|kneecaps|neck) (?:caved|kicked|bashed|smashed|knocked|punched|beaten|"
+    r"broken|snapped|split|cracked)(?: in| out| open| off)?\b",
+    r"\bmake (?:you|u|ya|him|her|them|yall|em) (?:bleed|scream in pain|beg for (?:your|his|her|"
+    r"their|ur) li(?:fe|ves))\b",
+    # the person will not be around much longer
+    r"\b(?:wont|will not|not gonna|aint gonna|wont be) (?:have|be having) (?:a |their |his |her "
+    r"|your |ur )?(?:dad|father|mom|mum|mother|son|daughter|husband|wife|parent|parents|brother|"
+    r"sister|family|streamer)(?: \w+){0,2} (?:much |for much )?(?:longer|anymore)\b",
+    r"\b(?:wont|will not|not gonna|aint gonna|isnt gonna|arent gonna) be (?:alive|breathing|"
+    r"walking|with us|above ground) (?:much |for much )?(?:longer|anymore|soon|next week)\b",
+    # swatting: armed police or a SWAT team sent to a home
+    r"\b(?:send|sending|sent|call|calling|get|getting)(?: \w+){0,4} (?:swat|the swat|cops|police|"
+    r"armed police|feds)(?: team| unit| squad)? (?:to|at|on|round) (?:the |his |her |their |your "
+    r"|ur |that |this )?(?:\w+ )?(?:house|home|place|address|door|apartment|flat|parents)\b",
+    r"\b(?:house|home|car|family|kids|place|apartment|flat|dog|cat|setup)\b.{0,80}\b(?:shame|pity) "
+    r"if (?:something|anything) (?:\w+ )?(?:happened|happens|were to happen|was to happen) to "
+    r"(?:it|them)\b",
 ]
 _THREAT_IDIOMS_RE = [re.compile(p) for p in _THREAT_IDIOMS]
 
@@ -1504,6 +1610,18 @@ _DIRECTIVE = _alt(
     "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
 )  # fmt: skip
 _SELF_HARM_SHAPES = [
+    # find somewhere high and jump
+    r"\b(?:find|climb|go to|get to|go up|head to) (?:the |a |your |ur )?(?:tallest |highest |"
+    r"nearest |closest |biggest )?(?:building|bridge|roof|rooftop|cliff|tower|balcony|overpass|"
+    r"skyscraper|window|parking garage)\b(?: \w+){0,5} (?:and|then|n) (?:jump|leap|step off|fall)\b",
+    r"\brope (?:time|szn|season|o clock|oclock) (?:for|4) (?:you|u|ya|him|her|them)\b",
+    r"\b(?:time to|go|pls|please|just) rope\b",
+    # everyone better off if the person were gone
+    r"\b(?:family|world|everyone|everybody|they|parents|mom|dad|mum|friends|team|we)(?: \w+){0,3} "
+    r"(?:would be|d be|will be|would all be|would feel) (?:\w+ )?(?:relieved|better off|happier|"
+    r"glad|grateful|lighter)\b(?: \w+){0,4} (?:if|when|once) (?:you|u) (?:just |finally )?(?:ended "
+    r"it|end it|ended it all|were gone|was gone|werent here|werent around|disappeared|died|are "
+    r"gone|left this world|stopped breathing)\b",
     # any act + "yourself": the act list is the class, "yourself" the target
     rf"\b{_SELF_ACT} (?:your |ur |ya |yo |the |a )?(?:\w+ )?{_SELF}\b",
     rf"\b{_SELF_ACT} {_SELF}\b",
@@ -1607,7 +1725,10 @@ _TOPIC_RE = re.compile(
     r"terms of service|eula|policy|policies|guidelines)|lose (?:your|ur) account|get (?:you|u) "
     r"banned|gets (?:you|u) banned|tos violation|crackdown|lawsuit|sued|arrested|charged|sentenced|"
     r"jailed|prison|victims?|incidents?|not a joke|never okay|never ok|is dangerous|scam|scams|scammers|scammed|beware|psa|dont buy|never buy|investigat\w*|"
-    r"condemn\w*|lawmakers|police say|court)\b"
+    r"condemn\w*|lawmakers|police say|police said|police confirm\w*|targeted by|is phishing|"
+    r"(?:a |an )?(?:permanent|perma|instant|hardware|hwid) ban|should be (?:a )?ban\w*|"
+    r"(?:is|are) (?:the )?(?:saddest|most pathetic|pathetic|cringe|embarrassing|lame|sad)|"
+    r"steals? (?:your |ur )?accounts?)\b"
 )
 _DOX_SWAT_WORD_RE = re.compile(r"'(?:dox+(?:ed|ing|es)?|swat(?:ted|ting|ter|ters))'")
 _DOX_SWAT_ORDER_RE = re.compile(
