@@ -267,7 +267,9 @@ def profanity(tokens: Sequence[str]) -> list[Reason]:
     for i, tok in enumerate(tokens):
         if tok == _MASK or (
             tok in _NAME_WORDS
-            and ((i and tokens[i - 1] in _TITLES) or (i + 1 < n and tokens[i + 1] in _CHARACTER_NEXT))
+            and (
+                (i and tokens[i - 1] in _TITLES) or (i + 1 < n and tokens[i + 1] in _CHARACTER_NEXT)
+            )
         ):
             continue
         if (
