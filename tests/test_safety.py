@@ -708,6 +708,66 @@ def test_combining_marks_alone_are_empty(guard: SafetyGuard, text: str) -> None:
     assert guard.validate(text).codes == ("empty",)
 
 
+# Classes generalised from blind set D's misses (session 17); new phrasings, not set D's strings.
+BLIND_D_CLASSES = [
+    ("hope your brakes give out on the way to the LAN", "harassment"),
+    ("you live on Maple Street right? see you soon", "harassment"),
+    ("keep banning people and see what happens when you walk out of the office", "harassment"),
+    ("the mod who muted me deserves to get hit by a truck", "harassment"),
+    ("good thing there's a screen between us or you'd be in the hospital", "harassment"),
+    ("be a shame if someone showed up at that address from your vlog", "harassment"),
+    ("somebody phone in a bomb threat to their HQ", "harassment"),
+    ("someone's gonna kick your door in during the stream", "harassment"),
+    ("chat go spam his sister's instagram", "harassment"),
+    ("remember that when you walk home tonight, champ", "harassment"),
+    ("I'll headshot you for real, I know your city", "harassment"),
+    ("hope someone slashes the ref's tires", "harassment"),
+    ("his dad works at the bakery on Main, I'll be stopping by", "harassment"),
+    ("would be funny if the admin who banned me stopped waking up", "harassment"),
+    ("we have a list. every mod on it.", "harassment"),
+    ("Je sais où tu habites", "harassment"),
+    ("go buy a noose and use it", "self_harm"),
+    ("uninstall yourself", "self_harm"),
+    ("hang yourself, you're trash at this game", "self_harm"),
+    ("swallow the whole bottle of pills tonight", "self_harm"),
+    ("log off from life already", "self_harm"),
+    ("claim your 1000 robux: only works if you log in on the page first", "scam"),
+    ("accept the trade and confirm with your steam guard code", "scam"),
+    ("WIN a gaming PC!!! just pay 9.99 shipping", "scam"),
+    ("Valorant triggerbot, never detected, spoofer included", "selling"),
+    ("Immortal in a week, we play on your account, $40", "selling"),
+    ("Fortnite OG acc for sale, full email access", "selling"),
+    ("modded GTA account, $20, ban-free guarantee", "selling"),
+    ("I make undetectable hacks for Apex, 15$ weekly", "selling"),
+    ("colorbot + vanguard bypass, dm", "selling"),
+    ("login at ѕteamcommunity.com/gift to claim", "phishing"),
+    ("his SSN is 912-44-3071", "pii_id"),
+    ("her DOB 02/11/2001, look her up", "pii_id"),
+]
+BLIND_D_NEIGHBOURS = [
+    "Police arrest man linked to the swatting of a streamer; she says she is safe",
+    "New policy: coordinated harassment and off-platform doxxing are now bannable",
+    "Sniper Elite's testicle-shot achievement is back",
+    "Dick Dastardly is the best Wacky Races villain",
+    "steamcommunity.com/market is the only place to check skin prices",
+    "Official giveaway: follow + RT to win a PS5. Full rules on playstation.com",
+    "münchen.de hosts the city's esports night",
+    "this boss will hang you out to dry if you roll late",
+    "shame if your ranked streak ended tonight 😘",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BLIND_D_CLASSES)
+def test_blind_d_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
+    assert code in guard.validate(text).codes
+
+
+@pytest.mark.parametrize("text", BLIND_D_NEIGHBOURS)
+def test_blind_d_neighbours_pass(guard: SafetyGuard, text: str) -> None:
+    verdict = guard.validate(text)
+    assert verdict.ok, verdict.reasons
+
+
 def test_game_context_words_are_data(tmp_path: Path) -> None:
     from xbot.safety_rules import _game_words, _real_world, chat_spellings
 

@@ -55,6 +55,19 @@ _EMAIL_SPELLED_RE = re.compile(
 )
 #: A US social security number (3-2-4 digits with dashes) and an IBAN (checked by mod 97).
 _SSN_RE = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
+#: An ID number named as one: "SSN 912-44-3071", "social security no. 123456789".
+_NAMED_ID_RE = re.compile(
+    r"\b(?:ssn|social security(?: number| no\.?| #)?|national insurance(?: number| no\.?)?|nino|"
+    r"passport(?: number| no\.?| #)?|driver'?s licen[cs]e(?: number| no\.?| #)?|tax id|itin|"
+    r"aadhaar|sin number|personnummer)\s*[:#=]?\s*(?:is\s+)?[A-Z0-9]{0,2}\d[\d -]{5,12}\d",
+    re.IGNORECASE,
+)
+#: A date of birth written out: "DOB 14/03/1999", "born on 1999-03-14".
+_DOB_RE = re.compile(
+    r"\b(?:dob|d\.o\.b\.?|date of birth|born on|birthday is)\s*[:=-]?\s*"
+    r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})",
+    re.IGNORECASE,
+)
 _IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 #: Someone's street address: "my address is 42 Elm Street", "he lives at 9 Oak Rd". A venue
 #: in an event post ("the LAN is at 500 Main Street") is public, so a home word must lead in.
@@ -421,8 +434,10 @@ def _pii(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if _EMAIL_RE.search(text) or _EMAIL_SPELLED_RE.search(text):
         out.append(("pii_email", "an e-mail address"))
-    if _SSN_RE.search(_DATE_RE.sub(" ", text)):
-        out.append(("pii_id", "a social security number"))
+    if _SSN_RE.search(_DATE_RE.sub(" ", text)) or _NAMED_ID_RE.search(text):
+        out.append(("pii_id", "a social security or other ID number"))
+    elif _DOB_RE.search(text):
+        out.append(("pii_id", "a date of birth"))
     elif any(_iban_ok(m.group(0)) for m in _IBAN_RE.finditer(text)):
         out.append(("pii_id", "an IBAN"))
     if _STREET_RE.search(text):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -408,6 +409,11 @@ _HARASSMENT = [
     r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
     r"driving|be|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
     r"(?:house|home|address|place|school|work|job|door|parents)\b",
+    r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
+    r"driving|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
+    r"(?:office|studio|apartment|flat|hotel|workplace|gym|hq)\b(?=.*\b(?:make (?:them|him|her|you) "
+    r"pay|hurt|beat|bats?|guns?|knives|address|teach|lesson|regret|pay for|see how|show (?:them|him|"
+    r"her)|deal with|handle)\b)",
     r"\b(?:find|finding|found|get|got|look up|locate|locating|track) (?:out )?(?:where )?"
     r"(?:(?:his|her|their|your|ur)|(?:that|this|the) [a-z]+s) (?:home |real )?"
     r"(?:house|home|address|addy|ip|school|workplace|parents)\b",
@@ -576,6 +582,8 @@ _CURRENCY_ANY = (
 )
 #: Asking for a password or login: no real giveaway needs one.
 _CREDENTIAL_ASK = (
+    r"\b(?:confirm|approve|accept|verify) (?:it |the trade |this )?(?:with|using) (?:your|ur) (?:mobile|"
+    r"phone|sms|steam guard|authenticator|2fa|guard|email) (?:code|app|confirmation)\b|"
     r"\b(?:dm|send|give|enter|type|share|tell|drop|message|pm|provide|input|put|log in with|"
     r"login with|sign in with|verify with|need|needs|want|reply with|text)(?: me| us| them| in| it)?"
     r"(?: with)? (?:your|ur|yo|the|a)(?: \w+){0,4} (?:password|passwords|passwd|pass|pw|pwd|"
@@ -604,9 +612,13 @@ _SCAM = [
     # a generator that promises safety: "primogem generator, no ban, link below"
     r"\b(?:generator|gen|glitch|hack)\b(?=.*\b(?:no ban|100 safe|undetected|link below|link in "
     r"bio|no survey|no human verification|no verification|working \d{4}|still works)\b)",
-    # a fee before a prize: "send $20 for verification and it ships"
-    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us)? \d+(?: \w+){0,3} (?:for|to cover) (?:the "
-    r")?(?:verification|shipping|processing|fee|fees|customs|activation|handling|unlock)\b",
+    # a fee before a prize: "send $20 for verification and it ships", "just pay $4.99 shipping"
+    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us)? \d+(?: \d+)?(?: \w+){0,3} (?:for |to cover )?"
+    r"(?:the )?(?:verification|shipping|processing|fee|fees|customs|activation|handling|unlock)\b",
+    # a code or prize that works only after a login on someone's page
+    r"\b(?:only works|works only|valid only|must|need to|have to|first) (?:if you |when you |after "
+    r"you )?(?:log ?in|sign ?in|login|verify)(?: \w+){0,2} (?:on|at|to|through|via|with) (?:the|this|"
+    r"my|our|that) (?:page|site|link|website|form)\b",
     # an account asked for: "just send email & pass"
     r"\b(?:send|dm|give|drop|message|pm|share)(?: me| us)?(?: your| ur)? (?:email|mail|user|"
     r"username|login|acc|account)(?: and| n|)? (?:pass|password|pw|pwd)\b",
@@ -716,7 +728,9 @@ _RANKS = (
 #: Cheats that are sold, never talked about as play: with a DM/menu/price cue they are an offer.
 _STRONG_CHEAT = (
     r"(?:aim ?bots?|wall ?hacks?|trigger ?bots?|spin ?bots?|esp|mod ?menus?|injectors?|spoofers?|"
-    r"hwid spoofers?|silent aim|no recoil scripts?|radar hacks?|unlock ?all tool|cronus(?: zen)?"
+    r"hwid spoofers?|silent aim|no recoil scripts?|radar hacks?|unlock ?all tool|color ?bots?|"
+    r"colou?r ?aim|pixel ?(?:bots?|triggers?|aim)|(?:anti ?cheat|vanguard|eac|battleye|vac|ricochet|"
+    r"faceit ac) bypass(?:es)?|cronus(?: zen)?"
     r"(?: \w+){0,3} scripts?|xim(?: \w+){0,2} (?:scripts?|configs?)|strike ?pack scripts?|"
     r"(?:anti ?recoil|no recoil|aim assist|rapid fire|jitter)(?: \w+)? (?:scripts?|mods?|macros?)|"
     r"(?:scripts?|macros?|configs?|mods?) for (?:the )?(?:cronus|xim|strike ?pack|zen))"
@@ -725,10 +739,12 @@ _STRONG_CHEAT_RE = re.compile(rf"\b{_STRONG_CHEAT}\b")
 _CHEAT_CUE_RE = re.compile(
     r"\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|undetected|ban ?safe|bansafe|"
     r"0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|telegram|discord|link in bio|keys?|"
+    r"never detected|undetect\w*|undected|included|bypass|weekly|monthly|daily|configs?|"
     r"selling|for sale|buy|order|instant delivery|delivery|\d+ (?:usd|eur|gbp|dollars|bucks))\b"
 )
 _CHEAT_TALK_RE = re.compile(
-    r"\b(?:detection|detect|detected|detects|cheaters|report|reported|anti ?cheat)\b"
+    r"(?<!\bnever )(?<!\bnot )(?<!\bun)\b(?:detection|detect|detected|detects|cheaters|report|"
+    r"reported|anti ?cheat(?! bypass))\b"
 )
 
 
@@ -743,6 +759,21 @@ def _sold_cheat(text: str) -> list[Reason]:
 
 
 _SELLING = [
+    # account sharing sold as a carry or coaching: "we play on your account", "I log into your acc"
+    r"\b(?:i|we|ill|well|i ll|we ll|i will|we will) (?:\w+ )?(?:play|log ?in|login|log|sign in|hop) "
+    r"(?:on|into|to|in|onto) (?:your|ur) (?:account|acc|acct)\b",
+    # an account sold with its e-mail: "full email access", "FA", "first owner"
+    r"\b(?:accs?|accounts?|alts?)\b.{0,80}\b(?:full (?:email )?access|email access|og email|first "
+    r"owner|nfa|sfa|email included|with email)\b",
+    r"\b(?:full (?:email )?access|og email|first owner)\b.{0,80}\b(?:accs?|accounts?|for sale|"
+    r"selling|price|\d+)\b",
+    r"\bmodded (?:\w+ )?(?:accounts?|accs?|lobb(?:y|ies)|recovery|outfits|cars)\b(?=.*\b(?:\d+|dm|price|"
+    r"guarantee\w*|cheap|ban ?free|safe|delivery)\b)",
+    # cheats priced by the period: "10$ weekly", "$30/month"
+    rf"\b{_CHEAT}\b.{{0,60}}\b\d+ ?(?:usd|eur|gbp|dollars|bucks)? ?(?:weekly|monthly|daily|a week|"
+    r"a month|a day|per week|per month|per day|lifetime|week|month)\b",
+    r"\b(?:undected|undetect(?:ed|able)?|ud) (?:cheats?|hacks?|aim ?bots?|wall ?hacks?|esp|scripts?|"
+    r"macros?|configs?)\b",
     r"\b(?:cronus(?: zen)?|xim|strike ?pack)\b(?: \w+){0,4} (?:scripts?|configs?|mods?)\b",
     # a paid grind done for you: camo unlocks, bot lobbies, badges, placements
     r"\b(?:unlock|unlocks|unlocking|camo|camos|bot lobb(?:y|ies)|lobbies|leveling|levelling|rank|"
@@ -943,7 +974,8 @@ _WARNING_RE = re.compile(
 _OFFICIAL_PROMO_RE = re.compile(
     r"\b(?:prime gaming|prime members|amazon prime|twitch drops|game pass (?:ultimate )?members|"
     r"ps plus members|playstation plus members|nintendo switch online members|in the battle pass|"
-    r"with the battle pass)\b"
+    r"with the battle pass|full rules|official rules|no purchase necessary|terms apply|t cs apply|"
+    r"winners announced)\b"
 )
 
 
@@ -1057,7 +1089,8 @@ _KIN_BODY_IRL = frozenset(
     {"irl", "reality", "family", "mom", "mum", "mother", "dad", "father", "kids", "children",
      "sister", "brother", "wife", "husband", "girlfriend", "boyfriend", "parents", "dog", "cat",
      "face", "teeth", "throat", "neck", "skull", "bones", "body", "legs", "cancer", "hospital",
-     "school", "jaw", "nose", "ribs", "kneecaps", "spine", "hotel", "motel", "airbnb"}
+     "school", "jaw", "nose", "ribs", "kneecaps", "spine", "hotel", "motel", "airbnb", "wrist",
+     "wrists", "fingers", "arm", "arms"}
 )  # fmt: skip
 #: Things only a game has: "jump off the building and use your parachute".
 _MECHANICS = frozenset(
@@ -1118,6 +1151,8 @@ _OUTCOME = _alt(
     r"burn(?:s)?", r"drown(?:s)?", r"choke(?:s)?(?: and die| to death)?", r"crash(?:es)?",
     "break (?:your|ur|his|her|their) (?:neck|legs?|arms?|back|spine|skull)",
     "have an accident", "never wake up", "stop breathing", "not wake up", "disappear forever",
+    r"stop(?:s|ped)? (?:waking up|breathing)", "(?:a|the) (?:brick|rock|molotov|bullet) through "
+    "(?:his|her|their|your|ur) (?:\\w+ )?windows?", "a beating", "a beatdown", "a knife",
     "(?:get|be|are|is) in (?:a|an) (?:\\w+ )?(?:accident|crash|wreck|coma)", "get into an accident",
     "(?:be |get |got )?wiped (?:off|from) the face of (?:the|this) (?:earth|planet|world)",
     "(?:be |get )?erased from existence", "(?:be |get )?removed from the gene pool",
@@ -1132,7 +1167,8 @@ _WISH_FRAME = _alt(
     "cant wait till", "would be nice if", "deserve", "deserves", "deserved", "love to watch",
     "pay to see", "pay to watch", "pay money to see", "love to see",
     "like to watch", "wanna watch", "want to watch", "enjoy watching", "cant wait to watch",
-    "id love to watch", "would love to watch",
+    "id love to watch", "would love to watch", "would be (?:hilarious|funny|nice|great|cool|sick) if",
+    "itd be (?:hilarious|funny|nice|great|cool) if", "imagine if", "cant wait (?:until|till|til)",
 )  # fmt: skip
 _MODAL = _alt(
     "should", "shud", "shld", "should all", "shouldve", "need to", "needs to", "ought to",
@@ -1155,14 +1191,15 @@ _ACT = _alt(
     "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "make", "dox",
     "rearrange", "cave in", "bust", "crack", "split", "snap", "gouge", "knife", "cap", "pistol whip",
     "smack", "whoop", "clobber", "pummel", "stomp",
-    "doxx", "swat", "expose", "leak",
+    "doxx", "swat", "expose", "leak", "slash", "headshot", "snipe", "one tap",
 )  # fmt: skip
 #: Acts that are also ordinary play; they need their target to be a person and no game context.
 _PLAY_ACTS = frozenset(
     {"kill", "shoot", "beat", "end", "find", "hunt", "hunt down", "track down", "get", "ruin",
      "make", "wreck", "destroy", "take out", "eliminate", "jump", "smash", "break", "burn",
      "bash", "kick", "punch", "slap", "visit", "come for", "come after", "expose", "leak",
-     "off", "merk", "bury", "knock out", "smack", "whoop", "clobber", "pummel", "stomp"}
+     "off", "merk", "bury", "knock out", "smack", "whoop", "clobber", "pummel", "stomp",
+     "headshot", "snipe", "one tap"}
 )  # fmt: skip
 _OBJ = _alt(
     "you", "u", "ya", "yall", "yu", "him", "her", "them", "everyone", "everybody", "all of you",
@@ -1177,6 +1214,7 @@ _BODY = frozenset(
      "wife", "dog", "cat", "children", "parents", "sister", "brother", "girlfriend", "bones",
      "life", "existence", "bloodline", "lineage", "ribs", "eyes", "fingers", "hands", "finger",
      "hand", "tooth", "bone", "rib", "kneecap", "eye", "ear", "ears", "toe", "toes", "wrist",
+     "tires", "tyres", "tire", "tyre", "window", "windows", "brakes",
      "wrists", "knee", "knees", "elbow", "elbows", "ankle", "ankles"}
 )  # fmt: skip
 #: Nouns after "your/his/that" that name a person ("that streamer", "your kid").
@@ -1257,7 +1295,7 @@ _ROLE_NOUNS = frozenset(
      "idiots", "loser", "losers", "troll", "trolls", "boys", "lobby"}
 )  # fmt: skip
 _WISH_RE = re.compile(
-    rf"\b{_WISH_FRAME}(?: that| for| if)? (?P<target>{_TARGET})(?:(?: \w+){{0,3}}?|"
+    rf"\b{_WISH_FRAME}(?: that| for| if)? (?P<target>{_TARGET})(?: (?:who|that)(?: \w+){{1,5}}?)?(?:(?: \w+){{0,3}}?|"
     # a longer wish joins its harm with "and": "hope you trip down the stairs and break your neck"
     rf"(?: \w+){{1,5}}? and(?: then)?) "
     rf"(?:would |will |to |gets? |get |could |just |finally |all |ll |d )?(?:\w+ )?"
@@ -1265,8 +1303,7 @@ _WISH_RE = re.compile(
 )
 _SHOULD_RE = re.compile(
     rf"\b(?P<target>{_TARGET}(?: and {_TARGET})?)(?: like (?:you|u|ya|him|her|them|that|this)|"
-    r" (?:who|that) (?:\w+ ){0,3}?(?:said|did|made|called|banned|nerfed|reported|ruined|wrote|"
-    r"posted|is|was|keeps?|thinks?)(?: \w+){0,4}?)?"
+    r" (?:who|that)(?: \w+){1,6}?)?"
     rf"(?: \w+)?? (?:really |all |just |literally )?"
     rf"{_MODAL}"
     rf"(?: all| just| literally| go| fucking| really| actually| be| get| gets| lined up and| taken "
@@ -1289,8 +1326,9 @@ _WISH_ACTOR_RE = re.compile(
     r"(?:your|ur|his|her|their) (?:\w+ )?\w+) "
     r"(?:\w+ )?(?:kills?|stabs?|shoots?|hurts?|murders?|beats?|runs? over|hits?|rapes?|swats?|"
     r"doxx?e?s|chokes?|strangles?|jumps?|ends?|breaks?|finds?|burns?|torch(?:es)?|bombs?|"
-    r"blows? up|sets? fire to|poisons?|hunts? down|tracks? down|shanks?|robs?|kidnaps?) "
-    r"(?:you|u|ya|yall|him|her|them|your|ur|his|their)\b"
+    r"blows? up|sets? fire to|poisons?|hunts? down|tracks? down|shanks?|robs?|kidnaps?|slashes|"
+    r"slash) (?:you|u|ya|yall|him|her|them|your|ur|his|their|(?P<object>(?:the|that|this|those|"
+    r"these) [a-z]+))\b"
 )
 #: An order to harm people with nobody named to do it: "hang the devs", "kill every streamer".
 _IMPERATIVE_RE = re.compile(
@@ -1435,6 +1473,8 @@ _THREAT_IDIOMS = [
     r"semi|tank|missile|nuke|virus|disease|cancer|stroke|heart attack) (?:\w+ )?\w+s "
     r"(?:you|u|ya|him|her|them|your|ur|his|their)\b",
     r"\bsee what happens to (?:you|u|ya|him|her|them|your|ur)\b",
+    r"\bsee what happens (?:when|if|once) (?:you|u|he|she|they) (?:\w+ )?(?:walk|leave|go home|step|"
+    r"get home|get out|come out|drive|log off|show up|walk out)\b",
     r"\b(?:watch|watching|mind) (?:your|ur|ya|yo|his|her) (?:\w+ )?back\b",
     r"\bsleep with (?:one eye open|the lights on|a knife|your door locked)\b",
     r"\b(?:count|counting) (?:your|ur|his|her) days\b",
@@ -1446,7 +1486,8 @@ _THREAT_IDIOMS = [
     r"\b(?:shame|pity) if (?:your|ur|you|u|his|her|their|he|she|they)(?: \w+){0,3} (?:caught fire|"
     r"catches fire|"
     r"burned|burnt|burns|got hurt|gets hurt|broke|exploded|blew up|got leaked|leaked|disappeared|"
-    r"went missing|had an accident|has an accident|got hit|gets hit|fell|died|dies)\b",
+    r"went missing|had an accident|has an accident|got hit|gets hit|fell|died|dies|got broken|gets "
+    r"broken|broken|got injured|gets injured|snapped|got snapped|got smashed|gets smashed)\b",
     r"\bshoot(?:s|ing)? up (?:your|ur|his|her|their|the|a|that|this) (?:\w+ )?(?:school|house|"
     r"home|office|work|workplace|mosque|church|synagogue|mall|event|convention|stream|lan|party)\b",
     r"\b(?:you|u|ya|your family|ur family|your kids|ur kids|your mom|ur mom)(?: are| is|re)? next\b"
@@ -1512,11 +1553,12 @@ _THREAT_IDIOMS = [
     r"\b(?:irl|in real life|in person|outside)\b.{0,40}\b(?:ur|youre|you are|your|you|u) "
     r"(?:so |gonna be |literally )?(?:dead|finished|done for|dead meat)\b",
     rf"\b{_WISH_FRAME}(?: that)? (?:your|ur|his|her|their|you|u|ya|(?:that|this|the) \w+(?: \w+)?s)(?: \w+){{0,3}} "
-    r"(?:car|bus|plane|flight|house|home|train|boat|ship|taxi|uber|apartment|flat|family)\b"
+    r"(?:car|bus|plane|flight|house|home|train|boat|ship|taxi|uber|apartment|flat|family|brakes|"
+    r"tires|tyres|engine|parachute)\b"
     r"(?: \w+)? (?:crashes|crash|burns|burn|burns down|explodes|explode|blows up|blow up|sinks|"
     r"sink|catches fire|catch fire|collapses|collapse|gets hit|get hit|falls|goes down|burned|"
     r"crashed|flips|flip|flips over|rolls over|gets totaled|derails|goes up in flames|"
-    r"gets t boned|wraps around)\b",
+    r"gets t boned|wraps around|fail|fails|give out|gives out|blow out|blows out)\b",
     # doxxing: knowing or hunting someone's whereabouts and personal details
     r"\b(?:know|ik|kno|knw|found|find|found out|find out|got|have|figured out) (?:what|which) "
     r"(?:school|college|uni|university|town|city|street|house|gym|office|job|hospital|hotel|motel|"
@@ -1588,12 +1630,44 @@ _THREAT_IDIOMS = [
     r"\b(?:house|home|car|family|kids|place|apartment|flat|dog|cat|setup)\b.{0,80}\b(?:shame|pity) "
     r"if (?:something|anything) (?:\w+ )?(?:happened|happens|were to happen|was to happen) to "
     r"(?:it|them)\b",
+    # menace about where someone lives or works, with a promised visit
+    r"\b(?:you|u|he|she|they|your \w+|ur \w+|his \w+|her \w+) (?:live|lives|stay|stays|work|works|"
+    r"go|goes) (?:on|at|in|near|by|to) \w+(?: \w+){0,4}\b.{0,80}\b(?:see (?:you|u|ya|him|her) "
+    r"soon|be seeing (?:you|u)|stopping by|stop by|drop by|dropping by|pay (?:you |him |her )?a "
+    r"visit|coming over|knock knock|say hi|said hi)\b",
+    r"\b(?:ich weiss wo du wohnst|se donde vives|je sais ou tu (?:habites|vis)|so dove abiti|"
+    r"sei onde (?:voce|vc) mora|ik weet waar je woont|wiem gdzie mieszkasz)\b",
+    r"\b(?:shame|pity) if (?:someone|somebody|anyone|people|a few of us|we) (?:\w+ )?(?:showed up|"
+    r"came|turned up|visited|stopped by|knocked|found|dropped by|paid)\b",
+    r"\b(?:call|calling|called|phone|phoning|send|sending|make|making|report|reporting) (?:in )?"
+    r"(?:a |an )?(?:bomb threat|bomb scare|fake threat|shooting threat|bomb hoax)\b",
+    r"\b(?:kick|kicks|kicked|kicking|bust|busts|busted|busting|break|breaks|broke|breaking) "
+    r"(?:your|ur|his|her|their) (?:front |bedroom )?door (?:in|down|open)\b",
+    r"\b(?:go|everyone|everybody|chat|yall|lets|let s|boys|guys) (?:\w+ )?(?:flood|spam|raid|"
+    r"bomb|blow up|harass|mass report|brigade|dogpile) (?:his|her|their|(?:this|that|the) [a-z]+s) "
+    r"(?:\w+ ){0,2}(?:facebook|instagram|insta|dms|inbox|phone|email|number|socials|comments|"
+    r"mentions|twitter|tiktok|page|work|job|school|family)\b",
+    r"\b(?:remember|think about) (?:that|this) when (?:you|u) (?:walk|drive|go|get|head) home\b",
+    r"\b(?:irl|in real life)\b.{0,60}\bwhen (?:you|u) (?:walk|drive|go|get|head) home\b",
+    r"\b(?:yall|you all|you guys|chat|boys|everyone|u all) know what to do\b(?=.*\b(?:flat|house|"
+    r"address|lives|apartment|street|road|ave|avenue|lane|number \d+|above|next to|school)\b)",
+    r"\b(?:i|we) (?:have|got|made|keep|am making|m making|im making|are making) (?:a|the) list\b"
+    r"(?! of)",
+    r"\bmake sure (?:their|his|her|your|ur) (?:\w+ )?(?:bus|car|plane|flight|train|ride|uber|"
+    r"taxi) (?:doesnt|does not|never|wont|dont|do not) (?:make it|arrive|get|land)\b",
+    r"\b(?:youd|you would|ud|you d|hed|shed|theyd|youll|you will|youre|ull) (?:\w+ )?be "
+    r"(?:in|at) (?:the |a )?(?:hospital|er|emergency room|icu|morgue|ground)\b",
+    r"\b(?:your|ur|his|her|their) (?:mom|mum|mother|dad|father|sister|brother|wife|girlfriend|"
+    r"boyfriend|kids?|son|daughter|family|parents) (?:works|lives|goes to school|goes|stays|shops) "
+    r"(?:at|on|in|near|by)\b.{0,80}\b(?:stopping by|stop by|drop by|say hi|said hi|see (?:you|her|"
+    r"him|them)|visit|pay a visit|be there|waiting|coming)\b",
 ]
 _THREAT_IDIOMS_RE = [re.compile(p) for p in _THREAT_IDIOMS]
 
 _SELF = r"(?:(?:your|ur|yor|yo|ya|you|u|thy|yuor|yur|urs|yours) ?(?:sel+f+e?|selv(?:e|es)|slef|slf|sefl|elf|sel)|youself|yoursef|yourse|ureself)"
 #: Acts done to oneself: "kill yourself", "neck urself", "unalive yourself".
 _SELF_ACT = _alt(
+    "uninstall", "alt f4", "ctrl alt delete", "ctrl alt del",
     "kill", "kil", "kll", "kl", "k", "end", "off", "unalive", "delete", "hang", "neck", "rope",
     "hurt", "cut", "shoot", "stab", "drown", "burn", "poison", "gas", "starve", "choke",
     "strangle", "suffocate", "overdose", "od", "harm", "slit", "behead", "defenestrate",
@@ -1612,6 +1686,15 @@ _DIRECTIVE = _alt(
     "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
 )  # fmt: skip
 _SELF_HARM_SHAPES = [
+    r"\b(?:buy|get|grab|find|tie|order) (?:a |some |yourself a |urself a |ur self a )?(?:rope|noose)"
+    r"\b(?: \w+){0,3} (?:and|n|then) (?:use it|hang|use that|put it on|try it on)\b",
+    r"\b(?:take|swallow|eat|down|pop|chug) (?:every|all (?:the|your|ur|of the|of your)?|the whole "
+    r"(?:bottle|box|pack) of|a bottle of|a handful of|a whole bottle of) (?:\w+ )?(?:pills?|meds|"
+    r"tablets|sleeping pills|painkillers|xanax|tylenol|medicine|medication)\b",
+    r"\b(?:alt f4|alt f 4|alttfa|altfa|alt fa|log off|logout|log out|uninstall|quit|exit|delete|unsubscribe) (?:out of |"
+    r"from |your |ur )?(?:life|existence|reality|the planet|this planet|earth|this world)\b",
+    r"\bkeep (?:your|ur|yo)? ?sel(?:f|ves) safe\b(?=.*\b(?:stands? for|know what (?:that|it|this) "
+    r"(?:means|stands)|acronym|initials|kys|k y s)\b)",
     # find somewhere high and jump
     r"\b(?:find|climb|go to|get to|go up|head to) (?:the |a |your |ur )?(?:tallest |highest |"
     r"nearest |closest |biggest )?(?:building|bridge|roof|rooftop|cliff|tower|balcony|overpass|"
@@ -1714,6 +1797,14 @@ _SELF_HARM_SHAPES = [
     r"stop breathing|not wake up|get hit|walk into|swallow|take)\b",
 ]
 _SELF_HARM_SHAPES_RE = [re.compile(p) for p in _SELF_HARM_SHAPES]
+#: Acts on oneself that no game has, so game words nearby do not excuse them ("trash at this game,
+#: hang urself"); "kill yourself with your own rockets" stays a play-vetted shape.
+_NEVER_PLAY_SELF_RE = [
+    re.compile(
+        rf"\b(?:hang|neck|rope|uninstall|unalive|slit|overdose|alt f4|alttfa|ctrl alt delete|"
+        rf"ctrl alt del) {_SELF}\b"
+    )
+]
 
 
 #: A post about selling, doxxing or swatting rather than doing it: news, a PSA, a complaint
@@ -1726,7 +1817,8 @@ _TOPIC_RE = re.compile(
     r"(?:violates?|violating|breaks?|breaking|breach(?:es)?) (?:\w+ ){0,2}(?:rules|tos|terms|"
     r"terms of service|eula|policy|policies|guidelines)|lose (?:your|ur) account|get (?:you|u) "
     r"banned|gets (?:you|u) banned|tos violation|crackdown|lawsuit|sued|arrested|charged|sentenced|"
-    r"jailed|prison|victims?|incidents?|not a joke|never okay|never ok|is dangerous|scam|scams|scammers|scammed|beware|psa|dont buy|never buy|investigat\w*|"
+    r"jailed|prison|victims?|incidents?|arrest|arrests|policy|policies|guidelines|"
+    r"not a joke|never okay|never ok|is dangerous|scam|scams|scammers|scammed|beware|psa|dont buy|never buy|investigat\w*|"
     r"condemn\w*|lawmakers|police say|police said|police confirm\w*|targeted by|is phishing|"
     r"(?:a |an )?(?:permanent|perma|instant|hardware|hwid) ban|should be (?:a )?ban\w*|"
     r"(?:is|are) (?:the )?(?:saddest|most pathetic|pathetic|cringe|embarrassing|lame|sad)|"
@@ -1754,11 +1846,16 @@ def _not_negated(reasons: list[Reason], text: str) -> list[Reason]:
     return out
 
 
+#: Idioms built from harm words that harm nobody: "the boss will hang you out to dry".
+_HARMLESS_IDIOM_RE = re.compile(r"\b(?:hang|hung|hanging|hangs) (\w+) out to dry\b")
+
+
 def phrases(text: str) -> list[Reason]:
     """Harassment, self-harm, scam and selling rules on a folded, allowlist-masked text.
 
     A post that warns about a scam ("never trust sites offering free V-Bucks") is not one.
     """
+    text = _HARMLESS_IDIOM_RE.sub(r"leave \1 exposed", text)
     out = (
         _first_not_play("harassment", _HARASSMENT_RE, text, game_inside=True)
         or _should_die_at_people(text)
@@ -1786,7 +1883,7 @@ def phrases(text: str) -> list[Reason]:
                 out = [("harassment", repr(m.group(0)[:60].strip()))]
                 break
     out += _not_negated(
-        _first("self_harm", _KYS_RE, text)
+        _first("self_harm", (*_KYS_RE, *_NEVER_PLAY_SELF_RE), text)
         or _first_not_play("self_harm", (*_SELF_HARM_RE, *_SELF_HARM_SHAPES_RE), text),
         text,
     )
@@ -1875,11 +1972,32 @@ def _shortened_path(skel: str, domain: str) -> str:
     return m.group(1).lower() if m else ""
 
 
+_RAW_HOST_RE = re.compile(r"(?:[^\W_][\w-]*\.)+[^\W\d_]{2,}")
+
+
+def _homograph_domain(text: str) -> str | None:
+    """A host written with non-Latin look-alike letters that reads as an official or brand
+    domain ("ѕteamcommunity.com" with a Cyrillic ѕ). :func:`domains` sees the folded spelling,
+    so without this check the look-alike would pass as the real site."""
+    for m in _RAW_HOST_RE.finditer(unicodedata.normalize("NFKC", text)):
+        host = m.group(0)
+        if host.isascii():
+            continue
+        folded = skeleton(host)
+        name = folded.rsplit(".", 1)[0].replace(".", "")
+        if _within(folded, official_domains()) or any(b in name for b in _BRANDS):
+            return host
+    return None
+
+
 def phishing(text: str, *, block_shorteners: bool) -> list[Reason]:
     """Look-alike brand domains, gift/free-nitro style domains, shorteners when blocked; a
     shortener that hides a bait path or comes with a login ask is phishing either way."""
     official = official_domains()
     skel = _DOTS_RE.sub(".", skeleton(text))
+    spoof = _homograph_domain(text)
+    if spoof:
+        return [("phishing", f"{spoof!r} spells a known domain with look-alike letters")]
     for domain in domains(text):
         if _within(domain, official) or domain == "t.co":
             continue
