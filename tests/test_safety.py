@@ -768,6 +768,62 @@ def test_blind_d_neighbours_pass(guard: SafetyGuard, text: str) -> None:
     assert verdict.ok, verdict.reasons
 
 
+# Classes generalised from blind set E's misses (session 17); new phrasings, not set E's strings.
+BLIND_E_CLASSES = [
+    ("hope your kids are in the house when it happens", "harassment"),
+    ("next time I see him at the venue he's leaving on a stretcher", "harassment"),
+    ("set fire to their office with the whole team locked inside", "harassment"),
+    ("all these foreigners in my lobby are vermin", "harassment"),
+    ("I swear he is going to disappear, I know his town", "harassment"),
+    ("she will never feel safe online again after this", "harassment"),
+    ("we'll teach him a lesson he won't walk away from", "harassment"),
+    ("enjoy looking over your shoulder", "harassment"),
+    ("you won't see it coming, streamer", "harassment"),
+    ("make sure it's his last tournament ever", "harassment"),
+    ("tag her in every post until she quits", "harassment"),
+    ("everyone email her boss, get her fired", "harassment"),
+    ("big talk for a kid whose address is on my screen", "harassment"),
+    ("phone in a bomb threat to the stadium before the final", "harassment"),
+    ("women in gaming should be beaten", "harassment"),
+    ("nice car you got, see you soon", "harassment"),
+    ("don't make me come to your college", "harassment"),
+    ("shame if I turned up at your school", "harassment"),
+    ("trust trade, you go first and I'll send mine", "scam"),
+    ("oops I accidentally reported your account, message the admin", "scam"),
+    ("your account will be suspended unless you verify with this link", "scam"),
+    ("send 10 to my cashapp and I'll send you 50 in gift cards", "scam"),
+    ("new GameFi token, 50x by next month", "scam"),
+    ("give him your steam guard code and it's fixed", "scam"),
+    ("Just pay the 3.99 shipping and the console is yours", "scam"),
+    ("I'll carry you through the raid for 25", "selling"),
+    ("$3 per win, any rank", "selling"),
+    ("selling stolen keys in bulk, dm", "selling"),
+    ("WoW gold, 500k for 10, instant", "selling"),
+    ("log in with Steam at cs-vote-cup.net/login to vote", "phishing"),
+    ("putangina mo", "profanity"),
+]
+BLIND_E_NEIGHBOURS = [
+    "Steam client beta build 1712345678 fixes the sleep bug",
+    "my old console ID 0218-7734-0042 still boots",
+    "The Hitman target walked into the woodchipper by himself 😂",
+    "We will never ask for a password. Winners get a DM from this account only.",
+    "Dick Gumshoe is the best sidekick",
+    "FANNY DIFF in all chat again",
+    "Game Pass is cheaper on the official store, you don't need cheap keys from random sites",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BLIND_E_CLASSES)
+def test_blind_e_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
+    assert code in guard.validate(text).codes
+
+
+@pytest.mark.parametrize("text", BLIND_E_NEIGHBOURS)
+def test_blind_e_neighbours_pass(guard: SafetyGuard, text: str) -> None:
+    verdict = guard.validate(text)
+    assert verdict.ok, verdict.reasons
+
+
 def test_game_context_words_are_data(tmp_path: Path) -> None:
     from xbot.safety_rules import _game_words, _real_world, chat_spellings
 

@@ -78,6 +78,13 @@ _STREET_RE = re.compile(
     r"(?=[\s,.]|$)"
 )
 _PHONE_RE = re.compile(r"(?<![\w+])\+?\(?\d[\d ()./-]{7,18}\d(?!\w)")
+#: Words right before a long number that say what it is when it is no phone number.
+_NOT_A_PHONE_RE = re.compile(
+    r"\b(?:build|version|ver|v|patch|changelog|console id|device id|serial(?: number| no\.?)?|"
+    r"order(?: number| no\.?| #)?|ticket|match id|match|replay(?: id)?|seed|lobby|game id|"
+    r"steam ?id|player id|uid|id)\s*[:#=]?\s*$",
+    re.IGNORECASE,
+)
 _CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _URL_CRED_RE = re.compile(
     r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE
@@ -461,8 +468,11 @@ def _pii(text: str) -> list[tuple[str, str]]:
         if 13 <= len(digits) <= 19 and _luhn_ok(digits) and not _TIMESTAMP_RE.fullmatch(digits):
             out.append(("pii_card", f"a Luhn-valid card number ending {digits[-4:]}"))
             break
-    for m in _PHONE_RE.finditer(_DATE_RE.sub(" ", text)):
+    undated = _DATE_RE.sub(" ", text)
+    for m in _PHONE_RE.finditer(undated):
         digits = re.sub(r"\D", "", m.group(0))
+        if _NOT_A_PHONE_RE.search(undated[max(0, m.start() - 24) : m.start()]):
+            continue  # "build 1712345678", "console ID 0218-7734-0042"
         if 10 <= len(digits) <= 15 and not (len(digits) >= 13 and _luhn_ok(digits)):
             out.append(("pii_phone", "a phone number"))
             break

@@ -189,7 +189,8 @@ _TITLES = frozenset(
 _CHARACTER_NEXT = frozenset(
     {"main", "mains", "maining", "skin", "skins", "build", "builds", "combo", "combos", "guide",
      "guides", "nerf", "nerfed", "buff", "buffed", "kit", "ult", "ultimate", "gameplay",
-     "cosplay", "tips", "tip", "matchup", "counter", "counters", "rework", "reworked"}
+     "cosplay", "tips", "tip", "matchup", "counter", "counters", "rework", "reworked", "diff",
+     "player", "players", "pick", "picks", "ban", "banned", "gumshoe"}
 )  # fmt: skip
 
 #: Words after "<name> from/in" that make it no character's source ("dick from behind").
@@ -408,10 +409,11 @@ _HARASSMENT = [
     r"goes to school|stay|stays)\b",
     r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
     r"driving|be|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
-    r"(?:house|home|address|place|school|work|job|door|parents)\b",
+    r"(?:house|home|address|place|school|work|job|door|parents|uni|university|college|campus)\b",
     r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
     r"driving|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
-    r"(?:office|studio|apartment|flat|hotel|workplace|gym|hq)\b(?=.*\b(?:make (?:them|him|her|you) "
+    r"(?:office|studio|apartment|flat|hotel|workplace|gym|hq|uni|university|college|campus|"
+    r"lectures?|classes?)\b(?=.*\b(?:make (?:them|him|her|you) "
     r"pay|hurt|beat|bats?|guns?|knives|address|teach|lesson|regret|pay for|see how|show (?:them|him|"
     r"her)|deal with|handle)\b)",
     r"\b(?:find|finding|found|get|got|look up|locate|locating|track) (?:out )?(?:where )?"
@@ -585,10 +587,11 @@ _CREDENTIAL_ASK = (
     r"\b(?:confirm|approve|accept|verify) (?:it |the trade |this )?(?:with|using) (?:your|ur) (?:mobile|"
     r"phone|sms|steam guard|authenticator|2fa|guard|email) (?:code|app|confirmation)\b|"
     r"\b(?:dm|send|give|enter|type|share|tell|drop|message|pm|provide|input|put|log in with|"
-    r"login with|sign in with|verify with|need|needs|want|reply with|text)(?: me| us| them| in| it)?"
+    r"login with|sign in with|verify with|need|needs|want|reply with|text|verify|confirm)(?: me| us| them| in| it| him| her)?"
     r"(?: with)? (?:your|ur|yo|the|a)(?: \w+){0,4} (?:password|passwords|passwd|pass|pw|pwd|"
     r"login|logins|log in|credentials|2fa|2fa code|otp|auth code|verification code|security code|"
     r"recovery code|backup codes?|seed phrase|recovery phrase|private key|sign in details|login "
+    r"code|guard code|steam guard code|authenticator code|authenticator|mobile code|sms code|"
     r"details|account details|account info)\b"
 )
 #: Currency the game itself hands out: "500 free gems by logging in daily", "a free gold skin
@@ -602,6 +605,20 @@ _EARNED = (
     r"bio|password|login with|click|telegram|whatsapp)\b))"
 )
 _SCAM = [
+    r"\btrust trades?\b",
+    r"\b(?:you|u) (?:go|send|give) first\b.{0,80}\b(?:i|ill|i ll|i will|then i) (?:send|give|trade)\b",
+    r"\baccidentally reported (?:your|ur) (?:account|acc)\b",
+    r"\bgive me both (?:items|skins|pets|accounts|knives|limiteds)\b",
+    r"\b(?:account|acc) (?:will be|is going to be|gets|is being) (?:deleted|banned|suspended|"
+    r"terminated|locked|closed|disabled)\b.{0,80}\b(?:unless|verify|confirm|click|log ?in)\b",
+    r"\bsend (?:me )?\d+(?: \w+){0,3} (?:paypal|cashapp|cash app|venmo|btc|crypto|zelle)\b.{0,60}"
+    r"\b(?:ill|i ll|i will|and i) send\b",
+    # investment returns: "earn 10x back in 30 days", "returns of 40% a month", "100x by next week"
+    r"\b(?:(?:earn|get|make) (?:\d+x|\d+ percent|double|triple)|(?:returns? of|roi of) \d+(?: percent)?)"
+    r"(?: \w+){0,4} (?:back|returns?|a month|per month|a week|per week|monthly|weekly|daily|a day|"
+    r"guaranteed)\b",
+    r"\b\d+x (?:by|in|within) (?:next |the next )?(?:week|month|days?|tomorrow|\d+ days)\b",
+    r"\b(?:pump incoming|before the (?:exchange )?listing|guaranteed returns?)\b",
     # a trade that comes back doubled: "send me 10 skins, get 15 back", "i'll send double"
     r"\b(?:ill|i ll|i will|ima|imma|we ll|well|we will) (?:send|give|pay|trade|return)(?: you| u)?"
     r"(?: back| it back)? (?:2x|3x|x2|x3|double|twice|triple|\d+x)\b",
@@ -613,7 +630,7 @@ _SCAM = [
     r"\b(?:generator|gen|glitch|hack)\b(?=.*\b(?:no ban|100 safe|undetected|link below|link in "
     r"bio|no survey|no human verification|no verification|working \d{4}|still works)\b)",
     # a fee before a prize: "send $20 for verification and it ships", "just pay $4.99 shipping"
-    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us)? \d+(?: \d+)?(?: \w+){0,3} (?:for |to cover )?"
+    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us| the)? \d+(?: \d+)?(?: \w+){0,3} (?:for |to cover )?"
     r"(?:the )?(?:verification|shipping|processing|fee|fees|customs|activation|handling|unlock)\b",
     # a code or prize that works only after a login on someone's page
     r"\b(?:only works|works only|valid only|must|need to|have to|first) (?:if you |when you |after "
@@ -732,7 +749,7 @@ _STRONG_CHEAT = (
     r"colou?r ?aim|pixel ?(?:bots?|triggers?|aim)|(?:anti ?cheat|vanguard|eac|battleye|vac|ricochet|"
     r"faceit ac) bypass(?:es)?|cronus(?: zen)?"
     r"(?: \w+){0,3} scripts?|xim(?: \w+){0,2} (?:scripts?|configs?)|strike ?pack scripts?|"
-    r"(?:anti ?recoil|no recoil|aim assist|rapid fire|jitter)(?: \w+)? (?:scripts?|mods?|macros?)|"
+    r"(?:anti ?recoil|no recoil|recoil|aim assist|rapid fire|jitter)(?: \w+)? (?:scripts?|mods?|macros?)|"
     r"(?:scripts?|macros?|configs?|mods?) for (?:the )?(?:cronus|xim|strike ?pack|zen))"
 )
 _STRONG_CHEAT_RE = re.compile(rf"\b{_STRONG_CHEAT}\b")
@@ -740,6 +757,7 @@ _CHEAT_CUE_RE = re.compile(
     r"\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|undetected|ban ?safe|bansafe|"
     r"0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|telegram|discord|link in bio|keys?|"
     r"never detected|undetect\w*|undected|included|bypass|weekly|monthly|daily|configs?|"
+    r"latest patch|one click|\d+ (?:usd|eur|gbp|dollars|bucks)|"
     r"selling|for sale|buy|order|instant delivery|delivery|\d+ (?:usd|eur|gbp|dollars|bucks))\b"
 )
 _CHEAT_TALK_RE = re.compile(
@@ -759,6 +777,17 @@ def _sold_cheat(text: str) -> list[Reason]:
 
 
 _SELLING = [
+    r"\b(?:carry|carries|boost|boosting) (?:for|4) (?:money|cash|real money|paypal)\b",
+    r"\b(?:account|acc) shar(?:e|ing)\b(?=.*\b(?:\d+|price|per win|dm|paypal|cashapp|crypto)\b)",
+    r"\b\d+ (?:per|a|each|for every) win\b",
+    r"\bcarry (?:you|u|ya|your team|ur team)(?: \w+){0,6} (?:for|4) \d+\b",
+    r"\bcheap (?:steam |game |cd |gift |xbox |psn |origin |uplay )?(?:keys|codes)\b",
+    r"\b(?:stolen|cracked|leaked) (?:\w+ ){0,2}(?:keys|codes|accounts|accs|cards|logins)\b"
+    r"(?=.*\b(?:sell|selling|for sale|bulk|dm|msg|price|\d+)\b)",
+    r"\b(?:gold|coins|mesos|plat|platinum|credits|gil|isk|kinah|runes)\b.{0,40}\b(?:\d+ ?m|\d+ ?k|"
+    r"\d+ million) (?:for|4) \d",
+    r"\b(?:in stock|fast delivery|instant delivery)\b(?=.*\b(?:gold|coins|mesos|plat|gil|isk|"
+    r"accounts?|accs?|keys|items)\b)",
     # account sharing sold as a carry or coaching: "we play on your account", "I log into your acc"
     r"\b(?:i|we|ill|well|i ll|we ll|i will|we will) (?:\w+ )?(?:play|log ?in|login|log|sign in|hop) "
     r"(?:on|into|to|in|onto) (?:your|ur) (?:account|acc|acct)\b",
@@ -964,7 +993,9 @@ _WARNING_RE = re.compile(
     r"never from|only (?:on |at |through |from |via |in |into )?(?:the |our )?(?:official|in game|store)|"
     r"into the official|cracks? down|crackdown|lawsuit|sues|sued|(?<!\bnot a )(?<!\bno )scams?|"
     r"scammers|never share|"
-    r"dont share|do not share|never give|is phishing|are phishing|phishing (?:link|site|"
+    r"dont share|do not share|never give|will never ask|never ask (?:you )?for|only dm winners|"
+    r"from this account only|this account only|check the handle|never pay to enter|drawn by bot|"
+    r"is phishing|are phishing|phishing (?:link|site|"
     r"scam|attempt)s?|only (?:ever )?comes? from|steals? (?:your |ur )?(?:accounts?|logins?|"
     r"passwords?|info|details))\b"
 )
@@ -1133,6 +1164,9 @@ _TARGET = _alt(
     "you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they", "ppl", "people",
     "everyone", "everybody", "youre", "youll", "hes", "shes", "theyre", "all (?:the |of the )?[a-z]+",
     "every (?:single )?[a-z]+(?: of (?:the|that|this|their|your|ur) [a-z]+(?: [a-z]+)?)?",
+    "(?:women|men|girls|streamers|devs|developers|mods|moderators|admins|refs|referees|casters|"
+    "journalists|fans|gamers|immigrants|jews|muslims|christians|blacks|whites|asians|gays|trans "
+    "people)(?: (?:in|on|from|of) [a-z]+)?",
     _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
     + r"(?: [a-z]+)? [a-z]+",
 )  # fmt: skip
@@ -1191,7 +1225,8 @@ _ACT = _alt(
     "hunt", "hunt down", "track down", "come for", "come after", "visit", "get", "make", "dox",
     "rearrange", "cave in", "bust", "crack", "split", "snap", "gouge", "knife", "cap", "pistol whip",
     "smack", "whoop", "clobber", "pummel", "stomp",
-    "doxx", "swat", "expose", "leak", "slash", "headshot", "snipe", "one tap",
+    "doxx", "swat", "expose", "leak", "slash", "headshot", "snipe", "one tap", "exterminate",
+    "eradicate", "purge", "wipe out", "firebomb",
 )  # fmt: skip
 #: Acts that are also ordinary play; they need their target to be a person and no game context.
 _PLAY_ACTS = frozenset(
@@ -1257,6 +1292,12 @@ def _is_person(phrase: str) -> bool:
     return _head_noun(phrase) is not None
 
 
+_DETERMINERS = frozenset(
+    {"the", "that", "this", "those", "these", "your", "ur", "yo", "his", "her", "their", "every",
+     "all", "my", "our"}
+)  # fmt: skip
+
+
 def _is_person_noun(word: str) -> bool:
     return word in _PERSON_NOUNS or (word.endswith("s") and word[:-1] in _PERSON_NOUNS)
 
@@ -1264,8 +1305,10 @@ def _is_person_noun(word: str) -> bool:
 def _head_noun(phrase: str) -> str | None:
     """The person noun of a determiner phrase: "that toxic jungler" -> "jungler", and "that dev
     for" -> "dev" (a phrase matched as determiner + two words may run one word past its noun)."""
-    words = phrase.split()[1:][-2:]
-    return next((w for w in reversed(words) if _is_person_noun(w)), None)
+    words = phrase.split()
+    if words and words[0] not in _DETERMINERS and _is_person_noun(words[0]):
+        return words[0]  # a bare group leads: "women in esports"
+    return next((w for w in reversed(words[1:][-2:]) if _is_person_noun(w)), None)
 
 
 def _head_end(m: re.Match[str], group: str) -> int:
@@ -1335,6 +1378,7 @@ _IMPERATIVE_RE = re.compile(
     r"(?:^|\b(?:lets|let s|pls|please|just|go|someone|somebody|time to|we should|yall should|"
     r"everyone|everybody|chat|boys) )"
     r"(?P<verb>hang|lynch|execute|shoot|stab|kill|murder|behead|gas|burn|torch|nuke|bomb|beat|"
+    r"exterminate|eradicate|purge|firebomb|"
     r"hurt|rape|strangle|choke|drown|dox|doxx|swat|jump) "
     rf"(?P<object>{_OBJ})\b"
 )
@@ -1407,6 +1451,7 @@ def _threat_shapes(text: str) -> list[Reason]:
             verb in {"get", "make", "visit", "find", "ruin", "wreck", "destroy", "expose", "leak"}
             and not body
             and not _TAIL_THREAT_RE.match(text[end:])
+            and not real  # "we find them. faces, homes, cars."
         ):
             continue
         if verb in _PLAY_ACTS and not body and m.group(0).split()[0] == "go":
@@ -1637,13 +1682,11 @@ _THREAT_IDIOMS = [
     r"visit|coming over|knock knock|say hi|said hi)\b",
     r"\b(?:ich weiss wo du wohnst|se donde vives|je sais ou tu (?:habites|vis)|so dove abiti|"
     r"sei onde (?:voce|vc) mora|ik weet waar je woont|wiem gdzie mieszkasz)\b",
-    r"\b(?:shame|pity) if (?:someone|somebody|anyone|people|a few of us|we) (?:\w+ )?(?:showed up|"
+    r"\b(?:shame|pity) if (?:someone|somebody|anyone|people|a few of us|we|i|my boys|my friends) (?:\w+ )?(?:showed up|"
     r"came|turned up|visited|stopped by|knocked|found|dropped by|paid)\b",
-    r"\b(?:call|calling|called|phone|phoning|send|sending|make|making|report|reporting) (?:in )?"
-    r"(?:a |an )?(?:bomb threat|bomb scare|fake threat|shooting threat|bomb hoax)\b",
     r"\b(?:kick|kicks|kicked|kicking|bust|busts|busted|busting|break|breaks|broke|breaking) "
     r"(?:your|ur|his|her|their) (?:front |bedroom )?door (?:in|down|open)\b",
-    r"\b(?:go|everyone|everybody|chat|yall|lets|let s|boys|guys) (?:\w+ )?(?:flood|spam|raid|"
+    r"\b(?:go|everyone|everybody|chat|yall|lets|let s|boys|guys|then|and) (?:\w+ )?(?:flood|spam|raid|"
     r"bomb|blow up|harass|mass report|brigade|dogpile) (?:his|her|their|(?:this|that|the) [a-z]+s) "
     r"(?:\w+ ){0,2}(?:facebook|instagram|insta|dms|inbox|phone|email|number|socials|comments|"
     r"mentions|twitter|tiktok|page|work|job|school|family)\b",
@@ -1657,12 +1700,54 @@ _THREAT_IDIOMS = [
     r"taxi) (?:doesnt|does not|never|wont|dont|do not) (?:make it|arrive|get|land)\b",
     r"\b(?:youd|you would|ud|you d|hed|shed|theyd|youll|you will|youre|ull) (?:\w+ )?be "
     r"(?:in|at) (?:the |a )?(?:hospital|er|emergency room|icu|morgue|ground)\b",
-    r"\b(?:your|ur|his|her|their) (?:mom|mum|mother|dad|father|sister|brother|wife|girlfriend|"
+    r"\b(?:your|ur|his|her|their|(?:the|that|this|your|ur) \w+s) (?:mom|mum|mother|dad|father|sister|brother|wife|girlfriend|"
     r"boyfriend|kids?|son|daughter|family|parents) (?:works|lives|goes to school|goes|stays|shops) "
     r"(?:at|on|in|near|by)\b.{0,80}\b(?:stopping by|stop by|drop by|say hi|said hi|see (?:you|her|"
     r"him|them)|visit|pay a visit|be there|waiting|coming)\b",
+    r"\b(?:hope|hoping|pray|wish) (?:that )?(?:your|ur|his|her|their) (?:\w+ )?(?:kids|family|wife|"
+    r"husband|mom|mum|dad|parents|children|baby|girlfriend|boyfriend) (?:are|is|will be|re|s) "
+    r"(?:home|there|inside|in the house|in the car|with (?:you|him|her)) when\b",
+    r"\b(?:leaving|leave|go home|going home|leaves|carried out|wheeled out|goes home|coming "
+    r"out|going out) (?:in|on) (?:an? |the )?(?:ambulance|stretcher|body bag|wheelchair|hearse)\b",
+    r"\b(?:lovely|nice|cute|beautiful|pretty) (?:\w+ )?(?:front door|door|house|home|car|flat|"
+    r"apartment|garden|window|street|neighbou?rhood)\b.{0,80}\b(?:see you soon|be seeing you|"
+    r"stopping by|pay (?:you )?a visit|knock knock)\b",
+    r"\b(?:every|all|these|those) (?:\w+ ){0,6}(?:is|are) (?:an? |just |literally |all )?"
+    r"(?:cockroach|cockroaches|vermin|subhuman|subhumans|parasites?|savages|apes|monkeys|insects|"
+    r"untermensch|mongrels)\b",
+    r"\b(?:he|she|you|u|they|hes|shes|youre|theyre)(?: s| is| are| re)? (?:going to|gonna|will|ll|"
+    r"is going to|is gonna) (?:disappear|go missing|vanish)\b(?! (?:from|off) (?:the )?(?:leaderboard|"
+    r"ladder|rankings?|meta|map|game|lobby|server|queue))",
+    r"\b(?:doesnt|dont|wont|will not|never|shouldnt|does not|do not) (?:get to |gonna |going to )?"
+    r"feel safe\b",
+    r"\b(?:lesson|beating|beatdown) (?:he|she|they|you|u) (?:wont|will not|will never|never|aint "
+    r"gonna) (?:walk away from|forget|recover from|walk off|get up from)\b",
+    r"\blooking over (?:your|ur|his|her|their) shoulders?\b",
+    r"\b(?:wont|will not|never|dont|wont ever) see (?:it|this|me|us|them) coming\b",
+    r"\bmake sure (?:its|it s|it is|this is|thats|that is) (?:your|ur|his|her|their) last\b",
+    r"\b(?:follow|reply|replying|spam|flood|message|dm|harass|hound|report|tag|call|text|email|ping|"
+    r"stalk|raid)\b(?: \w+){0,12} (?:until|till|til) (?:she|he|they|her|him|them) (?:breaks|quits|"
+    r"leaves|cries|deletes|snaps|gives up|kills|logs off|goes offline|stops|breaks down|is gone)\b",
+    r"\b(?:ring|call|email|contact|message|phone) (?:his|her|their) (?:boss|employer|work|manager|"
+    r"school|uni|university|parents|landlord)\b(?=.*\b(?:sacked|fired|expelled|evicted|everyone|"
+    r"everybody|all of you|real name|workplace)\b)",
+    r"\b(?:whose|his|her|their|your|ur) (?:home |real |house )?(?:address|addy|ip) is (?:on my "
+    r"screen|right here|in my|saved|pinned|written down|in front of me)\b",
 ]
 _THREAT_IDIOMS_RE = [re.compile(p) for p in _THREAT_IDIOMS]
+#: Threats no game context excuses: a bomb threat to a venue is one whatever "arena" says.
+_NEVER_PLAY_THREATS_RE = [
+    re.compile(
+        r"\b(?:call|calling|called|phone|phoning|send|sending|make|making|report|reporting) (?:in )?"
+        r"(?:a |an )?(?:bomb threat|bomb scare|fake threat|shooting threat|bomb hoax)s?\b"
+    ),
+    # a building burned with people in it ("torch that studio with the devs still inside")
+    re.compile(
+        r"\b(?:burn|torch|bomb|firebomb|blow up|gas|set fire to|lock)\w*\b.{0,60}\bwith (?:the \w+|"
+        r"them|him|her|you|everyone|people|the \w+ \w+|his \w+|her \w+|their \w+) (?:still |all )?"
+        r"(?:inside|in it|in there|locked inside)\b"
+    ),
+]
 
 _SELF = r"(?:(?:your|ur|yor|yo|ya|you|u|thy|yuor|yur|urs|yours) ?(?:sel+f+e?|selv(?:e|es)|slef|slf|sefl|elf|sel)|youself|yoursef|yourse|ureself)"
 #: Acts done to oneself: "kill yourself", "neck urself", "unalive yourself".
@@ -1718,7 +1803,7 @@ _SELF_HARM_SHAPES = [
     # jump, step or lie where one dies
     r"\b(?:jump|jumping|leap|dive|fall|step|walk|run|throw (?:yourself|urself|ur self)|"
     r"hurl (?:yourself|urself)|yeet (?:yourself|urself)|do a flip|flip|backflip|swan dive|"
-    r"lie down|lay down|play)(?: \w+)? (?:off|from|in front of|into|under|onto|on|in) (?:of )?"
+    r"lie down|lay down|play)(?! ed\b)(?: \w+)? (?:off|from|in front of|into|under|onto|on|in) (?:of )?"
     r"(?:a |the |ur |your |some |an |nearest |closest |tall |high |moving |busy )*"
     r"(?:bridge|building|cliff|roof|rooftop|balcony|skyscraper|tower|window|train|trains|bus|truck|"
     r"car|cars|traffic|highway|freeway|motorway|overpass|tracks|railway|train tracks|subway|"
@@ -1817,7 +1902,8 @@ _TOPIC_RE = re.compile(
     r"(?:violates?|violating|breaks?|breaking|breach(?:es)?) (?:\w+ ){0,2}(?:rules|tos|terms|"
     r"terms of service|eula|policy|policies|guidelines)|lose (?:your|ur) account|get (?:you|u) "
     r"banned|gets (?:you|u) banned|tos violation|crackdown|lawsuit|sued|arrested|charged|sentenced|"
-    r"jailed|prison|victims?|incidents?|arrest|arrests|policy|policies|guidelines|"
+    r"jailed|prison|victims?|incidents?|arrest|arrests|policy|policies|guidelines|dont need|"
+    r"do not need|random sites|"
     r"not a joke|never okay|never ok|is dangerous|scam|scams|scammers|scammed|beware|psa|dont buy|never buy|investigat\w*|"
     r"condemn\w*|lawmakers|police say|police said|police confirm\w*|targeted by|is phishing|"
     r"(?:a |an )?(?:permanent|perma|instant|hardware|hwid) ban|should be (?:a )?ban\w*|"
@@ -1863,6 +1949,7 @@ def phrases(text: str) -> list[Reason]:
         or _harm_act(text)
         or _threat_shapes(text)
         or _first_not_play("harassment", _THREAT_IDIOMS_RE, text)
+        or _first("harassment", _NEVER_PLAY_THREATS_RE, text)
     )
     if (
         out
@@ -1890,7 +1977,7 @@ def phrases(text: str) -> list[Reason]:
     if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
     selling = _first("selling", _SELLING_RE, text) or _sold_cheat(text)
-    if selling and not _TOPIC_RE.search(text):
+    if selling and not (_TOPIC_RE.search(text) or _WARNING_RE.search(text)):
         out += selling
     return out
 
@@ -1962,7 +2049,9 @@ def domains(text: str) -> list[str]:
 #: A login asked for next to a link: "log in with your EA account to claim".
 _LOGIN_ASK_RE = re.compile(
     r"\b(?:log ?in|sign ?in|signin|connect|verify|link|authori[sz]e)(?: \w+)? (?:with|using|to|into) "
-    r"(?:your|ur|ya|the|a)(?: \w+){0,2} (?:account|acc|acct|login|profile|wallet)\b"
+    r"(?:your|ur|ya|the|a)(?: \w+){0,2} (?:account|acc|acct|login|profile|wallet)\b|"
+    r"\b(?:log ?in|sign ?in|login|verify|connect) (?:with|using|via|through) (?:steam|discord|epic|"
+    r"riot|battle ?net|xbox|psn|playstation|twitch|google|roblox|ea|ubisoft)\b"
 )
 
 
@@ -2024,6 +2113,10 @@ def phishing(text: str, *, block_shorteners: bool) -> list[Reason]:
         for word in _BAIT_WORDS:
             if word in name:
                 return [("phishing", f"{domain!r} is a {word!r}-bait domain")]
+        if _LOGIN_ASK_RE.search(skel):
+            return [
+                ("phishing", f"a login asked for next to {domain!r}, which is no platform's domain")
+            ]
     return []
 
 
