@@ -824,6 +824,64 @@ def test_blind_e_neighbours_pass(guard: SafetyGuard, text: str) -> None:
     assert verdict.ok, verdict.reasons
 
 
+# Classes generalised from blind set F's misses (session 17); new phrasings, not set F's strings.
+BLIND_F_CLASSES = [
+    ("all the french players on this server should be hunted down", "harassment"),
+    ("here's his linkedin and his mum's facebook, do what you want with it", "harassment"),
+    ("report him, DM him, call his job, get him fired", "harassment"),
+    ("can't wait till someone kicks your face in", "harassment"),
+    ("let's make her regret ever going live", "harassment"),
+    ("give the caster what he deserves, a wheelchair", "harassment"),
+    ("it'd be a shame if your dog ran away tonight", "harassment"),
+    ("you thought you were anonymous, huh", "harassment"),
+    ("check your porch tomorrow", "harassment"),
+    ("I know some people near your town", "harassment"),
+    ("anyone from his city wanna pay him a visit? I'll pay", "harassment"),
+    ("make him too scared to log in", "harassment"),
+    ("let's all show up outside her flat tonight", "harassment"),
+    ("this guy deserves to get jumped", "harassment"),
+    ("have you thought about not existing", "self_harm"),
+    ("everyone would be relieved if you offed yourself", "self_harm"),
+    ("just end it, nobody would notice", "self_harm"),
+    ("ƒuck this game", "profanity"),
+    ("download the launcher from my dropbox link for free premium", "scam"),
+    ("let me check your inventory with my trade bot first", "scam"),
+    ("send me a 20 gift card and I'll send back 60", "scam"),
+    ("log in to our portal with your Steam account to get paid", "scam"),
+    ("I can unban your account for 25 in gift cards", "scam"),
+    ("token goes 20x by Sunday, buy now", "scam"),
+    ("paste your API key here to enter the raffle", "scam"),
+    ("raid carries, 35 per clear, piloted", "selling"),
+    ("CreamAPI DLC unlocker setup, 5 bucks", "selling"),
+    ("runes service, 50 million in an hour, cheap", "selling"),
+    ("10M gold 25 dollars any realm", "selling"),
+    ("shared Game Pass account, 6 a month, 2 slots", "selling"),
+    ("steam keys from a leaked database, 1 each", "selling"),
+    ("power leveling 1-60 in 2 days, piloted", "selling"),
+    ("selling my maxed out level 500 Fortnite account", "selling"),
+    ("is this you in this clip?? tinyurl.com/abc123", "phishing"),
+    ("card 4111 1111 1111 1112 cvv 123, someone buy me skins", "pii_card"),
+    ("ship it to Rue de Rivoli 50, 75001 Paris", "pii_address"),
+]
+BLIND_F_NEIGHBOURS = [
+    "Upgrade the Normandy before the Suicide Mission, or people will die",
+    "all the pros in this tournament deserve a break",
+    "check your mailbox for the Steam newsletter",
+    "vote for the Game Awards on thegameawards.com",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BLIND_F_CLASSES)
+def test_blind_f_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
+    assert code in guard.validate(text).codes
+
+
+@pytest.mark.parametrize("text", BLIND_F_NEIGHBOURS)
+def test_blind_f_neighbours_pass(guard: SafetyGuard, text: str) -> None:
+    verdict = guard.validate(text)
+    assert verdict.ok, verdict.reasons
+
+
 def test_game_context_words_are_data(tmp_path: Path) -> None:
     from xbot.safety_rules import _game_words, _real_world, chat_spellings
 

@@ -85,6 +85,17 @@ _NOT_A_PHONE_RE = re.compile(
     r"steam ?id|player id|uid|id)\s*[:#=]?\s*$",
     re.IGNORECASE,
 )
+#: Words that make a long number a card number even when its check digit is wrong.
+_CARD_WORDS_RE = re.compile(
+    r"\b(?:cvv|cvc|cvv2|exp(?:iry|ires)?|expiration|card(?: number| no\.?)?)\b", re.I
+)
+#: A street address in the continental European shape: "Calle de Alcalá 125, 28009 Madrid".
+_EU_STREET_RE = re.compile(
+    r"\b(?:calle|avenida|avda|rue|boulevard|strasse|straße|str|gasse|weg|allee|platz|via|viale|"
+    r"piazza|corso|rua|travessa|straat|laan|gracht|ulica|ul)\.?\s+(?:(?:de|del|la|des|du|di|da|do|"
+    r"der|van)\s+)?[A-ZÀ-Ý][\w'-]+(?:\s+[A-ZÀ-Ý][\w'-]+)?\s+\d{1,4}[a-zA-Z]?\b.{0,20}?\b\d{4,5}\s+[A-ZÀ-Ý]",
+    re.IGNORECASE,
+)
 _CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _URL_CRED_RE = re.compile(
     r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE
@@ -447,7 +458,7 @@ def _pii(text: str) -> list[tuple[str, str]]:
         out.append(("pii_id", "a date of birth"))
     elif any(_iban_ok(m.group(0)) for m in _IBAN_RE.finditer(text)):
         out.append(("pii_id", "an IBAN"))
-    if _STREET_RE.search(text):
+    if _STREET_RE.search(text) or _EU_STREET_RE.search(text):
         out.append(("pii_address", "a street address"))
     if _URL_CRED_RE.search(text):
         out.append(("credential_in_url", "a URL with user:password@"))
@@ -463,9 +474,14 @@ def _pii(text: str) -> list[tuple[str, str]]:
             if re.search(r"\d", tok) and re.search(r"[A-Za-z]", tok) and not _looks_like_words(tok):
                 out.append(("api_key", "a long random-looking token"))
                 break
+    card_words = bool(_CARD_WORDS_RE.search(text))
     for m in _CARD_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and not _TIMESTAMP_RE.fullmatch(digits):
+        if (
+            13 <= len(digits) <= 19
+            and (_luhn_ok(digits) or card_words)
+            and not _TIMESTAMP_RE.fullmatch(digits)
+        ):
             out.append(("pii_card", f"a Luhn-valid card number ending {digits[-4:]}"))
             break
     undated = _DATE_RE.sub(" ", text)

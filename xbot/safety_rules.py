@@ -409,11 +409,12 @@ _HARASSMENT = [
     r"goes to school|stay|stays)\b",
     r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
     r"driving|be|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
-    r"(?:house|home|address|place|school|work|job|door|parents|uni|university|college|campus)\b",
+    r"(?:house|home|address|place|school|work|job|door|parents|uni|university|college|campus|"
+    r"apartment|flat|window|street|building)\b",
     r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
     r"driving|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
-    r"(?:office|studio|apartment|flat|hotel|workplace|gym|hq|uni|university|college|campus|"
-    r"lectures?|classes?)\b(?=.*\b(?:make (?:them|him|her|you) "
+    r"(?:office|studio|hotel|workplace|gym|hq|lectures?|classes?)\b(?=.*\b(?:something (?:they|he|she|"
+    r"you) (?:wont|will not) like|make (?:them|him|her|you) "
     r"pay|hurt|beat|bats?|guns?|knives|address|teach|lesson|regret|pay for|see how|show (?:them|him|"
     r"her)|deal with|handle)\b)",
     r"\b(?:find|finding|found|get|got|look up|locate|locating|track) (?:out )?(?:where )?"
@@ -587,11 +588,12 @@ _CREDENTIAL_ASK = (
     r"\b(?:confirm|approve|accept|verify) (?:it |the trade |this )?(?:with|using) (?:your|ur) (?:mobile|"
     r"phone|sms|steam guard|authenticator|2fa|guard|email) (?:code|app|confirmation)\b|"
     r"\b(?:dm|send|give|enter|type|share|tell|drop|message|pm|provide|input|put|log in with|"
-    r"login with|sign in with|verify with|need|needs|want|reply with|text|verify|confirm)(?: me| us| them| in| it| him| her)?"
+    r"login with|sign in with|verify with|need|needs|want|reply with|text|verify|confirm|paste|submit)(?: me| us| them| in| it| him| her)?"
     r"(?: with)? (?:your|ur|yo|the|a)(?: \w+){0,4} (?:password|passwords|passwd|pass|pw|pwd|"
     r"login|logins|log in|credentials|2fa|2fa code|otp|auth code|verification code|security code|"
     r"recovery code|backup codes?|seed phrase|recovery phrase|private key|sign in details|login "
     r"code|guard code|steam guard code|authenticator code|authenticator|mobile code|sms code|"
+    r"api key|api keys|steam api key|session token|token|cookie|cookies|"
     r"details|account details|account info)\b"
 )
 #: Currency the game itself hands out: "500 free gems by logging in daily", "a free gold skin
@@ -607,7 +609,17 @@ _EARNED = (
 _SCAM = [
     r"\btrust trades?\b",
     r"\b(?:you|u) (?:go|send|give) first\b.{0,80}\b(?:i|ill|i ll|i will|then i) (?:send|give|trade)\b",
-    r"\baccidentally reported (?:your|ur) (?:account|acc)\b",
+    r"\baccidentally reported (?:your|ur) (?:\w+ )?(?:account|acc)\b",
+    r"\bdownload (?:the |my |our |this )?(?:launcher|client|exe|app|installer|tool|file|mod menu|"
+    r"cheat|hack)\b.{0,40}\b(?:my|this|our) (?:\w+ )?link\b",
+    r"\b(?:check|verify|scan|value|appraise) (?:your|ur) (?:inventory|items|skins|account)\b.{0,40}"
+    r"\b(?:bot|site|link|tool)\b",
+    r"\bgift ?card flip(?:ping|s)?\b",
+    r"\bsend me (?:a |an )?\d+(?: \w+){0,3}\b.{0,40}\b(?:ill|i ll|i will) (?:return|send|give) "
+    r"(?:you )?(?:back )?\d+\b",
+    r"\b(?:log ?in|sign ?in|login) (?:to|into|on) (?:our|my|this|the) (?:launcher|app|site|website|"
+    r"page|client|tool|portal) (?:with|using) (?:your|ur) (?:\w+ )?(?:account|login|acc)\b",
+    r"\bunban (?:your|ur) (?:\w+ )?(?:account|acc)\b(?=.*\b(?:fee|pay|\d+|gift cards?|paypal|cashapp)\b)",
     r"\bgive me both (?:items|skins|pets|accounts|knives|limiteds)\b",
     r"\b(?:account|acc) (?:will be|is going to be|gets|is being) (?:deleted|banned|suspended|"
     r"terminated|locked|closed|disabled)\b.{0,80}\b(?:unless|verify|confirm|click|log ?in)\b",
@@ -617,7 +629,8 @@ _SCAM = [
     r"\b(?:(?:earn|get|make) (?:\d+x|\d+ percent|double|triple)|(?:returns? of|roi of) \d+(?: percent)?)"
     r"(?: \w+){0,4} (?:back|returns?|a month|per month|a week|per week|monthly|weekly|daily|a day|"
     r"guaranteed)\b",
-    r"\b\d+x (?:by|in|within) (?:next |the next )?(?:week|month|days?|tomorrow|\d+ days)\b",
+    r"\b\d+x (?:by|in|within) (?:next |the next )?(?:week|month|days?|tomorrow|\d+ days|monday|"
+    r"tuesday|wednesday|thursday|friday|saturday|sunday|the weekend)\b",
     r"\b(?:pump incoming|before the (?:exchange )?listing|guaranteed returns?)\b",
     # a trade that comes back doubled: "send me 10 skins, get 15 back", "i'll send double"
     r"\b(?:ill|i ll|i will|ima|imma|we ll|well|we will) (?:send|give|pay|trade|return)(?: you| u)?"
@@ -630,7 +643,7 @@ _SCAM = [
     r"\b(?:generator|gen|glitch|hack)\b(?=.*\b(?:no ban|100 safe|undetected|link below|link in "
     r"bio|no survey|no human verification|no verification|working \d{4}|still works)\b)",
     # a fee before a prize: "send $20 for verification and it ships", "just pay $4.99 shipping"
-    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us| the)? \d+(?: \d+)?(?: \w+){0,3} (?:for |to cover )?"
+    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us| the| a| an)? \d+(?: \d+)?(?: \w+){0,3} (?:for |to cover )?"
     r"(?:the )?(?:verification|shipping|processing|fee|fees|customs|activation|handling|unlock)\b",
     # a code or prize that works only after a login on someone's page
     r"\b(?:only works|works only|valid only|must|need to|have to|first) (?:if you |when you |after "
@@ -733,7 +746,8 @@ _SALE_CUE = (
     r"(?:for sale|selling|sell|wts|wtb|cheap|cheapest|price|prices|pricing|priced|quote|offers?|"
     r"paypal|cashapp|cash app|venmo|crypto|btc|usdt|usd|eur|gbp|dollars|bucks|dm|dms|pm|hmu|"
     r"instant|instantly|delivery|in stock|restocked|discount|available|order|orders|shop|store|"
-    r"telegram|whatsapp|link in bio|piloted|self play|guaranteed|legit|affordable|per (?:game|win|"
+    r"telegram|whatsapp|link in bio|piloted|self play|guaranteed|legit|affordable|obo|per (?:clear|"
+    r"run|raid|carry|game|win|"
     r"match|division|rank|tier|level|week|month|day|hour|account|key))"
 )
 _RANKS = (
@@ -777,6 +791,15 @@ def _sold_cheat(text: str) -> list[Reason]:
 
 
 _SELLING = [
+    r"\b(?:dlc unlockers?|creamapi|unlocker tool|unlock ?all tool)\b",
+    r"\b(?:gold|coins|runes|souls|credits|currency|mesos|gil|plat|bells|vbucks|robux) (?:service|"
+    r"farming service|delivery|for sale|shop|store)\b",
+    r"\b\d+ ?(?:m|k|mil|million|billion) (?:gold|coins|runes|mesos|gil|credits|plat|souls)\b"
+    r"(?: \w+){0,3} \d+",
+    r"\bshared (?:\w+ ){0,2}accounts?\b(?=.*\b(?:\d+|price|slot|slots|month|dm)\b)",
+    r"\b(?:keys|codes|accounts)\b.{0,40}\b(?:leaked|stolen) (?:database|db|dump|list)\b",
+    r"\b(?:power ?level(?:ing|ling)?|leveling|levelling)\b.{0,60}\b(?:piloted|in \d+ (?:hours|days))\b",
+    r"\b(?:email change|e mail change|full access|first owner|obo)\b(?=.*\b(?:accounts?|accs?)\b)",
     r"\b(?:carry|carries|boost|boosting) (?:for|4) (?:money|cash|real money|paypal)\b",
     r"\b(?:account|acc) shar(?:e|ing)\b(?=.*\b(?:\d+|price|per win|dm|paypal|cashapp|crypto)\b)",
     r"\b\d+ (?:per|a|each|for every) win\b",
@@ -821,11 +844,12 @@ _SELLING = [
     r"\b(?:carries|carry runs|carry service|raid carries|mythic carries|dungeon carries|power ?"
     r"level(?:ing|ling)?|leveling service|levelling service|account leveling|placement matches "
     r"done|wins for hire)\b(?=.*\b(?:quote|cheap|price|prices|paypal|cashapp|for sale|selling|sell|"
-    r"offering|usd|eur|orders?|slots|spots open|service|services|pm me for|dm me for|dm for|pm for)\b)",
+    r"offering|usd|eur|orders?|slots|spots open|service|services|pm me for|dm me for|dm for|pm for|"
+    r"per clear|per run|per raid|piloted|vpn safe)\b)",
     r"\b(?:cheap|selling|sell|wts|buy cheap)\b(?: \S+){0,3} (?:gold|coins|currency|mesos|kinah|"
     r"isk|plat|platinum|credits|runes|carries|items|gil)\b(?=.*\b(?:pm|dm|dms|hmu|quote|price|"
     r"prices|paypal|cashapp|usd|eur|dollars|real money|irl money|discord|delivery|instant|order)\b)",
-    rf"\b{_SELL}\b{_W}{{0,3}} (?:{_ACCOUNT}|{_CHEAT})\b",
+    rf"\b{_SELL}\b{_W}{{0,6}} (?:{_ACCOUNT}|{_CHEAT})\b",
     rf"\b(?:{_ACCOUNT}|{_CHEAT})\b{_W}{{0,3}} (?:{_SELL}|for sale)\b",
     rf"\b{_OFFER}\b{_W}{{0,2}} {_CHEAT}\b",
     rf"\b{_CHEAT}\b{_W}{{0,2}} {_OFFER}\b",
@@ -1162,9 +1186,11 @@ def _is_play(text: str, start: int, end: int) -> bool:
 
 _TARGET = _alt(
     "you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they", "ppl", "people",
-    "everyone", "everybody", "youre", "youll", "hes", "shes", "theyre", "all (?:the |of the )?[a-z]+",
-    "every (?:single )?[a-z]+(?: of (?:the|that|this|their|your|ur) [a-z]+(?: [a-z]+)?)?",
-    "(?:women|men|girls|streamers|devs|developers|mods|moderators|admins|refs|referees|casters|"
+    "everyone", "everybody", "youre", "youll", "hes", "shes", "theyre",
+    "all (?:the |of the )?(?:[a-z]+ ){0,2}[a-z]+(?: (?:in|on|from) (?:this|the|that|their|my) [a-z]+)?",
+    "every (?:single )?[a-z]+(?: (?:of|in|on|from) (?:the|that|this|their|your|ur|my) [a-z]+(?: [a-z]+)?)?",
+    "everyone (?:wearing|supporting|repping|playing|cheering for|who|that)(?: [a-z]+){1,3}?",
+    "(?:women|men|girls|dude|guy|kid|bro|girl|streamers|devs|developers|mods|moderators|admins|refs|referees|casters|"
     "journalists|fans|gamers|immigrants|jews|muslims|christians|blacks|whites|asians|gays|trans "
     "people)(?: (?:in|on|from|of) [a-z]+)?",
     _alt("your", "ur", "yo", "his", "her", "their", "that", "this", "the", "those", "these")
@@ -1281,7 +1307,10 @@ _PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he
 def _is_person(phrase: str) -> bool:
     """A target phrase that names a person: a pronoun, or a determiner with a person noun
     ("that streamer", "your whole family", "every streamer")."""
-    phrase = phrase.split(" of ")[0]  # "every member of the dev team": the member
+    # "every member of the dev team", "all the players in this server": the member, the players
+    phrase = re.split(
+        r" (?:of|in|on|from|wearing|supporting|repping|playing|cheering|who|that) ", phrase
+    )[0]
     words = phrase.split()
     if not words:
         return False
@@ -1393,6 +1422,8 @@ def _threat_shapes(text: str) -> list[Reason]:
                 continue
             if set(text[m.start() : m.start("harm")].split()[-2:]) & _NEGATORS:
                 continue  # "hope you enjoy it and don't die", "hope you never get hurt"
+            if text[: m.start()].split()[-1:] in (["or"], ["otherwise"], ["else"]):
+                continue  # "upgrade the ship, or people will die": a consequence, not a wish
             if _is_play(text, m.start(), m.end()):
                 continue
             return [("harassment", repr(m.group(0)[:60]))]
@@ -1648,7 +1679,10 @@ _THREAT_IDIOMS = [
     r"dm|ring)\b(?: \w+){0,10} (?:until|till|til|untill) (?:she|he|they|it|her|him|them)\b",
     r"\b(?:here s|heres|here is|this is|found|got) (?:his|her|their|(?:that|this|the) [a-z]+s) "
     r"(?:personal |home |real |private |cell |mobile )?(?:phone number|number|cell|address|ip|"
-    r"email|home address|location|socials)\b",
+    r"email|home address|location|socials|linkedin|insta|instagram|facebook|workplace)\b",
+    r"\bdo (?:what(?:ever)? you want|what u want|whatever) with (?:it|that|this|them|the info)\b"
+    r"(?=.*)|\b(?:his|her|their) (?:\w+ )?(?:linkedin|insta|instagram|facebook|school|workplace)\b"
+    r".{0,60}\bdo (?:what(?:ever)? you want|what u want|whatever) with\b",
     # a funeral or coffin planned for someone
     r"\b(?:planning|plan|arrange|arranging|pick out|picking out|book|booking|buy|buying|order|"
     r"ordering) (?:a |your |ur |his |her |their )(?:funeral|coffin|casket|headstone|tombstone|"
@@ -1728,11 +1762,33 @@ _THREAT_IDIOMS = [
     r"\b(?:follow|reply|replying|spam|flood|message|dm|harass|hound|report|tag|call|text|email|ping|"
     r"stalk|raid)\b(?: \w+){0,12} (?:until|till|til) (?:she|he|they|her|him|them) (?:breaks|quits|"
     r"leaves|cries|deletes|snaps|gives up|kills|logs off|goes offline|stops|breaks down|is gone)\b",
-    r"\b(?:ring|call|email|contact|message|phone) (?:his|her|their) (?:boss|employer|work|manager|"
+    r"\b(?:ring|call|email|contact|message|phone) (?:his|her|their) (?:boss|employer|work|job|manager|"
     r"school|uni|university|parents|landlord)\b(?=.*\b(?:sacked|fired|expelled|evicted|everyone|"
     r"everybody|all of you|real name|workplace)\b)",
     r"\b(?:whose|his|her|their|your|ur) (?:home |real |house )?(?:address|addy|ip) is (?:on my "
     r"screen|right here|in my|saved|pinned|written down|in front of me)\b",
+    r"\b(?:someone|somebody|i|we|ill|well|gonna)(?: \w+)? (?:smash|smashes|smashed|bash|bashes|"
+    r"kick|kicks|cave|caves|stomp|stomps) (?:it|your \w+|his \w+|her \w+|ur \w+) in\b",
+    r"\bmake (?:you|u|him|her|them) regret (?:ever|being born|the day|going live|streaming|"
+    r"existing|posting|that|this)\b",
+    r"\bwhat (?:he|she|they|you) (?:deserves?|has coming|have coming)\b.{0,40}\b(?:broken|"
+    r"wheelchair|hospital|beating|bleed|bullet|stitches|cast)\b",
+    r"\b(?:unfortunate|shame|pity|sad|tragic|terrible|awful)\b (?:if|when) (?:your|ur|his|her|their) "
+    r"(?:\w+ )?(?:cat|dog|pet|kid|kids|car|house|mom|mum|dad|family|baby|sister|brother)\b"
+    r"(?: \w+){0,2} (?:got out|gets out|ran away|went missing|got lost|goes missing|got run over|"
+    r"gets run over|got hurt|gets hurt|disappeared|caught fire|got sick)\b",
+    r"\b(?:thought|think|thinking) (?:you were|youre|you are|ur|he was|she was) anonymous\b",
+    r"\bnot so anonymous (?:now|anymore)\b",
+    r"\bcheck (?:your|ur) (?:mailbox|mail box|porch|front door|doorstep|driveway|car|window)\b"
+    r"(?: (?:tomorrow|tonight|soon|in the morning|later))",
+    r"\b(?:i|we) know (?:people|some people|guys|someone|a guy|a few people) (?:near|around|close "
+    r"to|in) (?:you|u|ya|your (?:area|city|town)|ur (?:area|city|town))\b",
+    r"\b(?:anyone|anybody|who|someone)(?: \w+){0,3} (?:from|in|near|around) (?:his|her|their|ur|your) "
+    r"(?:city|town|area|school|neighbou?rhood|street)\b(?=.*\b(?:honors|honours|pay|jump|hurt|beat|"
+    r"handle|visit|deal with|teach|do it|do the)\b)",
+    r"\bmake (?:him|her|them|you|u) (?:scared|afraid|terrified|too scared|too afraid) (?:to|of)\b",
+    r"\bnice (?:\w+ ){0,3}(?:car|house|door|place|flat|apartment|bike|truck)\b.{0,60}\b(?:parked|"
+    r"parks|outside|live|lives) (?:outside |at |on |in )?\d+\b",
 ]
 _THREAT_IDIOMS_RE = [re.compile(p) for p in _THREAT_IDIOMS]
 #: Threats no game context excuses: a bomb threat to a venue is one whatever "arena" says.
@@ -1752,7 +1808,7 @@ _NEVER_PLAY_THREATS_RE = [
 _SELF = r"(?:(?:your|ur|yor|yo|ya|you|u|thy|yuor|yur|urs|yours) ?(?:sel+f+e?|selv(?:e|es)|slef|slf|sefl|elf|sel)|youself|yoursef|yourse|ureself)"
 #: Acts done to oneself: "kill yourself", "neck urself", "unalive yourself".
 _SELF_ACT = _alt(
-    "uninstall", "alt f4", "ctrl alt delete", "ctrl alt del",
+    "uninstall", "alt f4", "ctrl alt delete", "ctrl alt del", "offed", "off",
     "kill", "kil", "kll", "kl", "k", "end", "off", "unalive", "delete", "hang", "neck", "rope",
     "hurt", "cut", "shoot", "stab", "drown", "burn", "poison", "gas", "starve", "choke",
     "strangle", "suffocate", "overdose", "od", "harm", "slit", "behead", "defenestrate",
@@ -1771,6 +1827,9 @@ _DIRECTIVE = _alt(
     "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
 )  # fmt: skip
 _SELF_HARM_SHAPES = [
+    r"\b(?:go|just|pls|please) end it\b(?=.*\b(?:better off|nobody|no one|world|everyone|relieved)\b)",
+    r"\b(?:considered|consider|try|tried|thought about|think about) (?:not existing|not living|not "
+    r"being alive|ceasing to exist|ending it|ending it all|not waking up)\b",
     r"\b(?:buy|get|grab|find|tie|order) (?:a |some |yourself a |urself a |ur self a )?(?:rope|noose)"
     r"\b(?: \w+){0,3} (?:and|n|then) (?:use it|hang|use that|put it on|try it on)\b",
     r"\b(?:take|swallow|eat|down|pop|chug) (?:every|all (?:the|your|ur|of the|of your)?|the whole "
@@ -1779,7 +1838,7 @@ _SELF_HARM_SHAPES = [
     r"\b(?:alt f4|alt f 4|alttfa|altfa|alt fa|log off|logout|log out|uninstall|quit|exit|delete|unsubscribe) (?:out of |"
     r"from |your |ur )?(?:life|existence|reality|the planet|this planet|earth|this world)\b",
     r"\bkeep (?:your|ur|yo)? ?sel(?:f|ves) safe\b(?=.*\b(?:stands? for|know what (?:that|it|this) "
-    r"(?:means|stands)|acronym|initials|kys|k y s)\b)",
+    r"(?:means|stands)|know what i mean|wink|hint hint|acronym|initials|kys|k y s)\b)",
     # find somewhere high and jump
     r"\b(?:find|climb|go to|get to|go up|head to) (?:the |a |your |ur )?(?:tallest |highest |"
     r"nearest |closest |biggest )?(?:building|bridge|roof|rooftop|cliff|tower|balcony|overpass|"
@@ -1791,7 +1850,8 @@ _SELF_HARM_SHAPES = [
     r"(?:would be|d be|will be|would all be|would feel) (?:\w+ )?(?:relieved|better off|happier|"
     r"glad|grateful|lighter)\b(?: \w+){0,4} (?:if|when|once) (?:you|u) (?:just |finally )?(?:ended "
     r"it|end it|ended it all|were gone|was gone|werent here|werent around|disappeared|died|are "
-    r"gone|left this world|stopped breathing)\b",
+    r"gone|left this world|stopped breathing|(?:offed|killed|hanged|hung|unalived|deleted) "
+    r"(?:yourself|urself|ur self))\b",
     # any act + "yourself": the act list is the class, "yourself" the target
     rf"\b{_SELF_ACT} (?:your |ur |ya |yo |the |a )?(?:\w+ )?{_SELF}\b",
     rf"\b{_SELF_ACT} {_SELF}\b",
@@ -1997,7 +2057,7 @@ _BRANDS = ("steamcommunity", "steampowered", "steam", "discordapp", "discord", "
            "socialclub", "bethesda", "microsoft", "instagram", "tiktok", "youtube", "tarkov",
            "warframe", "wargaming", "battlestate", "supercell", "clashofclans", "brawlstars",
            "speedrun", "itchio", "humblebundle", "gogcom", "origin", "eaplay")  # fmt: skip
-_BAIT_WORDS = ("gift", "nitro", "free", "giveaway", "claim", "reward", "promo", "redeem",
+_BAIT_WORDS = ("gift", "nitro", "free", "giveaway", "claim", "reward", "promo", "redeem", "vote",
                "generator", "vbucks", "vbux", "robux", "drop", "bonus", "airdrop", "prize",
                "winner", "skins", "trade-offer", "tradeoffer", "verify", "login", "auth", "points", "coins", "gems",
                "migrate", "migration", "signin", "sign-in", "unban", "appeal", "recover",
@@ -2055,6 +2115,14 @@ _LOGIN_ASK_RE = re.compile(
 )
 
 
+#: What a short link is sold with when it hides a trap: "is this you in this video??".
+_SHORTENER_BAIT_RE = re.compile(
+    r"\b(?:is (?:this|that) (?:you|u)|(?:you|u) in (?:this|that) (?:video|clip|pic|photo)|look what "
+    r"(?:they|someone|people) (?:posted|said)|vote for (?:me|my|us|our))\b",
+    re.IGNORECASE,
+)
+
+
 def _shortened_path(skel: str, domain: str) -> str:
     """The path after a shortener's domain ("cutt.ly/EAfreeCoins" -> "eafreecoins")."""
     m = re.search(re.escape(domain) + r"/(\S+)", skel)
@@ -2093,8 +2161,10 @@ def phishing(text: str, *, block_shorteners: bool) -> list[Reason]:
         if _within(domain, shortener_domains()):
             if block_shorteners:
                 return [("phishing", f"URL shortener {domain!r} (blocked by configuration)")]
-            if _LOGIN_ASK_RE.search(skel) or any(
-                w in _shortened_path(skel, domain) for w in _BAIT_WORDS
+            if (
+                _LOGIN_ASK_RE.search(skel)
+                or _SHORTENER_BAIT_RE.search(skel)
+                or any(w in _shortened_path(skel, domain) for w in _BAIT_WORDS)
             ):
                 return [("phishing", f"URL shortener {domain!r} hiding a login or bait link")]
             continue
