@@ -882,6 +882,79 @@ def test_blind_f_neighbours_pass(guard: SafetyGuard, text: str) -> None:
     assert verdict.ok, verdict.reasons
 
 
+# Classes generalised from blind set G's misses (session 17); new phrasings, not set G's strings.
+BLIND_G_CLASSES = [
+    ("shame if something happened to that red truck outside your house", "harassment"),
+    ("your daughter's class gets out at 2:30, right?", "harassment"),
+    ("we'd hate for your drive home to get interesting", "harassment"),
+    ("after this nerf I'm taking a crowbar to their studio", "harassment"),
+    ("hope somebody runs him off the road", "harassment"),
+    ("enjoy your walk home tonight. alone.", "harassment"),
+    ("who has the dox on that streamer", "harassment"),
+    ("dogpile her until her sponsors drop her", "harassment"),
+    ("we'll show up at your dad's shop, try us", "harassment"),
+    ("your train gets in at 6, we'll be waiting", "harassment"),
+    ("what if someone knocked on your window at 3am every night", "harassment"),
+    ("the balance team deserves a proper beating", "harassment"),
+    ("drag them out and beat some sense into them", "harassment"),
+    ("every foreigner on this server should be hunted down", "harassment"),
+    ("we can tell which street it is from your stream", "harassment"),
+    ("get cancer and rot", "harassment"),
+    ("stomping your head in at the LAN", "harassment"),
+    ("how long does an ambulance take to get to your street", "harassment"),
+    ("sent your address to everyone who hates you", "harassment"),
+    ("gonna tell 911 there's a hostage at your place", "harassment"),
+    ("wish someone would shoot up that arena", "harassment"),
+    ("your parents will love the package we're sending to their house", "harassment"),
+    ("your car won't survive the weekend", "harassment"),
+    ("check under your car before you drive", "harassment"),
+    ("log off permanently, from life", "self_harm"),
+    ("climb that tower and meet the pavement", "self_harm"),
+    ("waste of oxygen, do everyone a favour and stop breathing", "self_harm"),
+    ("just end it, nobody's gonna miss you", "self_harm"),
+    ("kyfs", "self_harm"),
+    ("time for a sewer slide", "self_harm"),
+    ("you send your skins first, then I send mine", "scam"),
+    ("turn 10 gems into 1000, send them to me", "scam"),
+    ("win a PS5, just pay a small 15 entry fee", "scam"),
+    ("NFT land presale, 2% daily passive income", "scam"),
+    ("reply with your 2FA code so we can secure your account", "scam"),
+    ("send me one item first to prove you're not a bot", "scam"),
+    ("your prize is ready, a 40 release fee is required", "scam"),
+    ("connect your wallet to claim the free airdrop", "scam"),
+    ("send both knives to me and I'll swap them", "scam"),
+    ("Fortnite skin unlocker, lifetime license 25", "selling"),
+    ("Netflix and Game Pass slots, just log in on my account", "selling"),
+    ("boost to Diamond, pay per rank", "selling"),
+    ("I sell Robux, 5k for 20", "selling"),
+    ("spoofer for banned players, get back into ranked", "selling"),
+    ("AAA keys, 3 each, DM", "selling"),
+    ("jailbroken PS4 with 50 games preinstalled", "selling"),
+    ("exclusive leaked trailer: is.gd/abc12", "phishing"),
+    ("his IP is 198.51.100.23", "pii_address"),
+]
+BLIND_G_NEIGHBOURS = [
+    "Burn the nest before you fight the Broodmother",
+    "we carry, you headshot, you take the credit",
+    "Valkyr Studios is suing a cheat maker, alleging its aimbot was sold to 80,000 players",
+    "Security tip: never log in through a 'vote for my team' page",
+    "Winners are only contacted by this account. Follow + RT to enter",
+    "the raid starts at 2am EU, set an alarm",
+    "bring a knife to a gunfight and you deserve that loss",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BLIND_G_CLASSES)
+def test_blind_g_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
+    assert code in guard.validate(text).codes
+
+
+@pytest.mark.parametrize("text", BLIND_G_NEIGHBOURS)
+def test_blind_g_neighbours_pass(guard: SafetyGuard, text: str) -> None:
+    verdict = guard.validate(text)
+    assert verdict.ok, verdict.reasons
+
+
 def test_game_context_words_are_data(tmp_path: Path) -> None:
     from xbot.safety_rules import _game_words, _real_world, chat_spellings
 

@@ -96,6 +96,12 @@ _EU_STREET_RE = re.compile(
     r"der|van)\s+)?[A-ZÀ-Ý][\w'-]+(?:\s+[A-ZÀ-Ý][\w'-]+)?\s+\d{1,4}[a-zA-Z]?\b.{0,20}?\b\d{4,5}\s+[A-ZÀ-Ý]",
     re.IGNORECASE,
 )
+#: Someone's IP address given out: "his IP is 203.0.113.57" (a server's "connect to" is not).
+_PERSON_IP_RE = re.compile(
+    r"\b(?:his|her|their|your|ur|the \w+'?s|my)\s+(?:home\s+|real\s+)?ip(?:\s+address)?\s*(?:is|:|=)?\s*"
+    r"\d{1,3}(?:\.\d{1,3}){3}\b",
+    re.IGNORECASE,
+)
 _CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _URL_CRED_RE = re.compile(
     r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE
@@ -458,7 +464,7 @@ def _pii(text: str) -> list[tuple[str, str]]:
         out.append(("pii_id", "a date of birth"))
     elif any(_iban_ok(m.group(0)) for m in _IBAN_RE.finditer(text)):
         out.append(("pii_id", "an IBAN"))
-    if _STREET_RE.search(text) or _EU_STREET_RE.search(text):
+    if _STREET_RE.search(text) or _EU_STREET_RE.search(text) or _PERSON_IP_RE.search(text):
         out.append(("pii_address", "a street address"))
     if _URL_CRED_RE.search(text):
         out.append(("credential_in_url", "a URL with user:password@"))

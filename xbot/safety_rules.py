@@ -409,8 +409,8 @@ _HARASSMENT = [
     r"goes to school|stay|stays)\b",
     r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
     r"driving|be|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
-    r"(?:house|home|address|place|school|work|job|door|parents|uni|university|college|campus|"
-    r"apartment|flat|window|street|building)\b",
+    r"(?:\w+s )?(?:house|home|address|place|school|work|job|door|parents|uni|university|college|"
+    r"campus|apartment|flat|window|street|building|shop|store|bakery|restaurant|cafe|salon)\b",
     r"\b(?:pull up|pulling up|come|coming|show up|showing up|visit|visiting|go|going|drive|"
     r"driving|waiting|wait) (?:to|at|by|outside|near|round) (?:your|ur|his|her|their) "
     r"(?:office|studio|hotel|workplace|gym|hq|lectures?|classes?)\b(?=.*\b(?:something (?:they|he|she|"
@@ -521,6 +521,7 @@ _KYS = [
     r"(?<![0-9] )\bk+[ *]?y+[ *]?s+\b",
     r"(?<![0-9] )\bk\*s\b",  # "k*s": the one word of that shape
     r"(?<![0-9] )\bkms\b",
+    r"(?<![0-9] )\bky[f*]s\b",
 ]
 _SELF_HARM = [
     r"\bkil+(?:ing|in|s)? ?(?:your|ur|yor|yo|you|u|y|ya|thy)? ?(?:sel+f+|selves|slef|slf)\b",
@@ -608,7 +609,7 @@ _EARNED = (
 )
 _SCAM = [
     r"\btrust trades?\b",
-    r"\b(?:you|u) (?:go|send|give) first\b.{0,80}\b(?:i|ill|i ll|i will|then i) (?:send|give|trade)\b",
+    r"\b(?:you|u) (?:go|send|give)(?: \w+){0,3} first\b.{0,80}\b(?:i|ill|i ll|i will|then i) (?:send|give|trade)\b",
     r"\baccidentally reported (?:your|ur) (?:\w+ )?(?:account|acc)\b",
     r"\bdownload (?:the |my |our |this )?(?:launcher|client|exe|app|installer|tool|file|mod menu|"
     r"cheat|hack)\b.{0,40}\b(?:my|this|our) (?:\w+ )?link\b",
@@ -634,7 +635,23 @@ _SCAM = [
     r"\b(?:pump incoming|before the (?:exchange )?listing|guaranteed returns?)\b",
     # a trade that comes back doubled: "send me 10 skins, get 15 back", "i'll send double"
     r"\b(?:ill|i ll|i will|ima|imma|we ll|well|we will) (?:send|give|pay|trade|return)(?: you| u)?"
-    r"(?: back| it back)? (?:2x|3x|x2|x3|double|twice|triple|\d+x)\b",
+    r"(?: back| it back)? (?:2x|3x|x2|x3|double|twice|triple|\d+x|x\d+)\b",
+    r"\bturn (?:your )?\d+ (?:\w+ )?into \d+\b",
+    r"\bget (?:x\d+|\d+x) back\b",
+    r"\bsend me (?:\d+|one|an?) (?:\w+ )?first\b",
+    r"\bprove (?:you re|youre|you are|ur) not a bot\b",
+    r"\b(?:processing|release|unlock|verification|activation|handling|transfer|entry) fee\b"
+    r"(?=.*\b(?:prize|money|winnings|funds|reward|qualified|won|win|receive)\b)|"
+    r"\b(?:prize|money|winnings|funds|reward|qualified)\b.{0,80}\b(?:processing|release|unlock|"
+    r"verification|activation|handling|transfer|entry) fee\b",
+    r"\b(?:connect|link|sync) (?:your |ur )?(?:crypto |web3 |metamask |phantom )?wallet\b(?=.*\b(?:claim|"
+    r"airdrop\w*|sign|mint|free|reward)\b)",
+    r"\bairdrop(?:ping|s)? (?:free )?(?:tokens|coins|nfts|crypto)\b",
+    r"\bpassive income\b(?=.*\b(?:nft|token|crypto|presale|earn|daily|plots?|land)\b)|"
+    r"\b(?:nft|token|crypto|presale|plots?)\b.{0,80}\bpassive income\b",
+    r"\b(?:log ?in|sign ?in|login) (?:with|using|via|through) (?:steam|discord|epic|riot|battle ?net|"
+    r"xbox|psn|roblox) (?:on|at|in|through|via) (?:the|this|my|our) (?:page|site|link|website)\b",
+    r"\b(?:give|send) (?:me )?both (?:items|skins|pets|accounts|knives|limiteds)\b",
     r"\b(?:send|give|trade|drop|lend|deposit) (?:me |us )?(?:\w+ ){0,3}(?:get|receive|and get|"
     r"youll get|you get|get back) (?:\d+|double|2x|3x|twice|triple)(?: \w+){0,2} back\b",
     r"\b(?:doubler|doubling|duplicator|multiplier|duper)\b(?=.*\b(?:send|drop|trade|link|dm|"
@@ -643,7 +660,7 @@ _SCAM = [
     r"\b(?:generator|gen|glitch|hack)\b(?=.*\b(?:no ban|100 safe|undetected|link below|link in "
     r"bio|no survey|no human verification|no verification|working \d{4}|still works)\b)",
     # a fee before a prize: "send $20 for verification and it ships", "just pay $4.99 shipping"
-    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us| the| a| an)? \d+(?: \d+)?(?: \w+){0,3} (?:for |to cover )?"
+    r"\b(?:send|pay|venmo|cashapp|paypal)(?: me| us| the| a| an)?(?: small| tiny| quick| one time)? \d+(?: \d+)?(?: \w+){0,3} (?:for |to cover )?"
     r"(?:the )?(?:verification|shipping|processing|fee|fees|customs|activation|handling|unlock)\b",
     # a code or prize that works only after a login on someone's page
     r"\b(?:only works|works only|valid only|must|need to|have to|first) (?:if you |when you |after "
@@ -760,6 +777,7 @@ _RANKS = (
 _STRONG_CHEAT = (
     r"(?:aim ?bots?|wall ?hacks?|trigger ?bots?|spin ?bots?|esp|mod ?menus?|injectors?|spoofers?|"
     r"hwid spoofers?|silent aim|no recoil scripts?|radar hacks?|unlock ?all tool|color ?bots?|"
+    r"(?:\w+ )?unlockers?|"
     r"colou?r ?aim|pixel ?(?:bots?|triggers?|aim)|(?:anti ?cheat|vanguard|eac|battleye|vac|ricochet|"
     r"faceit ac) bypass(?:es)?|cronus(?: zen)?"
     r"(?: \w+){0,3} scripts?|xim(?: \w+){0,2} (?:scripts?|configs?)|strike ?pack scripts?|"
@@ -771,7 +789,8 @@ _CHEAT_CUE_RE = re.compile(
     r"\b(?:dm|dms|pm|hmu|menu|price|prices|paypal|cashapp|crypto|btc|undetected|ban ?safe|bansafe|"
     r"0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|telegram|discord|link in bio|keys?|"
     r"never detected|undetect\w*|undected|included|bypass|weekly|monthly|daily|configs?|"
-    r"latest patch|one click|\d+ (?:usd|eur|gbp|dollars|bucks)|"
+    r"latest patch|one click|\d+ (?:usd|eur|gbp|dollars|bucks)|for banned|get back into|unban|"
+    r"license|licence|instantly|"
     r"selling|for sale|buy|order|instant delivery|delivery|\d+ (?:usd|eur|gbp|dollars|bucks))\b"
 )
 _CHEAT_TALK_RE = re.compile(
@@ -791,6 +810,15 @@ def _sold_cheat(text: str) -> list[Reason]:
 
 
 _SELLING = [
+    r"\b(?:log ?in|login|sign in) (?:on|into|to|with) (?:my|our) (?:account|acc)\b",
+    r"\bpay per (?:rank|win|division|tier|level|game|match)\b",
+    rf"\bduo (?:queue )?to {_RANKS}\b(?=.*\b(?:venmo|cashapp|paypal|pay|\d+)\b)",
+    rf"\bcarry (?:you |u )?to {_RANKS}\b(?=.*\b(?:guaranteed|refund|\d+|paypal|venmo|cashapp|dm)\b)",
+    rf"\b(?:sell|selling|sells)\b{_W}{{0,3}} {_STRONG_CURRENCY}\b",
+    r"\bkeys?\b.{0,60}\b\d+ each\b",
+    r"\b(?:jailbroken|jailbreak|modded|chipped|hacked|softmodded|cfw) (?:switch|ps4|ps5|xbox|3ds|"
+    r"wii u|wii|ps vita|vita|console)\b(?=.*\b(?:\d+|shipped|for sale|selling|price|preinstalled|"
+    r"included|loaded)\b)",
     r"\b(?:dlc unlockers?|creamapi|unlocker tool|unlock ?all tool)\b",
     r"\b(?:gold|coins|runes|souls|credits|currency|mesos|gil|plat|bells|vbucks|robux) (?:service|"
     r"farming service|delivery|for sale|shop|store)\b",
@@ -947,6 +975,11 @@ def _unmask(token: str) -> str:
     return fits[0] if len(fits) == 1 else token
 
 
+#: The only two-letter pieces a run-together word may split into ("killurself"); others cut
+#: names apart ("Broodmother" is no "bro od mother").
+_SHORT_PIECES = frozenset({"ur", "ya", "yo"})
+
+
 def _split_words(token: str) -> list[str]:
     """``token`` split into rule words when it is nothing but rule words run together.
 
@@ -960,7 +993,12 @@ def _split_words(token: str) -> list[str]:
     for end in range(1, len(token) + 1):
         for start in range(max(0, end - 16), end):
             head, current = best[start], best[end]
-            if head is None or token[start:end] not in words:
+            piece = token[start:end]
+            if (
+                head is None
+                or piece not in words
+                or (len(piece) < 3 and piece not in _SHORT_PIECES)
+            ):
                 continue
             if current is None or len(head) + 1 < len(current):
                 best[end] = [*head, token[start:end]]
@@ -1018,6 +1056,7 @@ _WARNING_RE = re.compile(
     r"into the official|cracks? down|crackdown|lawsuit|sues|sued|(?<!\bnot a )(?<!\bno )scams?|"
     r"scammers|never share|"
     r"dont share|do not share|never give|will never ask|never ask (?:you )?for|only dm winners|"
+    r"security tip|never log ?in|never need (?:your|ur)|only contacted by|contacted only by|"
     r"from this account only|this account only|check the handle|never pay to enter|drawn by bot|"
     r"is phishing|are phishing|phishing (?:link|site|"
     r"scam|attempt)s?|only (?:ever )?comes? from|steals? (?:your |ur )?(?:accounts?|logins?|"
@@ -1212,7 +1251,8 @@ _OUTCOME = _alt(
     "break (?:your|ur|his|her|their) (?:neck|legs?|arms?|back|spine|skull)",
     "have an accident", "never wake up", "stop breathing", "not wake up", "disappear forever",
     r"stop(?:s|ped)? (?:waking up|breathing)", "(?:a|the) (?:brick|rock|molotov|bullet) through "
-    "(?:his|her|their|your|ur) (?:\\w+ )?windows?", "a beating", "a beatdown", "a knife",
+    "(?:his|her|their|your|ur) (?:\\w+ )?windows?", "an? (?:good |proper |real )?(?:beating|beatdown)",
+    "a knife",
     "(?:get|be|are|is) in (?:a|an) (?:\\w+ )?(?:accident|crash|wreck|coma)", "get into an accident",
     "(?:be |get |got )?wiped (?:off|from) the face of (?:the|this) (?:earth|planet|world)",
     "(?:be |get )?erased from existence", "(?:be |get )?removed from the gene pool",
@@ -1229,6 +1269,7 @@ _WISH_FRAME = _alt(
     "like to watch", "wanna watch", "want to watch", "enjoy watching", "cant wait to watch",
     "id love to watch", "would love to watch", "would be (?:hilarious|funny|nice|great|cool|sick) if",
     "itd be (?:hilarious|funny|nice|great|cool) if", "imagine if", "cant wait (?:until|till|til)",
+    "wouldnt it be (?:hilarious|funny|nice|great|cool) if",
 )  # fmt: skip
 _MODAL = _alt(
     "should", "shud", "shld", "should all", "shouldve", "need to", "needs to", "ought to",
@@ -1297,7 +1338,8 @@ _PERSON_NOUNS = frozenset(
      "followers", "viewers", "subs", "simps", "kin", "relatives", "grandparents", "neighbours",
      "neighbors", "roommate", "bf", "gf", "twin", "babies", "nephew", "niece", "member",
      "members", "shoutcaster", "shoutcasters", "journalists", "reviewers", "staff", "employees",
-     "employee", "intern", "interns", "designer", "designers", "producer", "producers"}
+     "employee", "intern", "interns", "designer", "designers", "producer", "producers",
+     "foreigner", "foreigners", "refugees", "migrants"}
 )  # fmt: skip
 _PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he", "she", "they",
                        "ppl", "people", "everyone", "everybody", "youre", "youll", "hes", "shes",
@@ -1316,9 +1358,12 @@ def _is_person(phrase: str) -> bool:
         return False
     if words[0] in _PRONOUNS:
         return True
+    head = _head_noun(phrase)
+    if head == "team":
+        return True  # "the balance team"
     if words[-1] in _game_words() or words[-1] in _OBJECT_NOT_PERSON:
         return False
-    return _head_noun(phrase) is not None
+    return head is not None
 
 
 _DETERMINERS = frozenset(
@@ -1327,8 +1372,16 @@ _DETERMINERS = frozenset(
 )  # fmt: skip
 
 
+_STAFF_TEAMS = frozenset({"dev", "devs", "balance", "design", "mod", "moderation", "admin", "qa",
+                          "pr", "community", "art", "writing", "leadership", "management"})  # fmt: skip
+
+
 def _is_person_noun(word: str) -> bool:
-    return word in _PERSON_NOUNS or (word.endswith("s") and word[:-1] in _PERSON_NOUNS)
+    return (
+        word in _PERSON_NOUNS
+        or (word.endswith("s") and word[:-1] in _PERSON_NOUNS)
+        or word + "s" in _PERSON_NOUNS  # "every immigrant"
+    )
 
 
 def _head_noun(phrase: str) -> str | None:
@@ -1337,6 +1390,8 @@ def _head_noun(phrase: str) -> str | None:
     words = phrase.split()
     if words and words[0] not in _DETERMINERS and _is_person_noun(words[0]):
         return words[0]  # a bare group leads: "women in esports"
+    if len(words) >= 2 and words[-1] == "team" and words[-2] in _STAFF_TEAMS:
+        return "team"  # "the balance team": people who work on the game, not a side in a match
     return next((w for w in reversed(words[1:][-2:]) if _is_person_noun(w)), None)
 
 
@@ -1475,6 +1530,8 @@ def _threat_shapes(text: str) -> list[Reason]:
         real = set(text[end:].split()[:8]) & _real_world() or _FOR_REAL_RE.match(text, end)
         if verb in _PLAY_ACTS and not body and _role(obj) and not real:
             continue  # "we should kill their support first"
+        if verb in {"headshot", "snipe", "one tap"} and not real:
+            continue  # "we carry, you headshot": shots in a game unless real life is named
         if verb in _PLAY_ACTS and end == len(text) and verb in {"get", "make", "find"}:
             # "i'll get you" / "find him": too vague alone
             continue
@@ -1565,7 +1622,8 @@ _THREAT_IDIOMS = [
     r"went missing|had an accident|has an accident|got hit|gets hit|fell|died|dies|got broken|gets "
     r"broken|broken|got injured|gets injured|snapped|got snapped|got smashed|gets smashed)\b",
     r"\bshoot(?:s|ing)? up (?:your|ur|his|her|their|the|a|that|this) (?:\w+ )?(?:school|house|"
-    r"home|office|work|workplace|mosque|church|synagogue|mall|event|convention|stream|lan|party)\b",
+    r"home|office|work|workplace|mosque|church|synagogue|mall|event|convention|stream|lan|party|"
+    r"studio|hq|headquarters|arena|venue|stadium|con)\b",
     r"\b(?:you|u|ya|your family|ur family|your kids|ur kids|your mom|ur mom)(?: are| is|re)? next\b"
     r"(?! (?:in|up|on|to|for|round|game|match|map|pick|turn|after|week|season|time|year))",
     r"\b(?:coming|comin|come) for (?:you|u|ya|him|her|them|your|ur|his|their)\b(?! (?:\w+ )?"
@@ -1602,7 +1660,7 @@ _THREAT_IDIOMS = [
     # veiled threats: nothing said outright, the harm is implied
     r"\b(?:shame|pity|sad|tragic|terrible|awful|unfortunate) if (?:something|anything|smth) "
     r"(?:bad |terrible |unfortunate )?(?:were to |was to |is to |)?(?:happen|happened|happens) "
-    r"(?:to )?(?:you|u|ya|your|ur|his|her|their|him|them)\b(?! (?:win|streak|rank|ranking|"
+    r"(?:to )?(?:you|u|ya|your|ur|his|her|their|him|them|that|this|the)\b(?! (?:win|streak|rank|ranking|"
     r"account|stats|kd|elo|mmr|base|team|save|saves|progress|loadout|character|build|run|score|"
     r"record|game|games|channel|setup|pc|controller|console|collection|inventory|skin|skins))",
     r"\bwhat (?:happens|will happen|is gonna happen|happened) to (?:people|ppl|guys|girls|kids|"
@@ -1636,10 +1694,10 @@ _THREAT_IDIOMS = [
     r"crashed|flips|flip|flips over|rolls over|gets totaled|derails|goes up in flames|"
     r"gets t boned|wraps around|fail|fails|give out|gives out|blow out|blows out)\b",
     # doxxing: knowing or hunting someone's whereabouts and personal details
-    r"\b(?:know|ik|kno|knw|found|find|found out|find out|got|have|figured out) (?:what|which) "
+    r"\b(?:know|ik|kno|knw|found|find|found out|find out|got|have|figured out|tell|see|spot|guess) (?:what|which) "
     r"(?:school|college|uni|university|town|city|street|house|gym|office|job|hospital|hotel|motel|"
     r"airbnb|room|apartment|flat|building|neighbou?rhood|bus stop|station|car|floor|gate) "
-    r"(?:you|u|he|she|they|ur|your|his|her|their|youre|hes|shes|theyre)\b",
+    r"(?:you|u|he|she|they|ur|your|his|her|their|youre|hes|shes|theyre|it is|its|this is)\b",
     r"\b(?:anyone|any1|who|somebody|someone|does anyone|anybody) (?:got|has|have|know|knows|"
     r"find|found|get) (?:his|her|their|ur|your|(?:this|that|the) [a-z]+s) (?:home |real |house |ip |irl |personal |full )?"
     r"(?:address|addy|ip|location|number|phone|phone number|real name|school|workplace|info|"
@@ -1655,7 +1713,8 @@ _THREAT_IDIOMS = [
     r"\b(?:your|ur|his|her|their) (?:home |real |house |ip |irl |full )?(?:address|addy|ip|"
     r"location|phone number|real name|dox) (?:is|was|are|got|just got|has been|been) (?:all )?"
     r"(?:over|out|leaked|public|posted|on|in|here|below|now|everywhere)\b",
-    r"\b(?:post|posting|drop|dropping|leak|leaking|share|sharing|spread|spreading|publish|"
+    r"\b(?:post|posting|drop|dropping|leak|leaking|share|sharing|spread|spreading|publish|sent|"
+    r"send|sending|gave|"
     r"find|finding|get|getting|dig up|digging up|expose|exposing)(?: out)? (?:his|her|their|"
     r"your|ur|this guys|that guys|the streamers|this streamers)(?: \w+)? (?:home |real |house |"
     r"ip |irl |personal |full |street )?(?:address|addy|ip|location|phone number|number|real name|"
@@ -1760,15 +1819,15 @@ _THREAT_IDIOMS = [
     r"\b(?:wont|will not|never|dont|wont ever) see (?:it|this|me|us|them) coming\b",
     r"\bmake sure (?:its|it s|it is|this is|thats|that is) (?:your|ur|his|her|their) last\b",
     r"\b(?:follow|reply|replying|spam|flood|message|dm|harass|hound|report|tag|call|text|email|ping|"
-    r"stalk|raid)\b(?: \w+){0,12} (?:until|till|til) (?:she|he|they|her|him|them) (?:breaks|quits|"
+    r"stalk|raid|pile on|dogpile|brigade)\b(?: \w+){0,12} (?:until|till|til) (?:she|he|they|her|him|them) (?:breaks|quits|"
     r"leaves|cries|deletes|snaps|gives up|kills|logs off|goes offline|stops|breaks down|is gone)\b",
     r"\b(?:ring|call|email|contact|message|phone) (?:his|her|their) (?:boss|employer|work|job|manager|"
     r"school|uni|university|parents|landlord)\b(?=.*\b(?:sacked|fired|expelled|evicted|everyone|"
     r"everybody|all of you|real name|workplace)\b)",
     r"\b(?:whose|his|her|their|your|ur) (?:home |real |house )?(?:address|addy|ip) is (?:on my "
     r"screen|right here|in my|saved|pinned|written down|in front of me)\b",
-    r"\b(?:someone|somebody|i|we|ill|well|gonna)(?: \w+)? (?:smash|smashes|smashed|bash|bashes|"
-    r"kick|kicks|cave|caves|stomp|stomps) (?:it|your \w+|his \w+|her \w+|ur \w+) in\b",
+    r"\b(?:smash|smashes|smashed|smashing|bash|bashes|bashing|kick|kicks|kicking|cave|caves|caving|"
+    r"stomp|stomps|stomping) (?:it|your \w+|his \w+|her \w+|ur \w+) in\b",
     r"\bmake (?:you|u|him|her|them) regret (?:ever|being born|the day|going live|streaming|"
     r"existing|posting|that|this)\b",
     r"\bwhat (?:he|she|they|you) (?:deserves?|has coming|have coming)\b.{0,40}\b(?:broken|"
@@ -1789,13 +1848,55 @@ _THREAT_IDIOMS = [
     r"\bmake (?:him|her|them|you|u) (?:scared|afraid|terrified|too scared|too afraid) (?:to|of)\b",
     r"\bnice (?:\w+ ){0,3}(?:car|house|door|place|flat|apartment|bike|truck)\b.{0,60}\b(?:parked|"
     r"parks|outside|live|lives) (?:outside |at |on |in )?\d+\b",
+    r"\brun(?:s|ning)? (?:your|ur|his|her|their|you|him|her|them) (?:car |bike |truck )?off the "
+    r"road\b",
+    r"\buntil (?:his|her|their) (?:sponsors?|team|org|employer|boss|school|family|parents) "
+    r"(?:drops?|fires?|kicks?|dumps?|disowns?|bans?) (?:him|her|them)\b",
+    r"\bbeat (?:some )?sense into (?:them|him|her|you|u|yall)\b",
+    r"\b(?:get|catch) (?:cancer|aids|ebola|a tumou?r) and (?:rot|die|suffer)\b",
 ]
 _THREAT_IDIOMS_RE = [re.compile(p) for p in _THREAT_IDIOMS]
+#: Menace about a person's home, family, commute or car (these name real places on purpose).
+_MENACE_AT_HOME = [
+    r"\b(?:your|ur|his|her) (?:kids?|sons?|daughters?|childs?|little \w+)s? (?:school|class|"
+    r"practice|bus|daycare|nursery)\b.{0,40}\b(?:lets out|gets out|ends|finishes|starts|at \d)",
+    r"\b(?:hate|shame|pity) (?:for|if) (?:your|ur|his|her) (?:commute|drive|walk|trip|ride|flight|"
+    r"journey) (?:home )?(?:to )?(?:get|be|go|became|got|turned)\b",
+    r"\b(?:bring|bringing|brought|take|taking) (?:a |my |some |the )?(?:bat|bats|gun|guns|knife|"
+    r"knives|crowbar|machete|axe|hammer|pipe|weapons?) (?:to|into|at) (?:their|his|her|your|ur|the) "
+    r"(?:\w+ )?(?:office|house|home|studio|school|work|stream|lan|event|venue|meetup|con|"
+    r"convention|arena|hotel|stadium|hq)\b",
+    r"\benjoy (?:your|ur) (?:\w+ )?(?:walk|drive|ride|trip|commute) home\b(?=.*\b(?:alone|tonight|"
+    r"in the dark|while you can)\b)",
+    r"\b(?:got|have|has|get|find|found|need|want) (?:the )?(?:dox|doxx|home address|addy|irl info|"
+    r"real name) on (?:him|her|them|the \w+|that \w+|this \w+)\b",
+    r"\b(?:your|ur|his|her) (?:flight|plane|bus|train) (?:lands|arrives|gets in)\b.{0,40}"
+    r"\b(?:waiting|be there|see you|see u)\b",
+    r"\b(?:ring|rang|rings|ringing|knock|knocked|knocks|knocking) (?:on )?(?:your|ur|his|her) "
+    r"(?:doorbell|door|bell|window)\b(?: at \d+| every night| at night| in the middle of the night)",
+    r"\bambulance\b(?: \w+){0,5} (?:to )?(?:your|ur|his|her) (?:street|house|home|place|address|door|"
+    r"building|flat|apartment)\b",
+    r"\bpackage (?:we re|were|we are|im|i m|i am|ill be|we ll be|well be) sending (?:to )?"
+    r"(?:your|ur|his|her|their)\b",
+    r"\b(?:your|ur|his|her|their) (?:\w+ )?(?:windows|car|house|tires|tyres|office|door|studio) "
+    r"(?:wont|will not|aint gonna|isnt gonna) (?:survive|last|make it)\b",
+    r"\b(?:funny|shame|pity|unfortunate) if (?:all )?(?:\w+ )?(?:of )?(?:your|ur|his|her) "
+    r"(?:tires|tyres|windows|brakes) (?:were|was|got|are) (?:flat|slashed|smashed|broken|cut)\b",
+    r"\bcheck under (?:your|ur|his|her|their) (?:car|cars|truck|vehicle|bed)\b",
+]
 #: Threats no game context excuses: a bomb threat to a venue is one whatever "arena" says.
 _NEVER_PLAY_THREATS_RE = [
     re.compile(
         r"\b(?:call|calling|called|phone|phoning|send|sending|make|making|report|reporting) (?:in )?"
         r"(?:a |an )?(?:bomb threat|bomb scare|fake threat|shooting threat|bomb hoax)s?\b"
+    ),
+    # menace at a person's home, school, commute or car: no game is meant, whatever it names
+    *(re.compile(p) for p in _MENACE_AT_HOME),
+    # a false report that sends armed police to a home
+    re.compile(
+        r"\b(?:say|said|tell (?:them|the cops|911)|report|claim|claiming) (?:that )?(?:there s|theres|"
+        r"there is|there are) (?:a )?(?:hostage|hostages|bomb|gunman|shooter|body) (?:at|in) "
+        r"(?:your|ur|his|her|their)\b"
     ),
     # a building burned with people in it ("torch that studio with the devs still inside")
     re.compile(
@@ -1827,6 +1928,13 @@ _DIRECTIVE = _alt(
     "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
 )  # fmt: skip
 _SELF_HARM_SHAPES = [
+    r"\blog (?:off|out) (?:permanently|forever|for good)\b(?=.*\b(?:life|existence|world|breathing)\b)",
+    r"\b(?:building|bridge|roof|rooftop|cliff|tower|balcony|skyscraper)\b(?: \w+){0,3} (?:and|then|n) "
+    r"(?:touch|meet|kiss|hug) the (?:pavement|ground|concrete|floor|sidewalk)\b",
+    r"\bwaste of (?:oxygen|air|space|life)\b(?=.*\b(?:stop breathing|end it|do us|do everyone|favou?r)\b)",
+    r"(?:^|\b(?:just|go|pls|please|so) )end it\b(?=.*\b(?:nobody|no one|noone|nobodys|noones)(?: s| is| "
+    r"will| would| gonna)? (?:\w+ )?(?:miss|care|notice)\b)",
+    r"\b(?:sewer ?slide|self ?delete|toaster bath)\b",
     r"\b(?:go|just|pls|please) end it\b(?=.*\b(?:better off|nobody|no one|world|everyone|relieved)\b)",
     r"\b(?:considered|consider|try|tried|thought about|think about) (?:not existing|not living|not "
     r"being alive|ceasing to exist|ending it|ending it all|not waking up)\b",
@@ -1957,7 +2065,7 @@ _NEVER_PLAY_SELF_RE = [
 #: promise, so a negated ban word does not count.
 _TOPIC_RE = re.compile(
     r"(?<!\bno )(?<!\bnever )(?<!\bzero )(?<!\bnot )(?<!\b0 )(?<!\bwithout )\b(?:banned|bannable|"
-    r"ban wave|banwave|bans (?:\w+ )?(?:games|accounts|players|cheaters|boosters|sellers|users|streamers|\d+)|reported|reporting|report it|report them|illegal|crime|crimes|criminal|"
+    r"ban wave|banwave|bans (?:\w+ )?(?:games|accounts|players|cheaters|boosters|sellers|users|streamers|\d+)|reported|reporting|report it|report them|illegal|crime|crimes|criminal|suing|sues|alleging|alleged|allegedly|"
     r"against (?:the |\w+s |\w+ s )?(?:rules|tos|terms|terms of service|eula|policy|guidelines)|"
     r"(?:violates?|violating|breaks?|breaking|breach(?:es)?) (?:\w+ ){0,2}(?:rules|tos|terms|"
     r"terms of service|eula|policy|policies|guidelines)|lose (?:your|ur) account|get (?:you|u) "
@@ -1973,6 +2081,11 @@ _TOPIC_RE = re.compile(
 _DOX_SWAT_WORD_RE = re.compile(r"'(?:dox+(?:ed|ing|es)?|swat(?:ted|ting|ter|ters))'")
 _DOX_SWAT_ORDER_RE = re.compile(
     r"\b(?:dox+|swat)\w* (?:him|her|them|you|u|ya|this|that|the|his|their|every|all)\b"
+)
+#: A seller speaking: "selling my account, my main got banned" is an offer whatever else it says.
+_FIRST_PERSON_SALE_RE = re.compile(
+    r"\b(?:selling my|sell my|im selling|i m selling|i sell|we sell|wts|for banned (?:players|accounts|"
+    r"users)|get back into (?:ranked|the game|your account))\b"
 )
 #: Words that negate a self-harm act right before it: "please don't kys over a game".
 _NEGATORS = frozenset({"dont", "never", "not", "doesnt", "didnt", "wont", "shouldnt", "cant",
@@ -2003,13 +2116,13 @@ def phrases(text: str) -> list[Reason]:
     """
     text = _HARMLESS_IDIOM_RE.sub(r"leave \1 exposed", text)
     out = (
-        _first_not_play("harassment", _HARASSMENT_RE, text, game_inside=True)
+        _first("harassment", _NEVER_PLAY_THREATS_RE, text)
+        or _first_not_play("harassment", _HARASSMENT_RE, text, game_inside=True)
         or _should_die_at_people(text)
         or _curse_at_people(text)
         or _harm_act(text)
         or _threat_shapes(text)
         or _first_not_play("harassment", _THREAT_IDIOMS_RE, text)
-        or _first("harassment", _NEVER_PLAY_THREATS_RE, text)
     )
     if (
         out
@@ -2037,7 +2150,8 @@ def phrases(text: str) -> list[Reason]:
     if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
     selling = _first("selling", _SELLING_RE, text) or _sold_cheat(text)
-    if selling and not (_TOPIC_RE.search(text) or _WARNING_RE.search(text)):
+    about_it = _TOPIC_RE.search(text) or _WARNING_RE.search(text)
+    if selling and (not about_it or _FIRST_PERSON_SALE_RE.search(text)):
         out += selling
     return out
 
@@ -2118,7 +2232,8 @@ _LOGIN_ASK_RE = re.compile(
 #: What a short link is sold with when it hides a trap: "is this you in this video??".
 _SHORTENER_BAIT_RE = re.compile(
     r"\b(?:is (?:this|that) (?:you|u)|(?:you|u) in (?:this|that) (?:video|clip|pic|photo)|look what "
-    r"(?:they|someone|people) (?:posted|said)|vote for (?:me|my|us|our))\b",
+    r"(?:they|someone|people) (?:posted|said)|vote for (?:me|my|us|our)|leaked|leak|patch notes "
+    r"leaked|exclusive|before release)\b",
     re.IGNORECASE,
 )
 

@@ -61,9 +61,11 @@ _RUN2_RE = re.compile(r"(.)\1+")
 _HAS_LETTER_RE = re.compile(r"[a-z]")
 _L_DIGITS_RE = re.compile(r"[1|!]")
 _NUMBER_WITH_UNIT_RE = re.compile(
-    r"\d+(?:[.,]\d+)?(?:k|m|b|x|hz|fps|gb|tb|mb|st|nd|rd|th|s|p|mm|ms|h|hrs?|min|kg|km|v\d+|vs\d+)"
+    r"\d+(?:[.,]\d+)?(?:k|m|b|x|hz|fps|gb|tb|mb|st|nd|rd|th|s|p|mm|ms|h|hrs?|min|kg|km|am|pm|v\d+|vs\d+)"
     # product and game codes: ps5, cs2, mw3, bf6, gta6, fc25, rtx4090
     r"|(?:ps|cs|mw|bf|bo|gta|fifa|fc|nba|nhl|xbox|wii|rtx|gtx|rx|dota|sf|mk|re|ff|tf|l4d)\d{1,4}"
+    # two-factor codes stay themselves ("2fa" is no leetspeak "zfa")
+    r"|2fa|2fa\w*"
 )
 
 
