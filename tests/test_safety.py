@@ -1088,6 +1088,7 @@ def test_corpus_is_big_balanced_and_uses_real_candidates() -> None:
         "safety_corpus_holdout.jsonl",
         "safety_corpus_blind_a.jsonl",
         "safety_corpus_blind_b.jsonl",
+        "safety_corpus_blind_g.jsonl",
     ],
 )
 def test_guard_meets_its_targets_on_the_corpus(guard: SafetyGuard, name: str) -> None:
@@ -1098,6 +1099,33 @@ def test_guard_meets_its_targets_on_the_corpus(guard: SafetyGuard, name: str) ->
     result = score(check, load_corpus(DATA / name))
     assert result.meets_targets(), (result.misses, result.false_positives)
     assert result.false_positive_rate() <= FALSE_POSITIVE_TARGET
+
+
+#: Blind sets C-F after they were tuned on: what they still miss is written down here (the
+#: Tagalog/Hindi threats of E, shouting and 4-hashtag posts that the style rules refuse), so a
+#: change that loses ground on any of them fails. Raise a floor when a change gains; never lower
+#: one without saying why in benchmarks/README.md.
+TUNED_BLIND_FLOORS = {
+    "safety_corpus_blind_c.jsonl": ({"harassment": 0.975}, 0.016),
+    "safety_corpus_blind_d.jsonl": ({"scam": 0.96}, 0.024),
+    "safety_corpus_blind_e.jsonl": ({"harassment": 0.955, "self_harm": 0.933}, 0.008),
+    "safety_corpus_blind_f.jsonl": ({"harassment": 0.955}, 0.004),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TUNED_BLIND_FLOORS))
+def test_tuned_blind_sets_keep_their_ground(guard: SafetyGuard, name: str) -> None:
+    def check(text: str, tags: object) -> tuple[bool, tuple[str, ...]]:
+        verdict = guard.validate(text, list(tags))  # type: ignore[call-overload]
+        return not verdict.ok, verdict.codes
+
+    floors, fp_ceiling = TUNED_BLIND_FLOORS[name]
+    rows = load_corpus(DATA / name)
+    result = score(check, rows)
+    for category in {r["category"] for r in rows} - {"benign"}:
+        floor = floors.get(category, 0.97)
+        assert result.recall(category) >= floor, (category, result.misses)
+    assert result.false_positive_rate() <= fp_ceiling, result.false_positives
 
 
 def test_corpus_rows_are_validated(tmp_path: Path) -> None:
