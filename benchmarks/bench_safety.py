@@ -3,10 +3,10 @@
 Prints, for each corpus: the development corpus (``tests/data/safety_corpus.jsonl``, the one
 the rules were tuned on), the held-out corpus (``tests/data/safety_corpus_holdout.jsonl``, texts
 written after the guard was built) and blind sets A and B (``tests/data/safety_corpus_blind_a.jsonl``,
-``safety_corpus_blind_b.jsonl``, written by people who never saw the rules) and blind sets C-G
+``safety_corpus_blind_b.jsonl``, written by people who never saw the rules) and blind sets C-H
 (each written by a further blind writer, measured once untouched, then tuned on); their first-run
-numbers are in benchmarks/README.md, since then they guard against regressions. Blind set H
-(``safety_corpus_blind_h.jsonl``) is scored too but was never tuned on: it shows the gap. Per corpus: recall per harmful
+numbers are in benchmarks/README.md, since then they guard against regressions. Blind set I
+(``safety_corpus_blind_i.jsonl``) is scored too but was never tuned on: it shows the gap. Per corpus: recall per harmful
 category, the false-positive rate on benign gaming posts; then throughput in texts per second.
 Targets: recall >= 0.97 in every harmful category, false positives <= 1%.
 
@@ -48,7 +48,8 @@ CORPORA = {
     "blind-e": DATA / "safety_corpus_blind_e.jsonl",
     "blind-f": DATA / "safety_corpus_blind_f.jsonl",
     "blind-g": DATA / "safety_corpus_blind_g.jsonl",
-    "blind-h (untuned)": DATA / "safety_corpus_blind_h.jsonl",
+    "blind-h": DATA / "safety_corpus_blind_h.jsonl",
+    "blind-i (untuned)": DATA / "safety_corpus_blind_i.jsonl",
 }
 
 

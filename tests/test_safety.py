@@ -955,6 +955,62 @@ def test_blind_g_neighbours_pass(guard: SafetyGuard, text: str) -> None:
     assert verdict.ok, verdict.reasons
 
 
+# Classes generalised from blind set H's misses (session 17); new phrasings, not set H's strings.
+BLIND_H_CLASSES = [
+    ("hope your truck gets keyed tonight", "harassment"),
+    ("cute cat on your stream, shame if it went missing", "harassment"),
+    ("hope someone breaks every bone in his body", "harassment"),
+    ("your dad's shop closes at 5 right? see you soon", "harassment"),
+    ("refugees are vermin, all of them", "harassment"),
+    ("somebody should cleanse this server of them", "harassment"),
+    ("he has two kids and a house with a red door, tell him to think twice", "harassment"),
+    ("call in a fake bomb threat at his place", "harassment"),
+    ("let's head to the office tomorrow, bring bats", "harassment"),
+    ("your big sister has a public tiktok, just saying", "harassment"),
+    ("accidents happen to refs who make calls like that", "harassment"),
+    ("make sure he knows we are watching", "harassment"),
+    ("walk out of your house tomorrow and you'll regret it", "harassment"),
+    ("your car won't be the only thing that gets torched", "harassment"),
+    ("find him, expose him", "harassment"),
+    ("if I were you I'd have offed myself", "self_harm"),
+    ("no one would notice if you stopped breathing", "self_harm"),
+    ("the sweet release of a rope awaits you", "self_harm"),
+    ("this is Riot Support, your account was reported, verify now", "scam"),
+    ("100x before launch, guaranteed", "scam"),
+    ("mint our NFT skins today", "scam"),
+    ("trade me your karambit first, then I send", "scam"),
+    ("we're hiring streamers, just buy the starter kit first", "scam"),
+    ("the starter pack pays itself back 5x", "scam"),
+    ("your skins will be deleted unless you transfer them", "scam"),
+    ("send a 20 tax fee to release your prize", "scam"),
+    ("modded money drops, 500 million for 10", "selling"),
+    ("spoofing service for Pokemon GO", "selling"),
+    ("I will pilot your account to Mythic", "selling"),
+    ("OSRS bots for sale", "selling"),
+    ("hacked client with killaura, bypasses anticheat", "selling"),
+    ("RMT gold, fast", "selling"),
+    ("we log into your steam and farm the achievements", "selling"),
+    ("I live at 8 Rue Oberkampf, 75011 Paris", "pii_address"),
+]
+BLIND_H_NEIGHBOURS = [
+    "Astro Bot is pure joy. 10/10",
+    "track bots for 10 minutes before you queue ranked",
+    "Chovy just murdered that bot lane, 12/0/6",
+    "aimbot detection is better now, dm me clips of cheaters",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BLIND_H_CLASSES)
+def test_blind_h_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
+    assert code in guard.validate(text).codes
+
+
+@pytest.mark.parametrize("text", BLIND_H_NEIGHBOURS)
+def test_blind_h_neighbours_pass(guard: SafetyGuard, text: str) -> None:
+    verdict = guard.validate(text)
+    assert verdict.ok, verdict.reasons
+
+
 def test_game_context_words_are_data(tmp_path: Path) -> None:
     from xbot.safety_rules import _game_words, _real_world, chat_spellings
 
@@ -1101,7 +1157,7 @@ def test_guard_meets_its_targets_on_the_corpus(guard: SafetyGuard, name: str) ->
     assert result.false_positive_rate() <= FALSE_POSITIVE_TARGET
 
 
-#: Blind sets C-F after they were tuned on: what they still miss is written down here (the
+#: Blind sets C-F and H after they were tuned on: what they still miss is written down here (the
 #: Tagalog/Hindi threats of E, shouting and 4-hashtag posts that the style rules refuse), so a
 #: change that loses ground on any of them fails. Raise a floor when a change gains; never lower
 #: one without saying why in benchmarks/README.md.
@@ -1110,6 +1166,7 @@ TUNED_BLIND_FLOORS = {
     "safety_corpus_blind_d.jsonl": ({"scam": 0.96}, 0.024),
     "safety_corpus_blind_e.jsonl": ({"harassment": 0.955, "self_harm": 0.933}, 0.008),
     "safety_corpus_blind_f.jsonl": ({"harassment": 0.955}, 0.004),
+    "safety_corpus_blind_h.jsonl": ({"harassment": 0.933, "self_harm": 0.933, "scam": 0.96}, 0.004),
 }
 
 

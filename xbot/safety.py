@@ -96,6 +96,12 @@ _EU_STREET_RE = re.compile(
     r"der|van)\s+)?[A-ZÀ-Ý][\w'-]+(?:\s+[A-ZÀ-Ý][\w'-]+)?\s+\d{1,4}[a-zA-Z]?\b.{0,20}?\b\d{4,5}\s+[A-ZÀ-Ý]",
     re.IGNORECASE,
 )
+#: The number-first European shape: "22 Rue des Lilas, 75011 Paris".
+_FR_STREET_RE = re.compile(
+    r"\b\d{1,4},?\s+(?:rue|avenue|boulevard|chemin|all[ée]e|impasse|quai|place|via|calle)\s+"
+    r"(?:(?:de|des|du|la|le|di|del|de la)\s+)?[A-ZÀ-Ý][\w'-]+.{0,20}?\b\d{4,5}\s+[A-ZÀ-Ý]",
+    re.IGNORECASE,
+)
 #: Someone's IP address given out: "his IP is 203.0.113.57" (a server's "connect to" is not).
 _PERSON_IP_RE = re.compile(
     r"\b(?:his|her|their|your|ur|the \w+'?s|my)\s+(?:home\s+|real\s+)?ip(?:\s+address)?\s*(?:is|:|=)?\s*"
@@ -464,7 +470,12 @@ def _pii(text: str) -> list[tuple[str, str]]:
         out.append(("pii_id", "a date of birth"))
     elif any(_iban_ok(m.group(0)) for m in _IBAN_RE.finditer(text)):
         out.append(("pii_id", "an IBAN"))
-    if _STREET_RE.search(text) or _EU_STREET_RE.search(text) or _PERSON_IP_RE.search(text):
+    if (
+        _STREET_RE.search(text)
+        or _EU_STREET_RE.search(text)
+        or _FR_STREET_RE.search(text)
+        or _PERSON_IP_RE.search(text)
+    ):
         out.append(("pii_address", "a street address"))
     if _URL_CRED_RE.search(text):
         out.append(("credential_in_url", "a URL with user:password@"))

@@ -594,7 +594,8 @@ _CREDENTIAL_ASK = (
     r"login|logins|log in|credentials|2fa|2fa code|otp|auth code|verification code|security code|"
     r"recovery code|backup codes?|seed phrase|recovery phrase|private key|sign in details|login "
     r"code|guard code|steam guard code|authenticator code|authenticator|mobile code|sms code|"
-    r"api key|api keys|steam api key|session token|token|cookie|cookies|"
+    r"api key|api keys|steam api key|session token|token|cookie|cookies|card|card details|card "
+    r"number|credit card|cc|bank details|"
     r"details|account details|account info)\b"
 )
 #: Currency the game itself hands out: "500 free gems by logging in daily", "a free gold skin
@@ -608,6 +609,16 @@ _EARNED = (
     r"bio|password|login with|click|telegram|whatsapp)\b))"
 )
 _SCAM = [
+    r"\b(?:this is|im from|i m from|i work (?:at|for)|we are|here is|its) (?:the )?(?:steam|valve|riot|"
+    r"epic|blizzard|discord|roblox|xbox|playstation|ea|ubisoft|twitch) (?:support|admin|staff|team|"
+    r"moderators?|security|trust)\b(?=.*\b(?:verify|reported|ban|banned|suspend\w*|account|acc|fraud)\b)",
+    r"\b\d+x (?:before|by|at) (?:launch|listing|release|the listing)\b",
+    r"\bmint (?:our|my|the|this)\b.{0,30}\bnfts?\b",
+    r"\btrade me (?:your|ur)(?: \w+){0,3} first\b",
+    r"\b(?:hiring|we re hiring|were hiring|looking for)\b.{0,60}\b(?:buy|pay for|purchase)\b.{0,30}"
+    r"\b(?:kit|starter|fee|equipment|training)\b",
+    r"\bpays? (?:itself|you|u|for itself) back (?:\d+x|x\d+|double|triple)\b",
+    r"\brecruit \d+ (?:friends|people)\b.{0,60}\b(?:earn|pays?|back|\d+x)\b",
     r"\btrust trades?\b",
     r"\b(?:you|u) (?:go|send|give)(?: \w+){0,3} first\b.{0,80}\b(?:i|ill|i ll|i will|then i) (?:send|give|trade)\b",
     r"\baccidentally reported (?:your|ur) (?:\w+ )?(?:account|acc)\b",
@@ -622,7 +633,8 @@ _SCAM = [
     r"page|client|tool|portal) (?:with|using) (?:your|ur) (?:\w+ )?(?:account|login|acc)\b",
     r"\bunban (?:your|ur) (?:\w+ )?(?:account|acc)\b(?=.*\b(?:fee|pay|\d+|gift cards?|paypal|cashapp)\b)",
     r"\bgive me both (?:items|skins|pets|accounts|knives|limiteds)\b",
-    r"\b(?:account|acc) (?:will be|is going to be|gets|is being) (?:deleted|banned|suspended|"
+    r"\b(?:account|acc|items|inventory|skins|limiteds|pets) (?:will be|is going to be|gets|is being) "
+    r"(?:deleted|banned|suspended|"
     r"terminated|locked|closed|disabled)\b.{0,80}\b(?:unless|verify|confirm|click|log ?in)\b",
     r"\bsend (?:me )?\d+(?: \w+){0,3} (?:paypal|cashapp|cash app|venmo|btc|crypto|zelle)\b.{0,60}"
     r"\b(?:ill|i ll|i will|and i) send\b",
@@ -640,7 +652,8 @@ _SCAM = [
     r"\bget (?:x\d+|\d+x) back\b",
     r"\bsend me (?:\d+|one|an?) (?:\w+ )?first\b",
     r"\bprove (?:you re|youre|you are|ur) not a bot\b",
-    r"\b(?:processing|release|unlock|verification|activation|handling|transfer|entry) fee\b"
+    r"\b(?:processing|release|unlock|verification|activation|handling|transfer|entry|tax|customs|"
+    r"clearance) fee\b"
     r"(?=.*\b(?:prize|money|winnings|funds|reward|qualified|won|win|receive)\b)|"
     r"\b(?:prize|money|winnings|funds|reward|qualified)\b.{0,80}\b(?:processing|release|unlock|"
     r"verification|activation|handling|transfer|entry) fee\b",
@@ -790,6 +803,7 @@ _CHEAT_CUE_RE = re.compile(
     r"0 bans|zero bans|no bans|lifetime|per (?:day|week|month)|telegram|discord|link in bio|keys?|"
     r"never detected|undetect\w*|undected|included|bypass|weekly|monthly|daily|configs?|"
     r"latest patch|one click|\d+ (?:usd|eur|gbp|dollars|bucks)|for banned|get back into|unban|"
+    r"download|instant|bypass\w*|"
     r"license|licence|instantly|"
     r"selling|for sale|buy|order|instant delivery|delivery|\d+ (?:usd|eur|gbp|dollars|bucks))\b"
 )
@@ -810,6 +824,18 @@ def _sold_cheat(text: str) -> list[Reason]:
 
 
 _SELLING = [
+    r"\b(?:modded )?money drops?\b(?=.*\b\d+\b)",
+    r"\b\d+ ?(?:m|k|mil|million|billion|b) for \d+\b",
+    r"\b(?:spoofing|botting|piloting|grinding|farming) services?\b",
+    r"\b(?:we|i|ill|well|we ll|i ll|pro player will|will) (?:\w+ )?(?:level|rank|pilot|boost|grind) "
+    r"(?:up )?(?:your|ur) (?:account|acc|character|char)\b",
+    r"\bpilot (?:your|ur) (?:account|acc)\b",
+    r"\b(?:\w+ )?bots? for sale\b|\bbotting (?:farms?|scripts?|setups?|services?)\b",
+    r"\b(?:hacked clients?|hack clients?|killaura|kill aura|fly hacks?|speed hacks?)\b(?=.*\b(?:for "
+    r"sale|selling|sell|\d+|dm|bypass\w*|included)\b)",
+    r"\brmt\b",
+    r"\b(?:credits|coins|gold|vbucks|robux|gems|points|roubles|rubles)\b.{0,30}\b(?:half price|cheap|"
+    r"discount|below market)\b(?=.*\b(?:paypal|cashapp|venmo|crypto|dm|delivered|delivery)\b)",
     r"\b(?:log ?in|login|sign in) (?:on|into|to|with) (?:my|our) (?:account|acc)\b",
     r"\bpay per (?:rank|win|division|tier|level|game|match)\b",
     rf"\bduo (?:queue )?to {_RANKS}\b(?=.*\b(?:venmo|cashapp|paypal|pay|\d+)\b)",
@@ -841,7 +867,8 @@ _SELLING = [
     r"accounts?|accs?|keys|items)\b)",
     # account sharing sold as a carry or coaching: "we play on your account", "I log into your acc"
     r"\b(?:i|we|ill|well|i ll|we ll|i will|we will) (?:\w+ )?(?:play|log ?in|login|log|sign in|hop) "
-    r"(?:on|into|to|in|onto) (?:your|ur) (?:account|acc|acct)\b",
+    r"(?:on|into|to|in|onto) (?:your|ur) (?:account|acc|acct|battle ?net|bnet|steam|psn|xbox|epic|"
+    r"riot)\b",
     # an account sold with its e-mail: "full email access", "FA", "first owner"
     r"\b(?:accs?|accounts?|alts?)\b.{0,80}\b(?:full (?:email )?access|email access|og email|first "
     r"owner|nfa|sfa|email included|with email)\b",
@@ -1256,6 +1283,7 @@ _OUTCOME = _alt(
     "(?:get|be|are|is) in (?:a|an) (?:\\w+ )?(?:accident|crash|wreck|coma)", "get into an accident",
     "(?:be |get |got )?wiped (?:off|from) the face of (?:the|this) (?:earth|planet|world)",
     "(?:be |get )?erased from existence", "(?:be |get )?removed from the gene pool",
+    "beaten bloody", "beaten up", "bloodied", "black and blue",
     "catch (?:a |some )?(?:stray )?(?:bullets?|hands|a stray|the hands|one to the head)",
     "end up (?:dead|in (?:a|the) (?:ditch|hospital|coffin|body bag|morgue|grave|wheelchair|river))",
     r"bleed(?:s)?(?: out)?", "in pain", "in agony", "scream", "a bullet in (?:the|his|her|your) head",
@@ -1638,7 +1666,7 @@ _THREAT_IDIOMS = [
     r"\b(?:put|puts|putting) (?:you|u|ya|him|her|them|(?:that|this|the|your|ur|his|her|their) [a-z]+) "
     r"(?:in|into|six feet) (?:the |a )?(?:hospital|ground|grave|"
     r"coma|wheelchair|body bag|under|icu|morgue|casket|coffin)\b",
-    r"\bbreak (?:every|all the|all of the) (?:bone|bones)\b",
+    r"\bbreak(?:s|ing)? (?:every|all the|all of the) (?:bone|bones)\b",
     r"\bbones? in (?:your|ur|his|her|their) body\b",
     r"\b(?:knock|kick|punch|smash|bash|cave|beat) (?:your|ur|his|her|their) (?:\w+ )?"
     r"(?:teeth|lights|head|skull|face|brains|jaw) (?:out|in|off|to)\b",
@@ -1666,7 +1694,7 @@ _THREAT_IDIOMS = [
     r"\bwhat (?:happens|will happen|is gonna happen|happened) to (?:people|ppl|guys|girls|kids|"
     r"players|streamers|snitches|rats) like (?:you|u|ya|him|her|them|that)\b",
     r"\b(?:accidents|bad things|things) (?:happen|can happen|do happen) to (?:people|ppl|you|u|"
-    r"streamers|kids|snitches|guys) (?:like )?(?:you|u|who|that|like)\b",
+    r"streamers|kids|snitches|guys|\w+s) (?:like )?(?:you|u|who|that|like)\b",
     r"\b(?:be careful|careful|watch out|stay safe|hope you get home safe) (?:\w+ )?"
     r"(?:walking|driving|going|getting) (?:home|to school|to work|back)\b",
     r"\b(?:i|we) (?:know|found|saw|see|got) (?:what|which) (?:car|school|house|gym|bus|train|"
@@ -1687,12 +1715,13 @@ _THREAT_IDIOMS = [
     r"\b(?:irl|in real life|in person|outside)\b.{0,40}\b(?:ur|youre|you are|your|you|u) "
     r"(?:so |gonna be |literally )?(?:dead|finished|done for|dead meat)\b",
     rf"\b{_WISH_FRAME}(?: that)? (?:your|ur|his|her|their|you|u|ya|(?:that|this|the) \w+(?: \w+)?s)(?: \w+){{0,3}} "
-    r"(?:car|bus|plane|flight|house|home|train|boat|ship|taxi|uber|apartment|flat|family|brakes|"
+    r"(?:car|truck|van|bike|motorbike|bus|plane|flight|house|home|train|boat|ship|taxi|uber|apartment|flat|family|brakes|"
     r"tires|tyres|engine|parachute)\b"
     r"(?: \w+)? (?:crashes|crash|burns|burn|burns down|explodes|explode|blows up|blow up|sinks|"
     r"sink|catches fire|catch fire|collapses|collapse|gets hit|get hit|falls|goes down|burned|"
     r"crashed|flips|flip|flips over|rolls over|gets totaled|derails|goes up in flames|"
-    r"gets t boned|wraps around|fail|fails|give out|gives out|blow out|blows out)\b",
+    r"gets t boned|wraps around|fail|fails|give out|gives out|blow out|blows out|gets torched|gets "
+    r"burned|gets keyed|gets smashed|gets vandali[sz]ed|gets stolen|gets blown up|burns down)\b",
     # doxxing: knowing or hunting someone's whereabouts and personal details
     r"\b(?:know|ik|kno|knw|found|find|found out|find out|got|have|figured out|tell|see|spot|guess) (?:what|which) "
     r"(?:school|college|uni|university|town|city|street|house|gym|office|job|hospital|hotel|motel|"
@@ -1796,7 +1825,7 @@ _THREAT_IDIOMS = [
     r"\b(?:your|ur|his|her|their|(?:the|that|this|your|ur) \w+s) (?:mom|mum|mother|dad|father|sister|brother|wife|girlfriend|"
     r"boyfriend|kids?|son|daughter|family|parents) (?:works|lives|goes to school|goes|stays|shops) "
     r"(?:at|on|in|near|by)\b.{0,80}\b(?:stopping by|stop by|drop by|say hi|said hi|see (?:you|her|"
-    r"him|them)|visit|pay a visit|be there|waiting|coming)\b",
+    r"him|them)|visit|pay a visit|be there|waiting|coming|wait for (?:her|him|them)|easy to)\b",
     r"\b(?:hope|hoping|pray|wish) (?:that )?(?:your|ur|his|her|their) (?:\w+ )?(?:kids|family|wife|"
     r"husband|mom|mum|dad|parents|children|baby|girlfriend|boyfriend) (?:are|is|will be|re|s) "
     r"(?:home|there|inside|in the house|in the car|with (?:you|him|her)) when\b",
@@ -1854,6 +1883,12 @@ _THREAT_IDIOMS = [
     r"(?:drops?|fires?|kicks?|dumps?|disowns?|bans?) (?:him|her|them)\b",
     r"\bbeat (?:some )?sense into (?:them|him|her|you|u|yall)\b",
     r"\b(?:get|catch) (?:cancer|aids|ebola|a tumou?r) and (?:rot|die|suffer)\b",
+    r"\b(?:immigrants|jews|muslims|gays|gay \w+|trans \w+|women|blacks|asians|mexicans|refugees|"
+    r"foreigners|migrants|arabs|indians|chinese|russians|brazilians|filipinos)\b (?:are|r) (?:all )?"
+    r"(?:an? )?(?:rats|vermin|cockroaches|animals|a disease|diseased|subhuman|parasites|mentally ill "
+    r"freaks|freaks|savages|filth|insects|a plague)\b",
+    r"\bcleanse (?:this|the|our) \w+ of (?:them|those \w+|these \w+)\b",
+    r"\bfind (?:her|him|them)\b.{0,20}\b(?:post|expose|dox|doxx|ruin) (?:her|him|them)\b",
 ]
 _THREAT_IDIOMS_RE = [re.compile(p) for p in _THREAT_IDIOMS]
 #: Menace about a person's home, family, commute or car (these name real places on purpose).
@@ -1883,6 +1918,26 @@ _MENACE_AT_HOME = [
     r"\b(?:funny|shame|pity|unfortunate) if (?:all )?(?:\w+ )?(?:of )?(?:your|ur|his|her) "
     r"(?:tires|tyres|windows|brakes) (?:were|was|got|are) (?:flat|slashed|smashed|broken|cut)\b",
     r"\bcheck under (?:your|ur|his|her|their) (?:car|cars|truck|vehicle|bed)\b",
+    r"\b(?:dog|cat|pet|puppy|kitten|car|house|kid|kids|baby)\b.{0,80}\b(?:shame|pity|sad|unfortunate) "
+    r"if (?:it|he|she|they) (?:went missing|got lost|got out|ran away|got hurt|disappeared|got run "
+    r"over|caught fire|burned down)\b",
+    r"\b(?:your|ur|his|her) (?:\w+s )?(?:mom|mum|mother|dad|father|sister|brother|wife|family)s? "
+    r"(?:\w+ )?(?:bakery|shop|store|restaurant|office|work|job|school|house|salon|cafe)\b.{0,60}"
+    r"\b(?:see (?:u|you|ya) soon|stopping by|say hi|pay a visit|be there)\b",
+    r"\b(?:has|got) (?:a |two |three |\d+ )?(?:kids|daughters|sons|daughter|son|wife|family)\b.{0,60}"
+    r"\b(?:house|home|door|car)\b.{0,80}\b(?:think (?:hard|twice|carefully)|be careful|watch "
+    r"(?:it|himself|herself|yourself))\b",
+    r"\b(?:your|ur) (?:little |baby |big )?(?:sister|brother|daughter|son|kids?|mom|mum|wife|"
+    r"girlfriend)\b.{0,40}\b(?:insta|instagram|facebook|tiktok|school|address)\b.{0,60}\b(?:keep in "
+    r"mind|just saying|think about it|be careful|remember that)\b",
+    r"\bmake sure (?:she|he|they|you) knows? (?:we|i) (?:can see|know where|are watching|re "
+    r"watching)\b",
+    r"\b(?:step|walk|go) (?:outside|out of) (?:your|ur) (?:apartment|house|home|flat|door|building)"
+    r"\b.{0,40}\b(?:regret|sorry|last|pay)\b",
+    r"\b(?:wont be|isnt|is not) the only thing (?:that )?(?:gets?|getting) (?:blown up|burned|"
+    r"torched|smashed|broken|hurt)\b",
+    r"\b(?:show up|pull up|meet|go|head)\b.{0,40}\b(?:studio|office|house|hq|venue|arena|stadium|"
+    r"school)\b.{0,30}\b(?:bring|with) (?:bats|guns|knives|weapons|crowbars|pipes)\b",
 ]
 #: Threats no game context excuses: a bomb threat to a venue is one whatever "arena" says.
 _NEVER_PLAY_THREATS_RE = [
@@ -1892,6 +1947,10 @@ _NEVER_PLAY_THREATS_RE = [
     ),
     # menace at a person's home, school, commute or car: no game is meant, whatever it names
     *(re.compile(p) for p in _MENACE_AT_HOME),
+    re.compile(
+        r"\b(?:call|calling|phone|phoning) in (?:a )?(?:fake |false )?(?:hostage|bomb|shooting|swat)"
+        r"(?: \w+)? (?:situation|call|report|threat)\b"
+    ),
     # a false report that sends armed police to a home
     re.compile(
         r"\b(?:say|said|tell (?:them|the cops|911)|report|claim|claiming) (?:that )?(?:there s|theres|"
@@ -1906,10 +1965,10 @@ _NEVER_PLAY_THREATS_RE = [
     ),
 ]
 
-_SELF = r"(?:(?:your|ur|yor|yo|ya|you|u|thy|yuor|yur|urs|yours) ?(?:sel+f+e?|selv(?:e|es)|slef|slf|sefl|elf|sel)|youself|yoursef|yourse|ureself)"
+_SELF = r"(?:(?:your|ur|yor|yo|ya|you|u|thy|yuor|yur|urs|yours) ?(?:sel+f+e?|selv(?:e|es)|slef|slf|sefl|elf|sel|seif)|youself|yoursef|yourse|ureself)"
 #: Acts done to oneself: "kill yourself", "neck urself", "unalive yourself".
 _SELF_ACT = _alt(
-    "uninstall", "alt f4", "ctrl alt delete", "ctrl alt del", "offed", "off",
+    "kiil", "uninstall", "alt f4", "ctrl alt delete", "ctrl alt del", "offed", "off",
     "kill", "kil", "kll", "kl", "k", "end", "off", "unalive", "delete", "hang", "neck", "rope",
     "hurt", "cut", "shoot", "stab", "drown", "burn", "poison", "gas", "starve", "choke",
     "strangle", "suffocate", "overdose", "od", "harm", "slit", "behead", "defenestrate",
@@ -1928,6 +1987,12 @@ _DIRECTIVE = _alt(
     "noob", "loser", "bozo", "trash", "lol", "lmao", "kid", "idiot", "bro", "dude",
 )  # fmt: skip
 _SELF_HARM_SHAPES = [
+    r"\bif i (?:were|was) (?:you|u)\b.{0,30}\b(?:end(?:ed)? (?:myself|it)|kill(?:ed)? myself|rope|"
+    r"hang(?:ed)? myself|off(?:ed)? myself)\b",
+    r"\b(?:nobody|no one|noone) (?:would|will|is gonna|gonna) (?:care|notice|miss you|cry|mind) "
+    r"(?:if|when) (?:you|u) (?:just )?(?:stopped breathing|stop breathing|ended it|end it|were gone|"
+    r"disappeared|took your own life|offed yourself)\b",
+    r"\b(?:sweet )?release of (?:a |the )?(?:noose|rope|death|bullet|pills)\b",
     r"\blog (?:off|out) (?:permanently|forever|for good)\b(?=.*\b(?:life|existence|world|breathing)\b)",
     r"\b(?:building|bridge|roof|rooftop|cliff|tower|balcony|skyscraper)\b(?: \w+){0,3} (?:and|then|n) "
     r"(?:touch|meet|kiss|hug) the (?:pavement|ground|concrete|floor|sidewalk)\b",
@@ -1956,7 +2021,8 @@ _SELF_HARM_SHAPES = [
     # everyone better off if the person were gone
     r"\b(?:family|world|everyone|everybody|they|parents|mom|dad|mum|friends|team|we)(?: \w+){0,3} "
     r"(?:would be|d be|will be|would all be|would feel) (?:\w+ )?(?:relieved|better off|happier|"
-    r"glad|grateful|lighter)\b(?: \w+){0,4} (?:if|when|once) (?:you|u) (?:just |finally )?(?:ended "
+    r"glad|grateful|lighter|better)\b(?: \w+){0,4} (?:if|when|once) (?:you|u) (?:just |finally )?(?:took "
+    r"(?:your|ur) (?:own )?life|ended "
     r"it|end it|ended it all|were gone|was gone|werent here|werent around|disappeared|died|are "
     r"gone|left this world|stopped breathing|(?:offed|killed|hanged|hung|unalived|deleted) "
     r"(?:yourself|urself|ur self))\b",
