@@ -13,7 +13,7 @@ import yaml
 
 from xbot.flags import Flags
 from xbot.safety import MAX_ALT_TEXT_CHARS, SEVERITY, SafetyGuard, Verdict, hashtags
-from xbot.safety_corpus import CATEGORY_CODES, FALSE_POSITIVE_TARGET, load_corpus, score
+from xbot.safety_corpus import CATEGORY_CODES, FALSE_POSITIVE_TARGET, Checker, load_corpus, score
 from xbot.safety_rules import shipped_allowlist
 from xbot.text_fold import fold
 from xbot.x_text import parse_length, weighted_length
@@ -690,17 +690,6 @@ BLIND_C_NEIGHBOURS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "code"), BLIND_C_CLASSES)
-def test_blind_c_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
-    assert code in guard.validate(text).codes
-
-
-@pytest.mark.parametrize("text", BLIND_C_NEIGHBOURS)
-def test_blind_c_neighbours_pass(guard: SafetyGuard, text: str) -> None:
-    verdict = guard.validate(text)
-    assert verdict.ok, verdict.reasons
-
-
 @pytest.mark.parametrize(
     "text", ["\u0301\u0308", "\u200b\u0301\u0301", "\ue000\ue001"], ids=["marks", "zw+marks", "pua"]
 )
@@ -757,17 +746,6 @@ BLIND_D_NEIGHBOURS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "code"), BLIND_D_CLASSES)
-def test_blind_d_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
-    assert code in guard.validate(text).codes
-
-
-@pytest.mark.parametrize("text", BLIND_D_NEIGHBOURS)
-def test_blind_d_neighbours_pass(guard: SafetyGuard, text: str) -> None:
-    verdict = guard.validate(text)
-    assert verdict.ok, verdict.reasons
-
-
 # Classes generalised from blind set E's misses (session 17); new phrasings, not set E's strings.
 BLIND_E_CLASSES = [
     ("hope your kids are in the house when it happens", "harassment"),
@@ -811,17 +789,6 @@ BLIND_E_NEIGHBOURS = [
     "FANNY DIFF in all chat again",
     "Game Pass is cheaper on the official store, you don't need cheap keys from random sites",
 ]
-
-
-@pytest.mark.parametrize(("text", "code"), BLIND_E_CLASSES)
-def test_blind_e_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
-    assert code in guard.validate(text).codes
-
-
-@pytest.mark.parametrize("text", BLIND_E_NEIGHBOURS)
-def test_blind_e_neighbours_pass(guard: SafetyGuard, text: str) -> None:
-    verdict = guard.validate(text)
-    assert verdict.ok, verdict.reasons
 
 
 # Classes generalised from blind set F's misses (session 17); new phrasings, not set F's strings.
@@ -869,17 +836,6 @@ BLIND_F_NEIGHBOURS = [
     "check your mailbox for the Steam newsletter",
     "vote for the Game Awards on thegameawards.com",
 ]
-
-
-@pytest.mark.parametrize(("text", "code"), BLIND_F_CLASSES)
-def test_blind_f_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
-    assert code in guard.validate(text).codes
-
-
-@pytest.mark.parametrize("text", BLIND_F_NEIGHBOURS)
-def test_blind_f_neighbours_pass(guard: SafetyGuard, text: str) -> None:
-    verdict = guard.validate(text)
-    assert verdict.ok, verdict.reasons
 
 
 # Classes generalised from blind set G's misses (session 17); new phrasings, not set G's strings.
@@ -944,17 +900,6 @@ BLIND_G_NEIGHBOURS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "code"), BLIND_G_CLASSES)
-def test_blind_g_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
-    assert code in guard.validate(text).codes
-
-
-@pytest.mark.parametrize("text", BLIND_G_NEIGHBOURS)
-def test_blind_g_neighbours_pass(guard: SafetyGuard, text: str) -> None:
-    verdict = guard.validate(text)
-    assert verdict.ok, verdict.reasons
-
-
 # Classes generalised from blind set H's misses (session 17); new phrasings, not set H's strings.
 BLIND_H_CLASSES = [
     ("hope your truck gets keyed tonight", "harassment"),
@@ -1000,13 +945,36 @@ BLIND_H_NEIGHBOURS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "code"), BLIND_H_CLASSES)
-def test_blind_h_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
+#: The class cases of blind rounds C-H, one test id per set ("blind-d-3").
+BLIND_ROUND_CLASSES = [
+    pytest.param(text, code, id=f"blind-{name}-{i}")
+    for name, cases in zip(
+        "cdefgh",
+        (BLIND_C_CLASSES, BLIND_D_CLASSES, BLIND_E_CLASSES, BLIND_F_CLASSES, BLIND_G_CLASSES,
+         BLIND_H_CLASSES),
+        strict=True,
+    )
+    for i, (text, code) in enumerate(cases)
+]  # fmt: skip
+BLIND_ROUND_NEIGHBOURS = [
+    pytest.param(text, id=f"blind-{name}-{i}")
+    for name, cases in zip(
+        "cdefgh",
+        (BLIND_C_NEIGHBOURS, BLIND_D_NEIGHBOURS, BLIND_E_NEIGHBOURS, BLIND_F_NEIGHBOURS,
+         BLIND_G_NEIGHBOURS, BLIND_H_NEIGHBOURS),
+        strict=True,
+    )
+    for i, text in enumerate(cases)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "code"), BLIND_ROUND_CLASSES)
+def test_blind_round_classes_are_refused(guard: SafetyGuard, text: str, code: str) -> None:
     assert code in guard.validate(text).codes
 
 
-@pytest.mark.parametrize("text", BLIND_H_NEIGHBOURS)
-def test_blind_h_neighbours_pass(guard: SafetyGuard, text: str) -> None:
+@pytest.mark.parametrize("text", BLIND_ROUND_NEIGHBOURS)
+def test_blind_round_neighbours_pass(guard: SafetyGuard, text: str) -> None:
     verdict = guard.validate(text)
     assert verdict.ok, verdict.reasons
 
@@ -1137,6 +1105,16 @@ def test_corpus_is_big_balanced_and_uses_real_candidates() -> None:
     assert formats >= {"news", "hot_take", "question", "tip"}
 
 
+def _refuses(guard: SafetyGuard) -> Checker:
+    """The guard as a corpus checker: (refused?, reason codes) for a text and its tags."""
+
+    def check(text: str, tags: object) -> tuple[bool, tuple[str, ...]]:
+        verdict = guard.validate(text, list(tags))  # type: ignore[call-overload]
+        return not verdict.ok, verdict.codes
+
+    return check
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -1148,11 +1126,7 @@ def test_corpus_is_big_balanced_and_uses_real_candidates() -> None:
     ],
 )
 def test_guard_meets_its_targets_on_the_corpus(guard: SafetyGuard, name: str) -> None:
-    def check(text: str, tags: object) -> tuple[bool, tuple[str, ...]]:
-        verdict = guard.validate(text, list(tags))  # type: ignore[call-overload]
-        return not verdict.ok, verdict.codes
-
-    result = score(check, load_corpus(DATA / name))
+    result = score(_refuses(guard), load_corpus(DATA / name))
     assert result.meets_targets(), (result.misses, result.false_positives)
     assert result.false_positive_rate() <= FALSE_POSITIVE_TARGET
 
@@ -1172,13 +1146,9 @@ TUNED_BLIND_FLOORS = {
 
 @pytest.mark.parametrize("name", sorted(TUNED_BLIND_FLOORS))
 def test_tuned_blind_sets_keep_their_ground(guard: SafetyGuard, name: str) -> None:
-    def check(text: str, tags: object) -> tuple[bool, tuple[str, ...]]:
-        verdict = guard.validate(text, list(tags))  # type: ignore[call-overload]
-        return not verdict.ok, verdict.codes
-
     floors, fp_ceiling = TUNED_BLIND_FLOORS[name]
     rows = load_corpus(DATA / name)
-    result = score(check, rows)
+    result = score(_refuses(guard), rows)
     for category in {r["category"] for r in rows} - {"benign"}:
         floor = floors.get(category, 0.97)
         assert result.recall(category) >= floor, (category, result.misses)

@@ -1374,13 +1374,17 @@ _PRONOUNS = frozenset({"you", "u", "ya", "yall", "yu", "him", "her", "them", "he
                        "theyre"})  # fmt: skip
 
 
+#: Where a target phrase's qualifier starts: "every member | of the dev team", "all the players |
+#: in this server" (the person is before it).
+_QUALIFIER_RE = re.compile(
+    r" (?:of|in|on|from|wearing|supporting|repping|playing|cheering|who|that) "
+)
+
+
 def _is_person(phrase: str) -> bool:
     """A target phrase that names a person: a pronoun, or a determiner with a person noun
     ("that streamer", "your whole family", "every streamer")."""
-    # "every member of the dev team", "all the players in this server": the member, the players
-    phrase = re.split(
-        r" (?:of|in|on|from|wearing|supporting|repping|playing|cheering|who|that) ", phrase
-    )[0]
+    phrase = _QUALIFIER_RE.split(phrase, maxsplit=1)[0]
     words = phrase.split()
     if not words:
         return False
@@ -2213,10 +2217,11 @@ def phrases(text: str) -> list[Reason]:
         or _first_not_play("self_harm", (*_SELF_HARM_RE, *_SELF_HARM_SHAPES_RE), text),
         text,
     )
-    if not (_WARNING_RE.search(text) or _OFFICIAL_PROMO_RE.search(text)):
+    warning = _WARNING_RE.search(text)
+    if not (warning or _OFFICIAL_PROMO_RE.search(text)):
         out += _first("scam", _SCAM_RE, text)
     selling = _first("selling", _SELLING_RE, text) or _sold_cheat(text)
-    about_it = _TOPIC_RE.search(text) or _WARNING_RE.search(text)
+    about_it = warning or _TOPIC_RE.search(text)
     if selling and (not about_it or _FIRST_PERSON_SALE_RE.search(text)):
         out += selling
     return out
