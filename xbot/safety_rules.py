@@ -1772,8 +1772,8 @@ _THREAT_IDIOMS = [
     r"\b(?:here s|heres|here is|this is|found|got) (?:his|her|their|(?:that|this|the) [a-z]+s) "
     r"(?:personal |home |real |private |cell |mobile )?(?:phone number|number|cell|address|ip|"
     r"email|home address|location|socials|linkedin|insta|instagram|facebook|workplace)\b",
-    r"\bdo (?:what(?:ever)? you want|what u want|whatever) with (?:it|that|this|them|the info)\b"
-    r"(?=.*)|\b(?:his|her|their) (?:\w+ )?(?:linkedin|insta|instagram|facebook|school|workplace)\b"
+    # someone's traces handed over: "his linkedin, his wife's insta ... do what you want with it"
+    r"\b(?:his|her|their) (?:\w+ )?(?:linkedin|insta|instagram|facebook|school|workplace)\b"
     r".{0,60}\bdo (?:what(?:ever)? you want|what u want|whatever) with\b",
     # a funeral or coffin planned for someone
     r"\b(?:planning|plan|arrange|arranging|pick out|picking out|book|booking|buy|buying|order|"
